@@ -1,0 +1,70 @@
+/**
+ * The trusted, frozen form of a policy file. `parsePolicy()` (parse.ts) is the
+ * only way to make one: untrusted YAML is parsed once into this type, every
+ * problem collected, and nothing downstream re-checks the shape.
+ */
+
+export type RuntimeChoice = 'auto' | 'plv8' | 'sql';
+
+/** Where something came from in the policy file (1-based line and column). */
+export interface SourcePosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/** One column rule: a transform name with its parsed parameters and key name. */
+export interface Rule {
+  /** registry name, e.g. `pseudonymize`, `shift_date` */
+  readonly transform: string;
+  /** parameters as validated by the transform's zod schema (without `key`) */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** the key name this rule uses (the policy's first key unless the rule says `key:`) */
+  readonly key: string;
+  /** the rule exactly as written, for COMMENT ON COLUMN and reports, e.g. `{ pseudonymize: { prefix: "MRN-" } }` */
+  readonly display: string;
+}
+
+export interface PolicyColumn {
+  readonly name: string;
+  readonly rule: Rule;
+  readonly position: SourcePosition;
+}
+
+export interface PolicyTable {
+  readonly name: string;
+  /** SQL boolean expression over the source table's columns, or null */
+  readonly filter: string | null;
+  /** subject column for per-subject transforms in this table (overrides the policy's `subject`) */
+  readonly subject: string | null;
+  readonly columns: readonly PolicyColumn[];
+  readonly position: SourcePosition;
+}
+
+export interface PolicyRole {
+  readonly name: string;
+  /** existing login roles that are granted this masking role */
+  readonly members: readonly string[];
+  readonly position: SourcePosition;
+}
+
+export interface Policy {
+  readonly version: 1;
+  readonly sourceSchema: string;
+  readonly maskedSchema: string;
+  readonly runtime: RuntimeChoice;
+  readonly unlistedColumns: 'error' | 'redact';
+  /** default subject column, or null */
+  readonly subject: string | null;
+  /** key names; the first is the default key */
+  readonly keys: readonly string[];
+  readonly roles: readonly PolicyRole[];
+  readonly tables: readonly PolicyTable[];
+  /** directory of custom TypeScript transforms (resolved against the policy file), or null */
+  readonly transformsDir: string | null;
+  /** sha256 hex of the policy file's bytes */
+  readonly hash: string;
+  /** the file name used in messages */
+  readonly file: string;
+  /** the policy file text (for error excerpts) */
+  readonly text: string;
+}

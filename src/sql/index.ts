@@ -1,0 +1,2 @@
+export { sql, ident, literal, jsonbLiteral, byteaLiteral, dollarQuoted, join, trustedSqlText, emptySql, isSql, stableJson } from './sql.ts';
+export type { Sql, SqlValue } from './sql.ts';

@@ -1,0 +1,95 @@
+import type { z } from 'zod';
+import type { Sql } from '../sql/index.ts';
+import type { CatalogColumn, CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
+
+export type Runtime = 'plv8' | 'sql';
+
+/** What the planner hands a transform to build the SQL expression of one masked column. */
+export interface RenderContext<P> {
+  /** the source column reference, e.g. `src."mrn"` (of the source column's type) */
+  readonly value: Sql;
+  readonly column: CatalogColumn;
+  readonly table: CatalogTable;
+  readonly params: P;
+  /** a scalar subquery giving the rule's key (bytea), e.g. `(SELECT key FROM pgmask_private.keys WHERE name = 'default')` */
+  readonly key: Sql;
+  /** the subject column as a text expression, or null when the table has none */
+  readonly subject: Sql | null;
+  /** the row's primary key as one text expression, or null when the table has none */
+  readonly rowKey: Sql | null;
+}
+
+/** A plan-time problem a transform reports about one column (becomes a policy error with position). */
+export interface TransformProblem {
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export interface CheckContext<P> {
+  readonly column: CatalogColumn;
+  readonly table: CatalogTable;
+  readonly params: P;
+  /** the subject column name in effect for this table, or null */
+  readonly subjectColumn: string | null;
+  readonly runtime: Runtime;
+}
+
+/**
+ * A masking transform: metadata + how a masked view calls it. The SQL functions it
+ * calls live in schema `pgmask` with one signature per runtime-independent contract;
+ * `sql/<sqlFile>` implements them for the sql runtime and the TypeScript `plv8`
+ * implementation (see plv8/) for the plv8 runtime.
+ */
+export interface TransformDefinition<P = Record<string, unknown>> {
+  /** policy name, snake_case */
+  readonly name: string;
+  /** one line, shown in docs, CLI help and the JSON Schema */
+  readonly description: string;
+  /** zod schema of the parameters (a strict object; `key` is handled by the policy parser, not here) */
+  readonly params: z.ZodType<P>;
+  /** column type families this transform accepts */
+  readonly types: readonly TypeFamily[];
+  /** runtimes that implement it */
+  readonly runtimes: readonly Runtime[];
+  /** true when the transform's functions are deterministic (IMMUTABLE); false only for a VOLATILE transform */
+  readonly immutable: boolean;
+  /** whether the rule takes a key (`key:` accepted and the key subquery passed) */
+  readonly usesKey: boolean;
+  /**
+   * SQL type of the masked value when it is not the column's own type (e.g. `text`
+   * for a labelled bucket). Undefined or null: the column's own type.
+   */
+  outputType?(column: CatalogColumn, params: P): string | null;
+  /** extra checks for one column (type-specific parameter rules, a needed primary key or subject column) */
+  check?(ctx: CheckContext<P>): readonly TransformProblem[];
+  /** the SQL expression of the masked column; the planner casts it back to the output type */
+  render(ctx: RenderContext<P>): Sql;
+  /** the file under sql/ that implements this transform's functions for the sql runtime, or null when it needs none */
+  readonly sqlFile: string | null;
+  /**
+   * plv8 runtime: the SQL functions of this transform implemented in JavaScript.
+   * Each entry names a function of the JS implementation table (src/transforms/js/index.ts)
+   * and the exact SQL signature it serves (the same signature sql/<sqlFile> defines).
+   * Arguments and results of type date, timestamp, timestamptz, int8 and numeric cross
+   * into JavaScript as text: plv8/ generates a SQL wrapper that casts them (DESIGN.md).
+   */
+  readonly plv8?: readonly Plv8Signature[];
+  /** a policy snippet and what it does, for generated docs */
+  readonly example?: { readonly rule: string; readonly input: string; readonly output: string };
+}
+
+export interface Plv8Signature {
+  /** function name inside schema pgmask, e.g. `pseudonymize` */
+  readonly sqlName: string;
+  /** SQL arguments, exactly as in the sql runtime's signature, e.g. [['value','text'],['key','bytea'],['opts','jsonb']] */
+  readonly args: readonly (readonly [name: string, sqlType: string])[];
+  readonly returns: string;
+  /** key of the implementation in the JS implementation table */
+  readonly js: string;
+}
+
+/** Identity helper that keeps P inferred from the zod schema. */
+export function defineTransform<S extends z.ZodType>(def: TransformDefinition<z.infer<S>> & { params: S }): TransformDefinition<z.infer<S>> {
+  return Object.freeze(def);
+}

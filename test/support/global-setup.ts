@@ -1,0 +1,41 @@
+import type { TestProject } from 'vitest/node';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.ts';
+import { redactUrl } from '../../src/db/connection.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminUrl: string;
+    serverLabel: string;
+    plv8Available: boolean;
+  }
+}
+
+let server: EmbeddedServer | undefined;
+
+/** One PostgreSQL for the whole run: DATABASE_URL when set, otherwise an embedded server. */
+export async function setup(project: TestProject): Promise<void> {
+  let url = process.env.DATABASE_URL;
+  let origin: string;
+  if (url) {
+    origin = `DATABASE_URL ${redactUrl(url)}`;
+  } else {
+    server = await startEmbeddedPostgres();
+    url = server.url;
+    origin = `embedded PostgreSQL on port ${server.port}`;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const version = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+  const plv8 = (await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'plv8'")).rowCount! > 0;
+  await client.end();
+  const label = `PostgreSQL ${version} (${origin}); PLV8 ${plv8 ? 'available: PLV8 suites run on the real server' : 'absent: PLV8 suites run the compiled install SQL in the sandbox'}`;
+  process.stdout.write(`\n[pgmask tests] ${label}\n\n`);
+  project.provide('adminUrl', url);
+  project.provide('serverLabel', label);
+  project.provide('plv8Available', plv8);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+}
