@@ -1,0 +1,458 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
+import {
+  typeFamily,
+  type CatalogColumn,
+  type CatalogRole,
+  type CatalogSnapshot,
+  type CatalogTable,
+  type ForeignKey,
+  type TablePrivilege,
+} from './catalog-snapshot.ts';
+import { databaseError } from '../errors.ts';
+
+type Connection = pg.Pool | pg.PoolClient | pg.Client;
+
+const relationKinds: Readonly<Record<string, CatalogTable['kind']>> = {
+  r: 'table',
+  p: 'partitioned table',
+  v: 'view',
+  m: 'materialized view',
+  f: 'foreign table',
+};
+
+/**
+ * Reads everything pgmask needs to know about a database into a frozen
+ * CatalogSnapshot: the relations of `schemas` (partitions excluded, only their
+ * parent), their columns, keys, grants and comments, plus cluster facts (roles,
+ * extensions, schemas, the session's user and server version).
+ *
+ * One catalog query per kind of fact, never one per table, so 200 tables cost
+ * the same dozen round trips as two. All queries run on one connection.
+ *
+ * @example
+ *   const snapshot = await introspect(pool, ['public']);
+ *   findTable(snapshot, 'public', 'patients')?.columns.map((c) => c.sqlType);
+ *   // ['integer', 'character varying(40)', 'date']
+ */
+export async function introspect(conn: Connection, schemas: readonly string[]): Promise<CatalogSnapshot> {
+  try {
+    if (isPool(conn)) {
+      const client = await conn.connect();
+      try {
+        return await introspectOn(client, schemas);
+      } finally {
+        client.release();
+      }
+    }
+    return await introspectOn(conn, schemas);
+  } catch (cause) {
+    throw databaseError(cause, `cannot read the catalog of schemas ${schemas.map((s) => JSON.stringify(s)).join(', ')}`);
+  }
+}
+
+function isPool(conn: Connection): conn is pg.Pool {
+  return conn instanceof pg.Pool || typeof (conn as { totalCount?: unknown }).totalCount === 'number';
+}
+
+/**
+ * Kysely over one already-connected client: its "pool" always hands out that
+ * client, and neither release nor end closes it (the caller owns it).
+ */
+function kyselyOnClient(client: pg.PoolClient | pg.Client): Kysely<any> {
+  const lease = {
+    query: (text: string, params: readonly unknown[]) => client.query(text, [...params]),
+    release: () => {},
+  };
+  const pool = { connect: async () => lease, end: async () => {} } as unknown as PostgresPool;
+  return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+}
+
+interface RelationRow {
+  oid: string;
+  schema: string;
+  name: string;
+  relkind: string;
+  owner: string;
+  comment: string | null;
+  reltuples: number | string;
+}
+
+interface ColumnRow {
+  relid: string;
+  name: string;
+  position: number;
+  sqlType: string;
+  typeSchema: string;
+  baseName: string;
+  baseCategory: string;
+  notNull: boolean;
+  comment: string | null;
+}
+
+interface KeyColumnRow {
+  relid: string;
+  conname: string;
+  ord: string | number;
+  column: string;
+  refSchema: string | null;
+  refTable: string | null;
+  refColumn: string | null;
+}
+
+interface PrivilegeRow {
+  relid: string;
+  grantee: string;
+  privilege: string;
+  column: string | null;
+}
+
+async function introspectOn(client: pg.PoolClient | pg.Client, schemas: readonly string[]): Promise<CatalogSnapshot> {
+  const db = kyselyOnClient(client);
+  try {
+    const schemaList = [...schemas];
+
+    // COLLATE "C": byte order of UTF-8 = code point order, independent of the database's locale
+    const relations = await db
+      .selectFrom('pg_catalog.pg_class as c')
+      .innerJoin('pg_catalog.pg_namespace as n', 'n.oid', 'c.relnamespace')
+      .select([
+        sql<string>`c.oid::text`.as('oid'),
+        'n.nspname as schema',
+        'c.relname as name',
+        sql<string>`c.relkind::text`.as('relkind'),
+        sql<string>`pg_catalog.pg_get_userbyid(c.relowner)`.as('owner'),
+        sql<string | null>`pg_catalog.obj_description(c.oid, 'pg_class')`.as('comment'),
+        sql<number>`c.reltuples::float8`.as('reltuples'),
+      ])
+      .where(sql<boolean>`n.nspname = ANY(${schemaList}::text[])`)
+      .where(sql<boolean>`c.relkind IN ('r', 'p', 'v', 'm', 'f')`)
+      .where('c.relispartition', '=', false)
+      .orderBy(sql`n.nspname COLLATE "C"`)
+      .orderBy(sql`c.relname COLLATE "C"`)
+      .$castTo<RelationRow>()
+      .execute();
+    const relids = relations.map((r) => r.oid);
+
+    // a domain may be over another domain: follow typbasetype until a non-domain type
+    const columns = await db
+      .withRecursive('domain_base(domain_oid, base_oid)', (qb) =>
+        qb
+          .selectFrom('pg_catalog.pg_type as t')
+          .select(['t.oid as domain_oid', 't.typbasetype as base_oid'])
+          .where('t.typtype', '=', 'd')
+          .unionAll((qb2) =>
+            qb2
+              .selectFrom('domain_base as d')
+              .innerJoin('pg_catalog.pg_type as t', 't.oid', 'd.base_oid')
+              .select(['d.domain_oid', 't.typbasetype as base_oid'])
+              .where('t.typtype', '=', 'd'),
+          ),
+      )
+      .selectFrom('pg_catalog.pg_attribute as a')
+      .innerJoin('pg_catalog.pg_type as t', 't.oid', 'a.atttypid')
+      .innerJoin('pg_catalog.pg_namespace as tn', 'tn.oid', 't.typnamespace')
+      .leftJoin(
+        (eb) =>
+          eb
+            .selectFrom('domain_base as d')
+            .innerJoin('pg_catalog.pg_type as bt', 'bt.oid', 'd.base_oid')
+            .select(['d.domain_oid', 'd.base_oid'])
+            .where('bt.typtype', '<>', 'd')
+            .as('db'),
+        (join) => join.onRef('db.domain_oid', '=', 'a.atttypid'),
+      )
+      .innerJoin('pg_catalog.pg_type as base', (join) => join.on(sql`base.oid`, '=', sql`COALESCE(db.base_oid, a.atttypid)`))
+      .select([
+        sql<string>`a.attrelid::text`.as('relid'),
+        'a.attname as name',
+        'a.attnum as position',
+        sql<string>`pg_catalog.format_type(a.atttypid, a.atttypmod)`.as('sqlType'),
+        'tn.nspname as typeSchema',
+        'base.typname as baseName',
+        sql<string>`base.typcategory::text`.as('baseCategory'),
+        'a.attnotnull as notNull',
+        sql<string | null>`pg_catalog.col_description(a.attrelid, a.attnum)`.as('comment'),
+      ])
+      .where(sql<boolean>`a.attrelid = ANY(${relids}::oid[])`)
+      .where('a.attnum', '>', 0)
+      .where('a.attisdropped', '=', false)
+      .orderBy('a.attrelid')
+      .orderBy('a.attnum')
+      .$castTo<ColumnRow>()
+      .execute();
+
+    const primaryKeys = await db
+      .selectFrom('pg_catalog.pg_constraint as k')
+      .innerJoin(sql`LATERAL (SELECT * FROM unnest(k.conkey) WITH ORDINALITY AS x(attnum, ord))`.as('u'), (join) => join.onTrue())
+      .innerJoin('pg_catalog.pg_attribute as a', (join) =>
+        join.onRef('a.attrelid', '=', 'k.conrelid').onRef('a.attnum', '=', sql.ref('u.attnum')),
+      )
+      .select([
+        sql<string>`k.conrelid::text`.as('relid'),
+        'k.conname',
+        'u.ord',
+        'a.attname as column',
+        sql<null>`NULL`.as('refSchema'),
+        sql<null>`NULL`.as('refTable'),
+        sql<null>`NULL`.as('refColumn'),
+      ])
+      .where(sql<boolean>`k.conrelid = ANY(${relids}::oid[])`)
+      .where('k.contype', '=', 'p')
+      .orderBy('k.conrelid')
+      .orderBy('u.ord')
+      .$castTo<KeyColumnRow>()
+      .execute();
+
+    // conparentid = 0: a foreign key to a partitioned table also gets one clone per referenced partition
+    const foreignKeys = await db
+      .selectFrom('pg_catalog.pg_constraint as k')
+      .innerJoin(sql`LATERAL (SELECT * FROM unnest(k.conkey, k.confkey) WITH ORDINALITY AS x(attnum, refattnum, ord))`.as('u'), (join) => join.onTrue())
+      .innerJoin('pg_catalog.pg_attribute as a', (join) =>
+        join.onRef('a.attrelid', '=', 'k.conrelid').onRef('a.attnum', '=', sql.ref('u.attnum')),
+      )
+      .innerJoin('pg_catalog.pg_attribute as ra', (join) =>
+        join.onRef('ra.attrelid', '=', 'k.confrelid').onRef('ra.attnum', '=', sql.ref('u.refattnum')),
+      )
+      .innerJoin('pg_catalog.pg_class as rc', 'rc.oid', 'k.confrelid')
+      .innerJoin('pg_catalog.pg_namespace as rn', 'rn.oid', 'rc.relnamespace')
+      .select([
+        sql<string>`k.conrelid::text`.as('relid'),
+        'k.conname',
+        'u.ord',
+        'a.attname as column',
+        'rn.nspname as refSchema',
+        'rc.relname as refTable',
+        'ra.attname as refColumn',
+      ])
+      .where(sql<boolean>`k.conrelid = ANY(${relids}::oid[])`)
+      .where('k.contype', '=', 'f')
+      .where('k.conparentid', '=', 0)
+      .orderBy('k.conrelid')
+      .orderBy(sql`k.conname COLLATE "C"`)
+      .orderBy('u.ord')
+      .$castTo<KeyColumnRow>()
+      .execute();
+
+    // a NULL relacl means the default grants (the owner holds everything): acldefault() spells them out
+    const tablePrivileges = await db
+      .selectFrom('pg_catalog.pg_class as c')
+      .innerJoin(sql`LATERAL aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner)))`.as('x'), (join) => join.onTrue())
+      .select([
+        sql<string>`c.oid::text`.as('relid'),
+        sql<string>`CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(x.grantee) END`.as('grantee'),
+        'x.privilege_type as privilege',
+        sql<null>`NULL`.as('column'),
+      ])
+      .where(sql<boolean>`c.oid = ANY(${relids}::oid[])`)
+      .$castTo<PrivilegeRow>()
+      .execute();
+
+    const columnPrivileges = await db
+      .selectFrom('pg_catalog.pg_attribute as a')
+      .innerJoin(sql`LATERAL aclexplode(a.attacl)`.as('x'), (join) => join.onTrue())
+      .select([
+        sql<string>`a.attrelid::text`.as('relid'),
+        sql<string>`CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(x.grantee) END`.as('grantee'),
+        'x.privilege_type as privilege',
+        'a.attname as column',
+      ])
+      .where(sql<boolean>`a.attrelid = ANY(${relids}::oid[])`)
+      .where('a.attnum', '>', 0)
+      .where('a.attisdropped', '=', false)
+      .where('a.attacl', 'is not', null)
+      .$castTo<PrivilegeRow>()
+      .execute();
+
+    const roleRows = await db
+      .selectFrom('pg_catalog.pg_roles as r')
+      .select([
+        'r.rolname as name',
+        'r.rolcanlogin as canLogin',
+        'r.rolsuper as superuser',
+        (eb) =>
+          eb
+            .selectFrom('pg_catalog.pg_auth_members as m')
+            .innerJoin('pg_catalog.pg_roles as g', 'g.oid', 'm.roleid')
+            // DISTINCT: since PostgreSQL 16 one membership can be granted by several grantors
+            .select(sql<string[]>`COALESCE(array_agg(DISTINCT g.rolname::text), '{}')`.as('x'))
+            .whereRef('m.member', '=', 'r.oid')
+            .as('memberOf'),
+      ])
+      .$castTo<{ name: string; canLogin: boolean; superuser: boolean; memberOf: string[] }>()
+      .execute();
+
+    const available = await db
+      .selectFrom('pg_catalog.pg_available_extensions as e')
+      .select('e.name')
+      .$castTo<{ name: string }>()
+      .execute();
+
+    const installed = await db
+      .selectFrom('pg_catalog.pg_extension as e')
+      .innerJoin('pg_catalog.pg_namespace as n', 'n.oid', 'e.extnamespace')
+      .select(['e.extname as name', 'n.nspname as schema', 'e.extversion as version'])
+      .$castTo<{ name: string; schema: string; version: string }>()
+      .execute();
+
+    // temporary schemas come and go with sessions; they are not part of the database's shape
+    const schemaRows = await db
+      .selectFrom('pg_catalog.pg_namespace as n')
+      .select('n.nspname as name')
+      .where('n.nspname', 'not like', 'pg\\_temp\\_%')
+      .where('n.nspname', 'not like', 'pg\\_toast\\_temp\\_%')
+      .$castTo<{ name: string }>()
+      .execute();
+
+    const session = await db
+      .selectNoFrom([
+        sql<string>`current_user::text`.as('currentUser'),
+        sql<boolean>`(SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)`.as('isSuperuser'),
+        sql<string>`current_setting('server_version_num')`.as('serverVersionNum'),
+        sql<string>`current_database()::text`.as('database'),
+      ])
+      .$castTo<{ currentUser: string; isSuperuser: boolean; serverVersionNum: string; database: string }>()
+      .executeTakeFirstOrThrow();
+
+    const tables = assembleTables(relations, columns, primaryKeys, foreignKeys, [...tablePrivileges, ...columnPrivileges]);
+
+    return deepFreeze({
+      serverVersionNum: Number(session.serverVersionNum),
+      currentUser: session.currentUser,
+      isSuperuser: session.isSuperuser === true,
+      database: session.database,
+      availableExtensions: available.map((e) => e.name).sort(byCodePoint),
+      installedExtensions: Object.fromEntries(
+        installed
+          .sort((a, b) => byCodePoint(a.name, b.name))
+          .map((e) => [e.name, { schema: e.schema, version: e.version }] as const),
+      ),
+      schemas: schemaRows.map((s) => s.name).sort(byCodePoint),
+      roles: roleRows
+        .map(
+          (r): CatalogRole => ({
+            name: r.name,
+            canLogin: r.canLogin,
+            superuser: r.superuser,
+            memberOf: [...(r.memberOf ?? [])].sort(byCodePoint),
+          }),
+        )
+        .sort((a, b) => byCodePoint(a.name, b.name)),
+      tables,
+    });
+  } finally {
+    await db.destroy();
+  }
+}
+
+function assembleTables(
+  relations: readonly RelationRow[],
+  columns: readonly ColumnRow[],
+  primaryKeys: readonly KeyColumnRow[],
+  foreignKeys: readonly KeyColumnRow[],
+  privileges: readonly PrivilegeRow[],
+): CatalogTable[] {
+  const columnsOf = groupBy(columns, (c) => c.relid);
+  const pkOf = groupBy(primaryKeys, (k) => k.relid);
+  const fkOf = groupBy(foreignKeys, (k) => k.relid);
+  const privilegesOf = groupBy(privileges, (p) => p.relid);
+
+  const tables = relations.map((r): CatalogTable => {
+    const kind = relationKinds[r.relkind];
+    if (!kind) throw new Error(`unexpected relkind ${r.relkind} for ${r.schema}.${r.name}`);
+    const pk = pkOf.get(r.oid);
+    return {
+      schema: r.schema,
+      name: r.name,
+      kind,
+      owner: r.owner,
+      columns: (columnsOf.get(r.oid) ?? [])
+        .map(
+          (c): CatalogColumn => ({
+            name: c.name,
+            position: Number(c.position),
+            sqlType: c.sqlType,
+            typeName: c.baseName,
+            typeSchema: c.typeSchema,
+            family: typeFamily(c.baseName, c.baseCategory),
+            nullable: !c.notNull,
+            comment: c.comment,
+          }),
+        )
+        .sort((a, b) => a.position - b.position),
+      primaryKey: pk ? [...pk].sort((a, b) => Number(a.ord) - Number(b.ord)).map((k) => k.column) : null,
+      foreignKeys: buildForeignKeys(fkOf.get(r.oid) ?? []),
+      privileges: dedupePrivileges(privilegesOf.get(r.oid) ?? []),
+      comment: r.comment,
+      estimatedRows: Number(r.reltuples),
+    };
+  });
+  return tables.sort((a, b) => byCodePoint(a.schema, b.schema) || byCodePoint(a.name, b.name));
+}
+
+function buildForeignKeys(rows: readonly KeyColumnRow[]): ForeignKey[] {
+  const byName = groupBy(rows, (r) => r.conname);
+  return [...byName.entries()]
+    .map(([name, cols]): ForeignKey => {
+      const ordered = [...cols].sort((a, b) => Number(a.ord) - Number(b.ord));
+      const first = ordered[0]!;
+      return {
+        name,
+        columns: ordered.map((c) => c.column),
+        refSchema: first.refSchema ?? '',
+        refTable: first.refTable ?? '',
+        refColumns: ordered.map((c) => c.refColumn ?? ''),
+      };
+    })
+    .sort((a, b) => byCodePoint(a.name, b.name));
+}
+
+/** One entry per (grantee, privilege, column); a privilege granted by two grantors is still one fact. */
+function dedupePrivileges(rows: readonly PrivilegeRow[]): TablePrivilege[] {
+  const seen = new Map<string, TablePrivilege>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.grantee, r.privilege, r.column]);
+    if (!seen.has(key)) seen.set(key, { grantee: r.grantee, privilege: r.privilege, column: r.column });
+  }
+  // table-level grants first ('' sorts before every column name, which is never empty)
+  return [...seen.values()].sort(
+    (a, b) =>
+      byCodePoint(a.column ?? '', b.column ?? '') ||
+      byCodePoint(a.grantee, b.grantee) ||
+      byCodePoint(a.privilege, b.privilege),
+  );
+}
+
+function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const list = map.get(k);
+    if (list) list.push(row);
+    else map.set(k, [row]);
+  }
+  return map;
+}
+
+/** Code point order (what COLLATE "C" gives for UTF-8), not UTF-16 unit order and not locale order. */
+export function byCodePoint(a: string, b: string): number {
+  if (a === b) return 0;
+  const ia = a[Symbol.iterator]();
+  const ib = b[Symbol.iterator]();
+  for (;;) {
+    const x = ia.next();
+    const y = ib.next();
+    if (x.done) return y.done ? 0 : -1;
+    if (y.done) return 1;
+    const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
