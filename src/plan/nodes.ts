@@ -1,0 +1,110 @@
+import type { Sql } from '../sql/index.ts';
+
+/**
+ * The DDL tree the planner builds and the renderer turns into SQL. Nodes are
+ * frozen, `kind`-tagged data; the renderer's exhaustive switch makes a node kind
+ * that nobody renders a compile error.
+ */
+export type PlanNode =
+  | Header
+  | Preamble
+  | EnsureExtension
+  | InstallRuntime
+  | EnsureKey
+  | EnsureOwnerAccess
+  | EnsureSchema
+  | DropView
+  | CreateMaskedView
+  | EnsureRole
+  | GrantMaskingRole;
+
+export interface Header {
+  readonly kind: 'Header';
+  readonly pgmaskVersion: string;
+  readonly policyHash: string;
+  readonly policyFile: string;
+  readonly runtime: 'sql' | 'plv8';
+  readonly sourceSchema: string;
+  readonly maskedSchema: string;
+}
+
+/** Session settings for the rest of the migration (SET LOCAL: gone at COMMIT). */
+export interface Preamble {
+  readonly kind: 'Preamble';
+}
+
+export interface EnsureExtension {
+  readonly kind: 'EnsureExtension';
+  readonly name: 'pgcrypto' | 'plv8';
+  /** schema to create it in when missing */
+  readonly schema: string;
+}
+
+/** The transform functions of one runtime, from sql/ or the PLV8 build (text shipped with pgmask). */
+export interface InstallRuntime {
+  readonly kind: 'InstallRuntime';
+  readonly runtime: 'sql' | 'plv8';
+  readonly body: Sql;
+  /** schema where pgcrypto lives, put on search_path while the functions are created */
+  readonly pgcryptoSchema: string;
+}
+
+export interface EnsureKey {
+  readonly kind: 'EnsureKey';
+  readonly name: string;
+  readonly pgcryptoSchema: string;
+}
+
+/** pgmask_owner (which owns the views) may read the source table. */
+export interface EnsureOwnerAccess {
+  readonly kind: 'EnsureOwnerAccess';
+  readonly schema: string;
+  readonly tables: readonly string[];
+}
+
+export interface EnsureSchema {
+  readonly kind: 'EnsureSchema';
+  readonly name: string;
+}
+
+export interface DropView {
+  readonly kind: 'DropView';
+  readonly schema: string;
+  readonly name: string;
+  readonly reason: string;
+}
+
+export interface MaskedColumn {
+  readonly name: string;
+  /** the masked expression, already cast to `type` */
+  readonly expression: Sql;
+  /** SQL type of the view column */
+  readonly type: string;
+  readonly comment: string;
+}
+
+export interface CreateMaskedView {
+  readonly kind: 'CreateMaskedView';
+  readonly schema: string;
+  readonly name: string;
+  readonly sourceSchema: string;
+  readonly sourceTable: string;
+  readonly columns: readonly MaskedColumn[];
+  /** the policy's row filter (validated SQL boolean expression), or null */
+  readonly filter: string | null;
+  readonly comment: string;
+}
+
+export interface EnsureRole {
+  readonly kind: 'EnsureRole';
+  readonly name: string;
+}
+
+export interface GrantMaskingRole {
+  readonly kind: 'GrantMaskingRole';
+  readonly role: string;
+  readonly maskedSchema: string;
+  readonly views: readonly string[];
+  readonly members: readonly string[];
+  readonly database: string;
+}

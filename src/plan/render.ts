@@ -1,0 +1,100 @@
+import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText, type Sql } from '../sql/index.ts';
+import type { PlanNode } from './nodes.ts';
+import type { MigrationPlan } from './planner.ts';
+import { OWNER_ROLE } from './planner.ts';
+
+/**
+ * DDL nodes → SQL text. Deterministic: the same plan gives the same bytes. The
+ * text runs inside the transaction the migration runner opens; it never opens or
+ * commits one itself.
+ */
+export function renderPlan(plan: MigrationPlan): string {
+  return plan.nodes.map((n) => renderNode(n).text.trimEnd()).join('\n\n') + '\n';
+}
+
+export function renderNode(node: PlanNode): Sql {
+  switch (node.kind) {
+    case 'Header':
+      return comment(
+        [
+          `pgmask ${node.pgmaskVersion} migration`,
+          `policy: ${node.policyFile} (sha256 ${node.policyHash})`,
+          `runtime: ${node.runtime}; source schema: ${node.sourceSchema}; masked schema: ${node.maskedSchema}`,
+          'generated SQL: review it, do not edit it (pgmask generate reproduces it byte for byte)',
+        ].join('\n'),
+      );
+    case 'Preamble':
+      // names in this migration are bound while it runs: nothing may come from a caller's search_path
+      return sql`SET LOCAL search_path = pg_catalog;\nSET LOCAL client_min_messages = warning;`;
+    case 'EnsureExtension':
+      return sql`CREATE EXTENSION IF NOT EXISTS ${ident(node.name)} WITH SCHEMA ${ident(node.schema)};`;
+    case 'InstallRuntime':
+      return sql`-- transform functions of the ${trustedSqlText(node.runtime)} runtime
+SET LOCAL search_path = pgmask, ${ident(node.pgcryptoSchema)}, pg_catalog;
+${node.body}
+SET LOCAL search_path = pg_catalog;`;
+    case 'EnsureKey':
+      // generated inside the database: the key never passes through pgmask, a log or this file
+      return sql`INSERT INTO pgmask_private.keys (name, key) VALUES (${literal(node.name)}, ${ident(node.pgcryptoSchema)}.gen_random_bytes(32)) ON CONFLICT (name) DO NOTHING;`;
+    case 'EnsureSchema':
+      return sql`CREATE SCHEMA IF NOT EXISTS ${ident(node.name)};
+REVOKE ALL ON SCHEMA ${ident(node.name)} FROM PUBLIC;`;
+    case 'EnsureOwnerAccess':
+      if (node.tables.length === 0) return sql`-- no source tables`;
+      return sql`GRANT USAGE ON SCHEMA ${ident(node.schema)} TO ${ident(OWNER_ROLE)};
+GRANT SELECT ON ${join(node.tables.map((t) => ident(node.schema, t)))} TO ${ident(OWNER_ROLE)};`;
+    case 'DropView':
+      return sql`-- ${sqlLine(node.reason)}
+DROP VIEW IF EXISTS ${ident(node.schema, node.name)};`;
+    case 'CreateMaskedView': {
+      const view = ident(node.schema, node.name);
+      const cols = node.columns.map((c) => sql`  ${c.expression} AS ${ident(c.name)}`);
+      const where = node.filter === null ? sql`` : sql`\nWHERE ${sqlExpression(node.filter)}`;
+      const comments = node.columns.map((c) => sql`COMMENT ON COLUMN ${ident(node.schema, node.name, c.name)} IS ${literal(c.comment)};`);
+      return sql`SET LOCAL search_path = pg_catalog, ${ident(node.sourceSchema)};
+CREATE OR REPLACE VIEW ${view} WITH (security_barrier) AS
+SELECT
+${join(cols, ',\n')}
+FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${where};
+SET LOCAL search_path = pg_catalog;
+ALTER VIEW ${view} OWNER TO ${ident(OWNER_ROLE)};
+REVOKE ALL ON ${view} FROM PUBLIC;
+COMMENT ON VIEW ${view} IS ${literal(node.comment)};
+${join(comments, '\n')}`;
+    }
+    case 'EnsureRole': {
+      // race-safe: two databases of one cluster may create the same (cluster-wide) role at once
+      const body = sql`
+BEGIN
+  CREATE ROLE ${ident(node.name)} NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END
+`;
+      return sql`DO ${dollarQuoted(body.text)};`;
+    }
+    case 'GrantMaskingRole': {
+      const role = ident(node.role);
+      const parts: Sql[] = [sql`GRANT USAGE ON SCHEMA ${ident(node.maskedSchema)} TO ${role};`];
+      if (node.views.length > 0) parts.push(sql`GRANT SELECT ON ${join(node.views.map((v) => ident(node.maskedSchema, v)))} TO ${role};`);
+      for (const m of node.members) {
+        parts.push(sql`GRANT ${role} TO ${ident(m)};`);
+        parts.push(sql`ALTER ROLE ${ident(m)} IN DATABASE ${ident(node.database)} SET search_path = ${ident(node.maskedSchema)};`);
+      }
+      return join(parts, '\n');
+    }
+    default: {
+      const unreachable: never = node;
+      throw new Error(`no renderer for plan node ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** a SQL line comment; newlines in the text become new comment lines */
+function comment(text: string): Sql {
+  return join(text.split('\n').map((l) => sql`-- ${sqlLine(l)}`), '\n');
+}
+
+/** text for inside a `--` comment: a comment ends at the newline, which is removed, so any other character is inert */
+function sqlLine(text: string): Sql {
+  return trustedSqlText(text.replace(/[\r\n\u2028\u2029]+/g, ' '));
+}
