@@ -9,3 +9,70 @@ CREATE OR REPLACE FUNCTION pgmask.pseudonymize(value text, key bytea, opts jsonb
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN coalesce(opts ->> 'prefix', '')
       || encode(substr(hmac(convert_to(value, 'UTF8'), key, 'sha256'), 1, coalesce((opts ->> 'length')::int, 10)), 'hex');
+
+-- Integer pseudonyms: a keyed permutation of the type's whole range (int2, int4, int8), so
+-- the pseudonym has the same type, never collides and still joins. The value's two's
+-- complement bit pattern (16, 32 or 64 bits) goes through a balanced 6-round Feistel
+-- network whose halves have half_bits = 8, 16 or 32 bits. Because the domain is exactly
+-- 2^(2·half_bits) values, the network is a permutation of the range itself: no
+-- cycle-walking is needed (the walk bound is 0), so there is no loop to run away.
+-- Round i: (L, R) → (R, L xor F_i(R)), F_i(R) = first 4 bytes (big-endian) of
+-- HMAC-SHA256(key, int8send(((i·64 + half_bits) << 32) | R)), masked to half_bits.
+-- The 8-byte message always has NUL bytes, so it can never equal the UTF-8 of a text
+-- value (PostgreSQL text has no NUL): the domains of text and integer pseudonyms are apart.
+-- src/transforms/js/pseudonymize.ts is the byte-identical twin.
+
+-- F_i(R) before masking; tweak = (i·64 + half_bits) << 32.
+CREATE OR REPLACE FUNCTION pgmask._feistel_f(key bytea, tweak int8, half int8)
+  RETURNS int8
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN ('x' || encode(substr(hmac(int8send(tweak | half), key, 'sha256'), 1, 4), 'hex'))::bit(32)::int8;
+
+-- The permutation on the low 2·half_bits bits of state (a bit pattern, not a number):
+-- v0 = L, v1 = R, v(i+2) = v(i) xor F_i(v(i+1)); the result is (v6 << half_bits) | v7.
+-- Each intermediate is computed once (a LATERAL chain) instead of re-evaluated per use.
+CREATE OR REPLACE FUNCTION pgmask._feistel_permute(state int8, key bytea, half_bits int)
+  RETURNS int8
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN (
+    SELECT (r6.v << half_bits) | r7.v
+    FROM (SELECT (state >> half_bits) & ((1::int8 << half_bits) - 1) AS v0,
+                 state & ((1::int8 << half_bits) - 1) AS v1,
+                 (1::int8 << half_bits) - 1 AS m,
+                 half_bits::int8 AS h) s
+    CROSS JOIN LATERAL (SELECT s.v0 # (pgmask._feistel_f(key, (0 * 64 + s.h) << 32, s.v1) & s.m) AS v) r2
+    CROSS JOIN LATERAL (SELECT s.v1 # (pgmask._feistel_f(key, (1 * 64 + s.h) << 32, r2.v) & s.m) AS v) r3
+    CROSS JOIN LATERAL (SELECT r2.v # (pgmask._feistel_f(key, (2 * 64 + s.h) << 32, r3.v) & s.m) AS v) r4
+    CROSS JOIN LATERAL (SELECT r3.v # (pgmask._feistel_f(key, (3 * 64 + s.h) << 32, r4.v) & s.m) AS v) r5
+    CROSS JOIN LATERAL (SELECT r4.v # (pgmask._feistel_f(key, (4 * 64 + s.h) << 32, r5.v) & s.m) AS v) r6
+    CROSS JOIN LATERAL (SELECT r5.v # (pgmask._feistel_f(key, (5 * 64 + s.h) << 32, r6.v) & s.m) AS v) r7
+  );
+
+-- pgmask.pseudonymize_int2/int4/int8(value, key bytea, opts jsonb) → same type.
+-- (x # 2^(n-1)) - 2^(n-1) turns an n-bit pattern back into a signed n-bit integer.
+CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int2(value int2, key bytea, opts jsonb)
+  RETURNS int2
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN ((pgmask._feistel_permute(value::int8 & 65535, key, 8) # 32768) - 32768)::int2;
+
+CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int4(value int4, key bytea, opts jsonb)
+  RETURNS int4
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN ((pgmask._feistel_permute(value::int8 & 4294967295, key, 16) # 2147483648) - 2147483648)::int4;
+
+CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int8(value int8, key bytea, opts jsonb)
+  RETURNS int8
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN pgmask._feistel_permute(value, key, 32);
+
+-- pgmask.pseudonymize_uuid(value uuid, key bytea, opts jsonb) → uuid: the first 16 bytes of
+-- HMAC-SHA256(key, 0x00 || the 16 uuid bytes) with the version-4 and RFC 4122 variant bits
+-- set, so it looks like any random uuid. The 17-byte message keeps it apart from the
+-- integer (8 bytes, NUL inside) and text (no NUL) domains.
+CREATE OR REPLACE FUNCTION pgmask.pseudonymize_uuid(value uuid, key bytea, opts jsonb)
+  RETURNS uuid
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN (
+    SELECT encode(set_byte(set_byte(substr(d.h, 1, 16), 6, (get_byte(d.h, 6) & 15) | 64), 8, (get_byte(d.h, 8) & 63) | 128), 'hex')::uuid
+    FROM (SELECT hmac('\x00'::bytea || uuid_send(value), key, 'sha256') AS h) d
+  );

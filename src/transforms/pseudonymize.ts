@@ -10,6 +10,12 @@ const DEFAULT_BYTES = 10;
  * token in every table, database and runtime, so joins on pseudonyms work; a
  * different key name gives an unlinkable pseudonym domain.
  *
+ * Integer columns (int2/int4/int8) get a keyed permutation of the type's range (a
+ * Feistel network with HMAC-SHA256 rounds, sql/pseudonymize.sql): same type, no two
+ * values collide, joins on pseudonymized integer keys still work as long as both
+ * columns have the same integer type (each width is its own permutation).
+ * uuid columns map to a version-4-looking uuid derived from HMAC-SHA256.
+ *
  * @example
  *   mrn: { pseudonymize: { prefix: "MRN-" } }
  *   -- pgmask.pseudonymize(src."mrn"::text, (SELECT key FROM pgmask_private.keys WHERE name = 'default'), '{"prefix":"MRN-"}'::jsonb)
@@ -23,11 +29,23 @@ export const pseudonymize = defineTransform({
       length: z.number().int().min(8).max(32).optional().describe(`token length in bytes of the HMAC (hex doubles it); default ${DEFAULT_BYTES}`),
     })
     .strict(),
-  types: ['text'],
+  types: ['text', 'integer', 'uuid'],
   runtimes: ['sql', 'plv8'],
   immutable: true,
   usesKey: true,
   check({ column, params }) {
+    if (column.family !== 'text') {
+      if (params.prefix !== undefined || params.length !== undefined) {
+        return [
+          {
+            code: 'PSEUDONYM_PARAMS_TEXT_ONLY',
+            message: `prefix and length apply to text pseudonyms, but column ${column.name} is ${column.sqlType} and keeps its type`,
+            hint: 'remove prefix/length, or cast the column to text in a view of your own',
+          },
+        ];
+      }
+      return [];
+    }
     const tokenChars = (params.prefix?.length ?? 0) + 2 * (params.length ?? DEFAULT_BYTES);
     const m = /^(?:character varying|character)\((\d+)\)$/.exec(column.sqlType);
     if (m && Number(m[1]) < tokenChars) {
@@ -41,7 +59,27 @@ export const pseudonymize = defineTransform({
     }
     return [];
   },
-  render: ({ value, key, params }) => sql`pgmask.pseudonymize(${value}::text, ${key}, ${jsonbLiteral(params)})`,
+  render: ({ value, key, params, column }) => {
+    switch (column.family === 'integer' ? column.typeName : column.family) {
+      case 'int2':
+        return sql`pgmask.pseudonymize_int2(${value}::int2, ${key}, ${jsonbLiteral(params)})`;
+      case 'int4':
+        return sql`pgmask.pseudonymize_int4(${value}::int4, ${key}, ${jsonbLiteral(params)})`;
+      case 'int8':
+        return sql`pgmask.pseudonymize_int8(${value}::int8, ${key}, ${jsonbLiteral(params)})`;
+      case 'uuid':
+        return sql`pgmask.pseudonymize_uuid(${value}::uuid, ${key}, ${jsonbLiteral(params)})`;
+      default:
+        return sql`pgmask.pseudonymize(${value}::text, ${key}, ${jsonbLiteral(params)})`;
+    }
+  },
   sqlFile: 'pseudonymize.sql',
+  plv8: [
+    { sqlName: 'pseudonymize', args: [['value', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'text', js: 'pseudonymize_text' },
+    { sqlName: 'pseudonymize_int2', args: [['value', 'int2'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'int2', js: 'pseudonymize_int2' },
+    { sqlName: 'pseudonymize_int4', args: [['value', 'int4'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'int4', js: 'pseudonymize_int4' },
+    { sqlName: 'pseudonymize_int8', args: [['value', 'int8'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'int8', js: 'pseudonymize_int8' },
+    { sqlName: 'pseudonymize_uuid', args: [['value', 'uuid'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'uuid', js: 'pseudonymize_uuid' },
+  ],
   example: { rule: 'mrn: { pseudonymize: { prefix: "MRN-" } }', input: "'A1234'", output: "'MRN-3f9c0a…' (20 hex characters)" },
 });

@@ -3,13 +3,18 @@
  * TransformDefinition's `plv8` signatures give in `js`. plv8/ bundles this module and
  * `pgmask._plv8_init()` stores the table on globalThis.
  *
- * Arguments arrive as PLV8 converts them: text→string, float8/int4/int2→number,
- * boolean→boolean, jsonb→object, bytea→Uint8Array; date, timestamp, timestamptz, int8 and
- * numeric cross as text (PostgreSQL's text output format). Nothing here may use Node APIs,
+ * Arguments arrive as PLV8 converts them: text→string, float8/int4→number,
+ * boolean→boolean, jsonb→object, bytea→Uint8Array; every other type (int2, int8, numeric,
+ * date, timestamp, timestamptz, uuid…) crosses as text in PostgreSQL's text output format
+ * (plv8/ generates the casting SQL wrapper), and a result of such a type is returned as text. Nothing here may use Node APIs,
  * Buffer, TextEncoder or crypto (DESIGN.md "PLV8 rules").
  */
-import { pseudonymizeText } from './pseudonymize.ts';
+import { pseudonymizeInt2, pseudonymizeInt4, pseudonymizeInt8, pseudonymizeText, pseudonymizeUuid } from './pseudonymize.ts';
 
 export const implementations: Record<string, (...args: any[]) => unknown> = {
   pseudonymize_text: pseudonymizeText,
+  pseudonymize_int2: pseudonymizeInt2,
+  pseudonymize_int4: pseudonymizeInt4,
+  pseudonymize_int8: pseudonymizeInt8,
+  pseudonymize_uuid: pseudonymizeUuid,
 };
