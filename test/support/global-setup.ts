@@ -26,7 +26,7 @@ export async function setup(project: TestProject): Promise<void> {
   }
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const version = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+  const version = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
   const plv8 = (await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'plv8'")).rowCount! > 0;
   await client.end();
   const label = `PostgreSQL ${version} (${origin}); PLV8 ${plv8 ? 'available: PLV8 suites run on the real server' : 'absent: PLV8 suites run the compiled install SQL in the sandbox'}`;

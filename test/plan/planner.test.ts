@@ -1,0 +1,166 @@
+import { describe, it, expect } from 'vitest';
+import type { Policy } from '../../src/policy/policy.ts';
+import type { CatalogSnapshot, CatalogTable, CatalogColumn } from '../../src/db/catalog-snapshot.ts';
+import { typeFamily } from '../../src/db/catalog-snapshot.ts';
+import { registry } from '../../src/transforms/registry.ts';
+import { planMigration, resolveRuntime } from '../../src/plan/planner.ts';
+import { renderPlan, renderNode } from '../../src/plan/render.ts';
+import { PgmaskError } from '../../src/errors.ts';
+
+const col = (name: string, position: number, sqlType: string, typeName: string): CatalogColumn => ({
+  name,
+  position,
+  sqlType,
+  typeName,
+  typeSchema: 'pg_catalog',
+  family: typeFamily(typeName),
+  nullable: true,
+  comment: null,
+});
+
+const table = (name: string, columns: CatalogColumn[], primaryKey: string[] | null = null, extra: Partial<CatalogTable> = {}): CatalogTable => ({
+  schema: 'public',
+  name,
+  kind: 'table',
+  owner: 'postgres',
+  columns,
+  primaryKey,
+  foreignKeys: [],
+  privileges: [],
+  comment: null,
+  estimatedRows: 0,
+  ...extra,
+});
+
+const snapshot = (tables: CatalogTable[]): CatalogSnapshot => ({
+  serverVersionNum: 180000,
+  currentUser: 'postgres',
+  isSuperuser: true,
+  database: 'clinic',
+  availableExtensions: ['pgcrypto'],
+  installedExtensions: {},
+  schemas: ['public'],
+  roles: [],
+  tables,
+});
+
+const rule = (transform: string, params: Record<string, unknown> = {}, display = transform) => ({ transform, params, key: 'default', display });
+
+const policy = (over: Partial<Policy> = {}): Policy => ({
+  version: 1,
+  sourceSchema: 'public',
+  maskedSchema: 'masked',
+  runtime: 'auto',
+  unlistedColumns: 'error',
+  subject: null,
+  keys: ['default'],
+  roles: [{ name: 'analyst', members: ['metabase_reader'], position: { line: 1, column: 1 } }],
+  tables: [
+    {
+      name: 'patients',
+      filter: 'NOT research_opt_out',
+      subject: null,
+      position: { line: 1, column: 1 },
+      columns: [
+        { name: 'patient_id', rule: rule('pseudonymize'), position: { line: 1, column: 1 } },
+        { name: 'mrn', rule: rule('pseudonymize', { prefix: 'MRN-' }, '{ pseudonymize: { prefix: "MRN-" } }'), position: { line: 1, column: 1 } },
+        { name: 'research_opt_out', rule: rule('keep'), position: { line: 1, column: 1 } },
+      ],
+    },
+  ],
+  transformsDir: null,
+  hash: 'ab'.repeat(32),
+  file: 'pgmask.yaml',
+  text: '',
+  ...over,
+});
+
+const patients = table(
+  'patients',
+  [col('patient_id', 1, 'text', 'text'), col('mrn', 2, 'character varying(40)', 'varchar'), col('research_opt_out', 3, 'boolean', 'bool')],
+  ['patient_id'],
+);
+
+const plan = (p: Policy, snap: CatalogSnapshot) =>
+  planMigration({ policy: p, snapshot: snap, registry, runtime: resolveRuntime(p, snap), runtimeSql: '-- runtime functions', pgmaskVersion: '9.9.9' });
+
+describe('planner', () => {
+  it('renders a masked view exactly', () => {
+    const p = plan(policy(), snapshot([patients]));
+    const view = p.nodes.find((n) => n.kind === 'CreateMaskedView')!;
+    expect(renderNode(view).text).toBe(`SET LOCAL search_path = pg_catalog, "public";
+CREATE OR REPLACE VIEW "masked"."patients" WITH (security_barrier) AS
+SELECT
+  CAST(pgmask.pseudonymize("src"."patient_id"::text, (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default'), '{}'::jsonb) AS text) AS "patient_id",
+  CAST(pgmask.pseudonymize("src"."mrn"::text, (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default'), '{"prefix":"MRN-"}'::jsonb) AS character varying(40)) AS "mrn",
+  CAST("src"."research_opt_out" AS boolean) AS "research_opt_out"
+FROM "public"."patients" AS src
+WHERE (NOT research_opt_out);
+SET LOCAL search_path = pg_catalog;
+ALTER VIEW "masked"."patients" OWNER TO "pgmask_owner";
+REVOKE ALL ON "masked"."patients" FROM PUBLIC;
+COMMENT ON VIEW "masked"."patients" IS 'pgmask: masked view of public.patients (policy sha256 abababababababab)';
+COMMENT ON COLUMN "masked"."patients"."patient_id" IS 'pgmask: pseudonymize';
+COMMENT ON COLUMN "masked"."patients"."mrn" IS 'pgmask: { pseudonymize: { prefix: "MRN-" } }';
+COMMENT ON COLUMN "masked"."patients"."research_opt_out" IS 'pgmask: keep';`);
+  });
+
+  it('renders roles, grants and the header; output is deterministic', () => {
+    const sqlText = renderPlan(plan(policy(), snapshot([patients])));
+    expect(sqlText).toBe(renderPlan(plan(policy(), snapshot([patients]))));
+    expect(sqlText.startsWith('-- pgmask 9.9.9 migration\n-- policy: pgmask.yaml (sha256 ' + 'ab'.repeat(32) + ')\n')).toBe(true);
+    expect(sqlText).toContain(`GRANT USAGE ON SCHEMA "masked" TO "analyst";
+GRANT SELECT ON "masked"."patients" TO "analyst";
+GRANT "analyst" TO "metabase_reader";
+ALTER ROLE "metabase_reader" IN DATABASE "clinic" SET search_path = "masked";`);
+    expect(sqlText).toContain(`INSERT INTO pgmask_private.keys (name, key) VALUES ('default', "pgmask".gen_random_bytes(32)) ON CONFLICT (name) DO NOTHING;`);
+    expect(sqlText).toContain('CREATE ROLE "analyst" NOLOGIN;');
+    expect(sqlText).not.toMatch(/\bBEGIN;|\bCOMMIT;/);
+  });
+
+  it('refuses an unclassified column, a source table PUBLIC can read, and a login masking role — all at once', () => {
+    const p = policy({ unlistedColumns: 'error' });
+    const snap = {
+      ...snapshot([
+        table('patients', [...patients.columns, col('ssn', 4, 'text', 'text')], ['patient_id'], {
+          privileges: [{ grantee: 'PUBLIC', privilege: 'SELECT', column: null }],
+        }),
+      ]),
+      roles: [{ name: 'analyst', canLogin: true, superuser: false, memberOf: [] }],
+    };
+    try {
+      plan(p, snap);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(PgmaskError);
+      const codes = (e as PgmaskError).details.map((d) => d.code).sort();
+      expect(codes).toEqual(['MASKING_ROLE_CAN_LOGIN', 'SOURCE_GRANTED', 'UNCLASSIFIED_COLUMN']);
+      expect((e as PgmaskError).exitCode).toBe(3);
+    }
+  });
+
+  it('redacts unlisted columns when the policy says so', () => {
+    const snap = snapshot([table('patients', [...patients.columns, col('ssn', 4, 'text', 'text')], ['patient_id'])]);
+    const view = plan(policy({ unlistedColumns: 'redact' }), snap).nodes.find((n) => n.kind === 'CreateMaskedView')!;
+    expect(renderNode(view).text).toContain(`CAST(NULL AS text) AS "ssn"`);
+  });
+
+  it('refuses pseudonymize on a column too short for the token', () => {
+    const snap = snapshot([table('patients', [col('patient_id', 1, 'text', 'text'), col('mrn', 2, 'character varying(8)', 'varchar'), col('research_opt_out', 3, 'boolean', 'bool')])]);
+    expect(() => plan(policy(), snap)).toThrow(/cannot be applied/);
+  });
+
+  it('drops a view whose column types changed, and views of tables the policy dropped', () => {
+    const oldView = table('patients', [col('patient_id', 1, 'integer', 'int4')], null, { schema: 'masked', kind: 'view', comment: 'pgmask: x' });
+    const stale = table('gone', [col('a', 1, 'text', 'text')], null, { schema: 'masked', kind: 'view', comment: 'pgmask: y' });
+    const foreign = table('mine', [col('a', 1, 'text', 'text')], null, { schema: 'masked', kind: 'view', comment: null });
+    const drops = plan(policy(), snapshot([patients, oldView, stale, foreign])).nodes.filter((n) => n.kind === 'DropView');
+    expect(drops.map((d) => (d as { name: string }).name)).toEqual(['patients', 'gone']);
+  });
+
+  it('picks plv8 for auto only when the server offers it', () => {
+    expect(resolveRuntime(policy(), snapshot([]))).toBe('sql');
+    expect(resolveRuntime(policy(), { ...snapshot([]), availableExtensions: ['pgcrypto', 'plv8'] })).toBe('plv8');
+    expect(() => resolveRuntime(policy({ runtime: 'plv8' }), snapshot([]))).toThrow(/plv8/);
+  });
+});
