@@ -292,14 +292,16 @@ export function migrationError(cause: unknown, step: Step): PgmaskError {
   const location = Number.isInteger(position) && position > 0 ? locate(step.sql, position) : undefined;
   const where = location ? ` at line ${location.line}, column ${location.column}` : '';
   const base = databaseError(cause, `${step.label} failed${where}`, 'the whole migration was rolled back; the database is exactly as before');
-  if (!location) return base;
+  // PL/pgSQL (a DO block, a function) says where inside itself it failed
+  const context = (cause as { where?: string })?.where;
+  const message = context ? `${base.message} [${context.replace(/\s*\n\s*/g, '; ')}]` : base.message;
   const detail: ErrorDetail = {
     code: base.code,
     severity: 'error',
-    message: base.message,
-    location: { file: step.file, ...location },
+    message,
+    ...(location ? { location: { file: step.file, ...location } } : {}),
   };
-  return new PgmaskError({ code: base.code, message: base.message, hint: base.hint, exitCode: base.exitCode, details: [detail], cause });
+  return new PgmaskError({ code: base.code, message, hint: base.hint, exitCode: base.exitCode, details: [detail], cause });
 }
 
 /**

@@ -16,6 +16,8 @@ const hostileColumn = `na"me' $$ é`;
 
 let db: TestDatabase;
 let snapshot: CatalogSnapshot;
+/** file_fdw ships with the embedded server; a DATABASE_URL server may lack it */
+let fdw = false;
 
 function table(schema: string, name: string): CatalogTable {
   const t = findTable(snapshot, schema, name);
@@ -96,6 +98,16 @@ beforeAll(async () => {
   await q(sql`CREATE TABLE clinic.analyzed (id int4)`);
   await q(sql`INSERT INTO clinic.analyzed SELECT generate_series(1, 1000)`);
   await q(sql`ANALYZE clinic.analyzed`);
+  await q(sql`CREATE SCHEMA ext`);
+  await q(sql`CREATE EXTENSION citext WITH SCHEMA ext`);
+  await q(sql`CREATE DOMAIN clinic.codes AS int4[]`);
+  await q(sql`CREATE TABLE clinic.extras (email ext.citext, sexes clinic.sex[], codes clinic.codes)`);
+  fdw = (await db.query("SELECT 1 FROM pg_available_extensions WHERE name = 'file_fdw'")).rowCount === 1;
+  if (fdw) {
+    await q(sql`CREATE EXTENSION file_fdw WITH SCHEMA ext`);
+    await q(sql`CREATE SERVER files FOREIGN DATA WRAPPER file_fdw`);
+    await q(sql`CREATE FOREIGN TABLE clinic.imported (id int4, label text) SERVER files OPTIONS (filename '/dev/null')`);
+  }
   // a table outside the requested schemas must not show up
   await q(sql`CREATE TABLE public.outside (id int4)`);
 
@@ -115,6 +127,8 @@ describe('introspect', () => {
       ['clinic', 'analyzed', 'table'],
       ['clinic', 'counts', 'materialized view'],
       ['clinic', 'encounters', 'partitioned table'],
+      ['clinic', 'extras', 'table'],
+      ...(fdw ? [['clinic', 'imported', 'foreign table']] : []),
       ['clinic', 'notes', 'table'],
       ['clinic', 'patients', 'table'],
     ]);
@@ -154,6 +168,21 @@ describe('introspect', () => {
     expect(patients.columns.find((c) => c.name === 'mrn')?.comment).toBe('medical record number');
     expect(patients.columns.find((c) => c.name === 'first_name')?.comment).toBeNull();
     expect(patients.owner).toBe(snapshot.currentUser);
+  });
+
+  it('resolves extension types, enum arrays and domains over arrays', () => {
+    expect(table('clinic', 'extras').columns.map((c) => [c.name, c.sqlType, c.typeName, c.typeSchema, c.family])).toEqual([
+      ['email', 'ext.citext', 'citext', 'ext', 'text'],
+      ['sexes', 'clinic.sex[]', '_sex', 'clinic', 'array'],
+      ['codes', 'clinic.codes', '_int4', 'clinic', 'array'],
+    ]);
+    expect(snapshot.installedExtensions.citext).toEqual({ schema: 'ext', version: expect.stringMatching(/^\d+\.\d+$/) });
+    if (fdw) {
+      expect(table('clinic', 'imported').columns.map((c) => [c.name, c.sqlType])).toEqual([
+        ['id', 'integer'],
+        ['label', 'text'],
+      ]);
+    }
   });
 
   it('reads primary keys in key order and foreign keys across schemas', () => {

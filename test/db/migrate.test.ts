@@ -191,6 +191,37 @@ describe('applyMigrations', () => {
     expect(await exists(db, 'public.policy_runs', 'class')).toBe(false);
   });
 
+  it('reports where inside a DO block the policy SQL failed', async () => {
+    const db = await freshDatabase();
+    const err = await caught(
+      applyMigrations(db.pool, {
+        pgmaskVersion: version,
+        policy: { hash: 'h', maskedSchema: 'm', sql: 'DO $$\nBEGIN\n  PERFORM 1/0;\nEND\n$$;' },
+      }),
+    );
+    expect(err.message).toMatch(/failed: division by zero \[.*PL\/pgSQL function inline_code_block line 3 at PERFORM\]$/);
+    expect(err.details).toHaveLength(1);
+    expect(await exists(db, 'pgmask', 'schema')).toBe(false);
+  });
+
+  it('runs as a non-superuser database owner once pgmask_owner exists (no CREATEROLE needed)', async () => {
+    const db = await freshDatabase();
+    // pgmask_owner exists cluster-wide after any earlier migration
+    await applyMigrations(db.pool, { pgmaskVersion: version });
+    const other = await freshDatabase();
+    const dba = `mig_dba_${uniqueSuffix()}`;
+    const url = await other.createLoginRole(dba);
+    await other.query(`ALTER DATABASE "${other.name}" OWNER TO "${dba}"`);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      const r = await applyMigrations(pool, { pgmaskVersion: version, policy: countingPolicy('v1') });
+      expect(r.own).toEqual(allApplied());
+      expect((await other.query("SELECT nspowner::regrole::text AS o FROM pg_namespace WHERE nspname = 'pgmask_private'")).rows[0].o).toBe(dba);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('serializes two concurrent runs on one database: both succeed, everything applied once', async () => {
     const db = await freshDatabase();
     const policy = countingPolicy('v1');
