@@ -59,8 +59,10 @@ export function clinicalRowCounts(scale: number): ClinicalDataCounts {
 export function parseScale(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(text.trim().replaceAll('_', ''));
   const factor = match?.[2]?.toLowerCase() === 'm' ? 1_000_000 : match?.[2]?.toLowerCase() === 'k' ? 1_000 : 1;
-  const value = match ? Math.round(Number(match[1]) * factor) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) {
+  const exact = match ? Number(match[1]) * factor : NaN;
+  const value = Math.round(exact);
+  // 1.1k is 1100 (floating point gives 1100.0000000000002); 1.5 rows is not a scale
+  if (!Number.isSafeInteger(value) || value < 1 || Math.abs(exact - value) > 1e-6) {
     throw usageError('INVALID_SCALE', `invalid scale ${JSON.stringify(text)}`, 'write a row count such as 10k, 100k, 1m or 250000');
   }
   return value;
