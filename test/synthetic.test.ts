@@ -165,7 +165,7 @@ describe('loadClinicalData', () => {
     expect(p.over89).toBeGreaterThan(10);
     expect(p.over89).toBeLessThan(60);
     expect(p.leap).toBeGreaterThan(0);
-    expect(p.f).toBeGreaterThan(p.m);
+    expect(p.f).toBeGreaterThan(p.m!);
     expect(p.x).toBeGreaterThan(0);
     for (const column of ['email_null', 'phone_null', 'weight_null', 'zip_null']) {
       expect(p[column], column).toBeGreaterThan(10);
