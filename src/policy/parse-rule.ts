@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import type { TransformDefinition } from '../transforms/transform.ts';
+import type { TransformRegistry } from '../transforms/registry.ts';
+import { didYouMean } from './closest-name.ts';
+import { displayRule } from './display-rule.ts';
+import type { ProblemList } from './policy-source-map.ts';
+import type { Rule } from './policy.ts';
+import type { PolicyPath } from './yaml-tree.ts';
+import { describeValue, issueText } from './zod-issue-text.ts';
+
+export interface RuleContext {
+  readonly registry: TransformRegistry;
+  /** key names declared in `keys:` (the first is the default) */
+  readonly keys: readonly string[];
+  readonly problems: ProblemList;
+}
+
+const RULE_HINT = 'write a transform name (e.g. `keep`, `redact`, `pseudonymize`) or a one-key map such as `{ pseudonymize: { prefix: "MRN-" } }`';
+
+/**
+ * Parses one column rule, `name` or `{ name: { params } }`, reporting every
+ * problem at the node that causes it. `key:` is taken out of the parameters (it
+ * is the policy's business, not the transform's) and must name a declared key;
+ * the remaining parameters are validated by the transform's own zod schema.
+ * Returns null when the rule has errors.
+ */
+export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rule | null {
+  const { problems } = ctx;
+  let name: string;
+  let writtenParams: unknown;
+  let namePath: PolicyPath;
+  if (typeof raw === 'string') {
+    name = raw;
+    writtenParams = undefined;
+    namePath = path;
+  } else if (isPlainMap(raw)) {
+    const names = Object.keys(raw);
+    if (names.length !== 1) {
+      problems.add({
+        code: 'POLICY_INVALID_RULE',
+        message:
+          names.length === 0
+            ? 'an empty map is not a rule'
+            : `a rule map has exactly one key, the transform name; this one has ${names.length} (${names.join(', ')})`,
+        hint: RULE_HINT,
+        path,
+        part: 'value',
+      });
+      return null;
+    }
+    name = names[0]!;
+    writtenParams = raw[name];
+    namePath = [...path, name];
+  } else {
+    problems.add({
+      code: raw === null || raw === undefined ? 'POLICY_MISSING_RULE' : 'POLICY_INVALID_RULE',
+      message:
+        raw === null || raw === undefined
+          ? `column \`${String(path[path.length - 1])}\` has no rule`
+          : `a rule must be a transform name or a one-key map, not ${describeValue(raw)}`,
+      hint: RULE_HINT,
+      path,
+      part: raw === null || raw === undefined ? 'key' : 'value',
+    });
+    return null;
+  }
+
+  const transform = ctx.registry.get(name);
+  if (!transform) {
+    problems.add({
+      code: 'POLICY_UNKNOWN_TRANSFORM',
+      message: `unknown transform \`${name}\``,
+      hint: didYouMean(name, ctx.registry.names()) ?? `the transforms are: ${ctx.registry.names().join(', ')}`,
+      path: namePath,
+      part: namePath === path ? 'value' : 'key',
+    });
+    return null;
+  }
+
+  if (writtenParams !== undefined && writtenParams !== null && !isPlainMap(writtenParams)) {
+    problems.add({
+      code: 'POLICY_INVALID_PARAMS',
+      message: `the parameters of \`${name}\` must be a map, not ${describeValue(writtenParams)}`,
+      hint: `write \`{ ${name}: { parameter: value } }\`${paramNames(transform).length ? ` (parameters: ${paramNames(transform).join(', ')})` : ''}`,
+      path: namePath,
+      part: 'value',
+    });
+    return null;
+  }
+  const written: Record<string, unknown> = isPlainMap(writtenParams) ? writtenParams : {};
+  const { key: keyValue, ...params } = written;
+  let ok = true;
+
+  let key = ctx.keys[0] ?? 'default';
+  if ('key' in written) {
+    const keyPath = [...namePath, 'key'];
+    if (!transform.usesKey) {
+      ok = false;
+      problems.add({ code: 'POLICY_KEY_NOT_ALLOWED', message: `\`${name}\` takes no key`, hint: 'remove `key:` from this rule', path: keyPath, part: 'key' });
+    } else if (typeof keyValue !== 'string') {
+      ok = false;
+      problems.add({ code: 'POLICY_INVALID_PARAMS', message: `\`key\` must be a key name, not ${describeValue(keyValue)}`, hint: `declared keys: ${ctx.keys.join(', ')}`, path: keyPath, part: 'value' });
+    } else if (!ctx.keys.includes(keyValue)) {
+      ok = false;
+      problems.add({
+        code: 'POLICY_UNDECLARED_KEY',
+        message: `key \`${keyValue}\` is not declared in \`keys\``,
+        hint: didYouMean(keyValue, ctx.keys) ?? `add it to \`keys: [${[...ctx.keys, keyValue].join(', ')}]\``,
+        path: keyPath,
+        part: 'value',
+      });
+    } else {
+      key = keyValue;
+    }
+  }
+
+  const parsed = transform.params.safeParse(params, { error: issueText });
+  if (!parsed.success) {
+    ok = false;
+    for (const issue of parsed.error.issues) reportParamIssue(issue, transform, namePath, params, ctx);
+  }
+  if (!ok || !parsed.success) return null;
+  return {
+    transform: name,
+    params: parsed.data as Record<string, unknown>,
+    key,
+    display: displayRule(name, written),
+  };
+}
+
+function reportParamIssue(issue: z.core.$ZodIssue, transform: TransformDefinition<any>, namePath: PolicyPath, params: Record<string, unknown>, ctx: RuleContext): void {
+  const name = transform.name;
+  if (issue.code === 'unrecognized_keys') {
+    const known = paramNames(transform);
+    for (const param of issue.keys) {
+      ctx.problems.add({
+        code: 'POLICY_UNKNOWN_PARAM',
+        message: `\`${name}\` has no parameter \`${param}\``,
+        hint: didYouMean(param, known) ?? (known.length ? `its parameters are: ${known.join(', ')}` : `\`${name}\` takes no parameters`),
+        path: [...namePath, ...issue.path.map(segment), param],
+        part: 'key',
+      });
+    }
+    return;
+  }
+  const paramPath = issue.path.map(segment);
+  if (paramPath.length === 0) {
+    ctx.problems.add({ code: 'POLICY_INVALID_PARAMS', message: `\`${name}\` parameters: ${issue.message}`, path: namePath, part: 'value' });
+    return;
+  }
+  const missing = valueAt(params, paramPath) === undefined;
+  ctx.problems.add({
+    code: missing ? 'POLICY_MISSING_PARAM' : 'POLICY_INVALID_PARAMS',
+    message: missing ? `\`${name}\` needs parameter \`${paramPath.join('.')}\`` : `\`${name}\` parameter \`${paramPath.join('.')}\` ${issue.message}`,
+    hint: missing ? paramDescription(transform, String(paramPath[0])) : undefined,
+    path: missing ? namePath : [...namePath, ...paramPath],
+    part: missing ? 'key' : 'value',
+  });
+}
+
+/** Top-level parameter names of a transform (from its zod object schema), plus `key` when it takes one. */
+export function paramNames(transform: TransformDefinition<any>): string[] {
+  const names = transform.params instanceof z.ZodObject ? Object.keys(transform.params.shape) : [];
+  return transform.usesKey ? [...names, 'key'] : names;
+}
+
+function paramDescription(transform: TransformDefinition<any>, param: string): string | undefined {
+  if (!(transform.params instanceof z.ZodObject)) return undefined;
+  const schema = (transform.params.shape as Record<string, z.ZodType>)[param];
+  const description = schema?.description;
+  return description ? `\`${param}\`: ${description}` : undefined;
+}
+
+function segment(s: PropertyKey): string | number {
+  return typeof s === 'number' ? s : String(s);
+}
+
+function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const s of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+export function isPlainMap(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype;
+}

@@ -1,0 +1,281 @@
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { policyError } from '../errors.ts';
+import type { TransformRegistry } from '../transforms/registry.ts';
+import { checkRowFilter } from './check-row-filter.ts';
+import { didYouMean } from './closest-name.ts';
+import { deepFreeze } from './deep-freeze.ts';
+import { isPlainMap, parseRule } from './parse-rule.ts';
+import { attachSourceMap, formatPath, PolicySourceMap, ProblemList } from './policy-source-map.ts';
+import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema } from './policy-input-schema.ts';
+import type { Policy, PolicyColumn, PolicyRole, PolicyTable, Rule, SourcePosition } from './policy.ts';
+import { SourceText } from './source-text.ts';
+import { readYamlTree, type PolicyPath } from './yaml-tree.ts';
+import { issueText } from './zod-issue-text.ts';
+
+const inputSchema = policyInputSchema(z.unknown());
+
+/** Schemas pgmask itself owns; a policy can neither mask into nor out of them. */
+const PGMASK_SCHEMAS = ['pgmask', 'pgmask_private'];
+/** Role names PostgreSQL or pgmask reserve (compared case-insensitively: unquoted PUBLIC means everyone). */
+const RESERVED_ROLES = ['pgmask_owner', 'public', 'none', 'current_user', 'current_role', 'session_user'];
+
+/**
+ * Parses a policy file (DESIGN.md "Policy format (version 1)") into a frozen
+ * Policy. Untrusted text is parsed once: every problem is collected (YAML syntax,
+ * unknown or misspelt keys, wrong types, unknown transforms, bad parameters, a
+ * row filter that could escape its `WHERE (…)`), each with its dotted path and
+ * `file:line:column` with a caret excerpt, then thrown together as one
+ * POLICY_INVALID error (exit code 3).
+ *
+ * @example
+ *   const policy = parsePolicy(readFileSync('pgmask.yaml', 'utf8'), 'pgmask.yaml', registry);
+ *   policy.tables[0].columns[1].rule.display // '{ pseudonymize: { prefix: "MRN-" } }'
+ */
+export function parsePolicy(text: string, file: string, registry: TransformRegistry): Policy {
+  const source = new SourceText(file, text);
+  const tree = readYamlTree(text);
+  const sourceMap = new PolicySourceMap(source, tree.spans);
+  const problems = new ProblemList(sourceMap);
+  for (const p of tree.problems) problems.add(p);
+  if (tree.syntaxError) throw invalid(file, problems);
+
+  const raw = tree.value;
+  if (!isPlainMap(raw)) {
+    if (problems.size === 0) {
+      problems.add({
+        code: raw === null || raw === undefined ? 'POLICY_EMPTY' : 'POLICY_INVALID_VALUE',
+        message: raw === null || raw === undefined ? 'the policy file is empty' : 'a policy is a map of keys (version, tables, …), not a single value or a list',
+        hint: 'start from the example in the README, or let `pgmask scan` draft one',
+        path: [],
+      });
+    }
+    throw invalid(file, problems);
+  }
+
+  const result = inputSchema.safeParse(raw, { error: issueText });
+  if (!result.success) {
+    for (const issue of result.error.issues) reportShapeIssue(issue, raw, problems);
+  }
+
+  const keys = declaredKeys(raw, problems);
+  checkSchemas(raw, problems);
+  checkRoles(raw, problems);
+  const rules = checkTables(raw, { registry, keys, problems });
+
+  if (problems.size > 0 || !result.success) throw invalid(file, problems);
+
+  const data = result.data;
+  const position = (path: PolicyPath): SourcePosition => {
+    const { line, column } = sourceMap.locate(path, 'key');
+    return { line, column };
+  };
+  const rawRoles = isPlainMap(raw.roles) ? raw.roles : {};
+  const roles: PolicyRole[] = Object.keys(rawRoles).map((name) => {
+    const role = rawRoles[name];
+    const members = isPlainMap(role) && Array.isArray(role.members) ? (role.members as string[]) : [];
+    return { name, members: [...members], position: position(['roles', name]) };
+  });
+  const rawTables = raw.tables as Record<string, Record<string, unknown>>;
+  const tables: PolicyTable[] = Object.keys(rawTables).map((name) => {
+    const table = rawTables[name]!;
+    const rawColumns = table.columns as Record<string, unknown>;
+    const columns: PolicyColumn[] = Object.keys(rawColumns).map((column) => ({
+      name: column,
+      rule: rules.get(ruleId(name, column))!,
+      position: position(['tables', name, 'columns', column]),
+    }));
+    return {
+      name,
+      filter: typeof table.filter === 'string' ? table.filter : null,
+      subject: typeof table.subject === 'string' ? table.subject : null,
+      columns,
+      position: position(['tables', name]),
+    };
+  });
+
+  const policy: Policy = deepFreeze({
+    version: 1 as const,
+    sourceSchema: data.source_schema,
+    maskedSchema: data.masked_schema,
+    runtime: data.runtime,
+    unlistedColumns: data.unlisted_columns,
+    subject: data.subject ?? null,
+    keys: [...data.keys],
+    roles,
+    tables,
+    transformsDir: data.transforms === undefined ? null : resolve(dirname(file), data.transforms),
+    hash: createHash('sha256').update(text, 'utf8').digest('hex'),
+    file,
+    text,
+  });
+  attachSourceMap(policy, sourceMap);
+  return policy;
+}
+
+function invalid(file: string, problems: ProblemList) {
+  const details = problems.details();
+  const first = details[0];
+  const message =
+    details.length === 1 && first
+      ? `invalid policy ${file}: ${first.message}`
+      : `invalid policy ${file}: ${details.length} problems`;
+  return policyError(message, details);
+}
+
+function reportShapeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>, problems: ProblemList): void {
+  const path = issue.path.map((s) => (typeof s === 'number' ? s : String(s)));
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(path);
+    for (const key of issue.keys) {
+      problems.add({
+        code: 'POLICY_UNKNOWN_KEY',
+        message: `unknown key \`${key}\`${path.length ? ` in \`${formatPath(path)}\`` : ''}`,
+        hint: didYouMean(key, allowed) ?? `allowed here: ${allowed.join(', ')}`,
+        path: [...path, key],
+        part: 'key',
+      });
+    }
+    return;
+  }
+  const last = path[path.length - 1];
+  if (valueAt(raw, path) === undefined && typeof last === 'string') {
+    const parent = path.slice(0, -1);
+    problems.add({
+      code: 'POLICY_MISSING_KEY',
+      message: parent.length ? `\`${formatPath(parent)}\` needs \`${last}\`` : `missing required key \`${last}\``,
+      hint: MISSING_HINTS[last] ?? `add \`${last}:\``,
+      path,
+    });
+    return;
+  }
+  problems.add({ code: 'POLICY_INVALID_VALUE', message: `\`${formatPath(path)}\` ${issue.message}`, path, part: 'value' });
+}
+
+const MISSING_HINTS: Record<string, string> = {
+  version: 'add `version: 1` as the first line',
+  tables: 'add `tables:` with the source tables to mask',
+  columns: 'add `columns:` with one rule per column of the table',
+};
+
+/** The key names rules may use (only the well-formed ones); also reports a name listed twice. */
+function declaredKeys(raw: Record<string, unknown>, problems: ProblemList): string[] {
+  if (raw.keys === undefined) return ['default'];
+  if (!Array.isArray(raw.keys)) return [];
+  const seen = new Set<string>();
+  raw.keys.forEach((k: unknown, i: number) => {
+    if (typeof k !== 'string' || !KEY_NAME_PATTERN.test(k)) return;
+    if (seen.has(k)) {
+      problems.add({ code: 'POLICY_DUPLICATE_NAME', message: `key \`${k}\` is listed twice in \`keys\``, hint: 'list each key name once', path: ['keys', i], part: 'value' });
+    }
+    seen.add(k);
+  });
+  return [...seen];
+}
+
+function checkSchemas(raw: Record<string, unknown>, problems: ProblemList): void {
+  const source = typeof raw.source_schema === 'string' ? raw.source_schema : raw.source_schema === undefined ? 'public' : null;
+  const masked = typeof raw.masked_schema === 'string' ? raw.masked_schema : raw.masked_schema === undefined ? 'masked' : null;
+  if (source !== null && PGMASK_SCHEMAS.includes(source)) {
+    problems.add({ code: 'POLICY_RESERVED_NAME', message: `schema \`${source}\` belongs to pgmask and cannot be a source schema`, hint: 'set source_schema to the schema of your raw tables', path: ['source_schema'], part: 'value' });
+  }
+  if (masked === null) return;
+  if (PGMASK_SCHEMAS.includes(masked) || masked === 'information_schema' || masked.startsWith('pg_')) {
+    problems.add({
+      code: 'POLICY_RESERVED_NAME',
+      message: PGMASK_SCHEMAS.includes(masked) ? `schema \`${masked}\` belongs to pgmask and cannot hold masked views` : `schema name \`${masked}\` is reserved by PostgreSQL`,
+      hint: 'choose another masked_schema, e.g. `masked`',
+      path: ['masked_schema'],
+      part: 'value',
+    });
+  } else if (source !== null && masked === source) {
+    problems.add({
+      code: 'POLICY_SAME_SCHEMA',
+      message: `masked_schema and source_schema are both \`${masked}\`: masked views need a schema of their own`,
+      hint: 'set masked_schema to another schema, e.g. `masked`',
+      path: raw.masked_schema === undefined ? ['source_schema'] : ['masked_schema'],
+      part: 'value',
+    });
+  }
+}
+
+function roleNameProblem(name: string): string | null {
+  const lower = name.toLowerCase();
+  if (RESERVED_ROLES.includes(lower)) return lower === 'pgmask_owner' ? 'is the role that owns the masked views' : 'is reserved by PostgreSQL';
+  if (name.startsWith('pg_')) return 'starts with pg_, which PostgreSQL reserves';
+  return identifierProblem(name);
+}
+
+function checkRoles(raw: Record<string, unknown>, problems: ProblemList): void {
+  if (!isPlainMap(raw.roles)) return;
+  for (const [name, role] of Object.entries(raw.roles)) {
+    const problem = roleNameProblem(name);
+    if (problem) problems.add({ code: 'POLICY_RESERVED_NAME', message: `role name \`${name}\` ${problem}`, hint: 'name the masking role after its audience, e.g. `analyst`', path: ['roles', name] });
+    if (!isPlainMap(role) || !Array.isArray(role.members)) continue;
+    const seen = new Set<string>();
+    role.members.forEach((member: unknown, i: number) => {
+      if (typeof member !== 'string' || member === '') return;
+      const path = ['roles', name, 'members', i];
+      const memberProblem = roleNameProblem(member);
+      if (memberProblem && identifierProblem(member) === null) {
+        problems.add({ code: 'POLICY_RESERVED_NAME', message: `member \`${member}\` ${memberProblem}`, hint: 'list existing login roles (the analysts or BI service accounts)', path, part: 'value' });
+      } else if (member === name) {
+        problems.add({ code: 'POLICY_INVALID_VALUE', message: `role \`${name}\` cannot be a member of itself`, path, part: 'value' });
+      } else if (seen.has(member)) {
+        problems.add({ code: 'POLICY_DUPLICATE_NAME', message: `member \`${member}\` is listed twice`, hint: 'list each member once', path, part: 'value' });
+      }
+      seen.add(member);
+    });
+  }
+}
+
+function ruleId(table: string, column: string): string {
+  return JSON.stringify([table, column]);
+}
+
+/** Checks table and column names, row filters and every rule; returns the rules that parsed. */
+function checkTables(raw: Record<string, unknown>, ctx: Parameters<typeof parseRule>[2]): Map<string, Rule> {
+  const rules = new Map<string, Rule>();
+  const { problems } = ctx;
+  if (!isPlainMap(raw.tables)) return rules;
+  if (Object.keys(raw.tables).length === 0) {
+    problems.add({ code: 'POLICY_NO_TABLES', message: '`tables` lists no table, so nothing would be masked', hint: 'add the source tables to mask under `tables:`', path: ['tables'] });
+  }
+  for (const [name, table] of Object.entries(raw.tables)) {
+    const tablePath = ['tables', name];
+    const nameProblem = identifierProblem(name);
+    if (nameProblem) problems.add({ code: 'POLICY_BAD_NAME', message: `table name \`${name}\` ${nameProblem}`, path: tablePath });
+    if (!isPlainMap(table)) continue;
+    if (typeof table.filter === 'string' && table.filter !== '') {
+      const problem = checkRowFilter(table.filter);
+      if (problem) {
+        problems.add({
+          code: 'POLICY_BAD_FILTER',
+          message: `the row filter of \`${name}\` ${problem.message} (at character ${problem.offset + 1})`,
+          hint: 'a filter is one SQL boolean expression over the table\'s columns, e.g. "NOT research_opt_out"',
+          path: [...tablePath, 'filter'],
+          part: 'value',
+        });
+      }
+    }
+    if (!isPlainMap(table.columns)) continue;
+    for (const [column, rule] of Object.entries(table.columns)) {
+      const columnPath = [...tablePath, 'columns', column];
+      const columnProblem = identifierProblem(column);
+      if (columnProblem) problems.add({ code: 'POLICY_BAD_NAME', message: `column name \`${column}\` ${columnProblem}`, path: columnPath });
+      const parsed = parseRule(rule, columnPath, ctx);
+      if (parsed) rules.set(ruleId(name, column), parsed);
+    }
+  }
+  return rules;
+}
+
+function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const s of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/** PostgreSQL truncates longer names (NAMEDATALEN - 1 bytes), which would silently name another object. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+export const KEY_NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
+
+/** Problems with a name used as a PostgreSQL identifier; any other character is fine, as every name is quoted. */
+export function identifierProblem(name: string): string | null {
+  if (name.length === 0) return 'must not be empty';
+  if (name.includes('\u0000')) return 'must not contain a NUL character';
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_IDENTIFIER_BYTES) return `is ${bytes} bytes long; PostgreSQL names are at most ${MAX_IDENTIFIER_BYTES} bytes`;
+  return null;
+}
+
+export const identifier = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  .superRefine((value, ctx) => {
+    const problem = value.length === 0 ? null : identifierProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const keyName = z
+  .string()
+  .regex(KEY_NAME_PATTERN, { error: 'must be lowercase letters, digits and _, starting with a letter' })
+  .describe('name of a key in pgmask_private.keys (one pseudonym domain)');
+
+export const tableSchema = <R extends z.ZodType>(rule: R) =>
+  z
+    .strictObject({
+      filter: z
+        .string()
+        .min(1, { error: 'must not be empty' })
+        .optional()
+        .describe('SQL boolean expression over the source table\'s columns; rows where it is not true are hidden (consent, opt-out)'),
+      subject: identifier.nullish().describe('subject column of this table for per-subject transforms (overrides the top-level `subject`)'),
+      columns: z.record(z.string(), rule).describe('one rule per source column: a transform name, or `{ transform: { params } }`'),
+    })
+    .describe('how one source table is masked');
+
+const roleObject = z.strictObject({
+  members: z.array(identifier).nullish().describe('existing login roles granted this masking role'),
+});
+
+export const roleSchema = roleObject.nullable().describe('a masking role (NOLOGIN), created if missing');
+
+/**
+ * The shape of a version 1 policy file. `rule` is the schema of one column rule:
+ * the parser passes `z.unknown()` and parses rules itself (to report positions
+ * and look transforms up); the JSON Schema generator passes a union built from
+ * the registry. One definition, so the two never disagree.
+ */
+export function policyInputSchema<R extends z.ZodType>(rule: R) {
+  return z
+    .strictObject({
+      version: z.literal(1, { error: 'must be 1: this pgmask reads policy format version 1' }).describe('policy format version; must be 1'),
+      source_schema: identifier.default('public').describe('schema of the raw tables'),
+      masked_schema: identifier.default('masked').describe('schema where the masked views are created'),
+      runtime: z
+        .enum(['auto', 'plv8', 'sql'], { error: 'must be one of auto, plv8, sql' })
+        .default('auto')
+        .describe('transform runtime: plv8 when available (auto), or the portable sql runtime'),
+      unlisted_columns: z
+        .enum(['error', 'redact'], { error: 'must be error or redact' })
+        .default('error')
+        .describe('what happens to a source column without a rule: a plan error (privacy by default) or NULL in the view'),
+      subject: identifier.nullish().describe('default subject column (the patient) for per-subject transforms'),
+      keys: z
+        .array(keyName)
+        .min(1, { error: 'must list at least one key name' })
+        .default(['default'])
+        .describe('key names; the first one is the default key'),
+      roles: z.record(z.string(), roleSchema).optional().describe('masking roles, by name'),
+      tables: z.record(z.string(), tableSchema(rule)).describe('source tables to mask, by name; a table not listed gets no masked view'),
+      transforms: z.string().min(1, { error: 'must not be empty' }).optional().describe('directory of custom TypeScript transforms, relative to the policy file'),
+    })
+    .describe('pgmask policy (version 1)');
+}
+
+export type PolicyInput = z.output<ReturnType<typeof policyInputSchema<z.ZodUnknown>>>;
+
+/** The keys a strict map at `path` accepts (for "did you mean" on a misspelt key). */
+export function allowedKeys(path: readonly (string | number)[]): string[] {
+  if (path.length === 0) return Object.keys(policyInputSchema(z.unknown()).shape);
+  if (path.length === 2 && path[0] === 'tables') return Object.keys(tableSchema(z.unknown()).shape);
+  if (path.length === 2 && path[0] === 'roles') return Object.keys(roleObject.shape);
+  return [];
+}

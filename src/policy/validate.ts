@@ -1,0 +1,277 @@
+import { policyError, type ErrorDetail } from '../errors.ts';
+import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
+import { ident } from '../sql/index.ts';
+import type { TransformRegistry } from '../transforms/registry.ts';
+import type { Runtime } from '../transforms/transform.ts';
+import { didYouMean } from './closest-name.ts';
+import { policySourceMap, ProblemList, type PolicySourceMap } from './policy-source-map.ts';
+import type { Policy, PolicyColumn, PolicyTable } from './policy.ts';
+import type { PolicyPath } from './yaml-tree.ts';
+
+/**
+ * Checks a parsed policy against the live catalog and returns every problem as
+ * data (errors block, warnings inform), each at the policy node that causes it:
+ * a missing source schema, table or column (with the closest existing name), a
+ * transform that does not take the column's type or is missing on the chosen
+ * runtime, the transform's own checks (e.g. a needed subject column), source
+ * columns without a rule when `unlisted_columns: error`, and masking roles or
+ * members that are unsafe or missing.
+ *
+ * @example
+ *   assertValid(validatePolicy(policy, snapshot, registry, 'sql'), policy);
+ */
+export function validatePolicy(policy: Policy, snapshot: CatalogSnapshot, registry: TransformRegistry, runtime: Runtime): ErrorDetail[] {
+  const map = policySourceMap(policy);
+  const problems = new ProblemList(map);
+
+  if (!snapshot.schemas.includes(policy.sourceSchema)) {
+    problems.add({
+      code: 'POLICY_UNKNOWN_SCHEMA',
+      message: `source schema \`${policy.sourceSchema}\` does not exist in database ${snapshot.database}`,
+      hint: didYouMean(policy.sourceSchema, snapshot.schemas.filter((s) => !s.startsWith('pg_') && s !== 'information_schema')) ?? 'set source_schema to the schema of the raw tables',
+      path: ['source_schema'],
+      part: 'value',
+    });
+  } else {
+    const sourceTables = snapshot.tables.filter((t) => t.schema === policy.sourceSchema);
+    for (const ptable of policy.tables) {
+      const table = sourceTables.find((t) => t.name === ptable.name);
+      if (!table) {
+        reportUnknownTable(problems, policy, snapshot, ptable, sourceTables);
+        continue;
+      }
+      checkTable(problems, map, policy, snapshot, registry, runtime, ptable, table);
+    }
+    checkDefaultSubject(problems, policy, sourceTables);
+  }
+  checkRoles(problems, policy, snapshot);
+  return problems.details();
+}
+
+/**
+ * Throws one POLICY_INVALID error (exit code 3) carrying every detail when any
+ * detail is an error; warnings alone pass (and travel with the error when there is one).
+ */
+export function assertValid(details: readonly ErrorDetail[], policy: Policy): void {
+  const errors = details.filter((d) => d.severity === 'error');
+  if (errors.length === 0) return;
+  const message =
+    errors.length === 1 ? `policy ${policy.file} does not fit the database: ${errors[0]!.message}` : `policy ${policy.file} does not fit the database: ${errors.length} problems`;
+  throw policyError(message, details);
+}
+
+function reportUnknownTable(problems: ProblemList, policy: Policy, snapshot: CatalogSnapshot, ptable: PolicyTable, sourceTables: readonly CatalogTable[]): void {
+  const elsewhere = snapshot.tables.find((t) => t.name === ptable.name && t.schema !== policy.sourceSchema);
+  problems.add({
+    code: 'POLICY_UNKNOWN_TABLE',
+    message: `table \`${ptable.name}\` does not exist in schema \`${policy.sourceSchema}\``,
+    hint:
+      didYouMean(
+        ptable.name,
+        sourceTables.map((t) => t.name),
+      ) ?? (elsewhere ? `it exists in schema \`${elsewhere.schema}\`; set source_schema to it` : `remove it from the policy, or create ${policy.sourceSchema}.${ptable.name}`),
+    path: ['tables', ptable.name],
+    position: ptable.position,
+  });
+}
+
+function checkTable(
+  problems: ProblemList,
+  map: PolicySourceMap,
+  policy: Policy,
+  snapshot: CatalogSnapshot,
+  registry: TransformRegistry,
+  runtime: Runtime,
+  ptable: PolicyTable,
+  table: CatalogTable,
+): void {
+  const tablePath = ['tables', ptable.name];
+  const existing = snapshot.tables.find((t) => t.schema === policy.maskedSchema && t.name === ptable.name);
+  if (existing && existing.kind !== 'view') {
+    problems.add({
+      code: 'POLICY_MASKED_NAME_TAKEN',
+      message: `${policy.maskedSchema}.${ptable.name} already exists as a ${existing.kind}, so its masked view cannot be created`,
+      hint: 'rename or drop that object, or choose another masked_schema',
+      path: tablePath,
+      position: ptable.position,
+    });
+  }
+
+  if (ptable.subject !== null && !table.columns.some((c) => c.name === ptable.subject)) {
+    problems.add({
+      code: 'POLICY_UNKNOWN_COLUMN',
+      message: `subject column \`${ptable.subject}\` does not exist in ${table.schema}.${table.name}`,
+      hint: didYouMean(ptable.subject, table.columns.map((c) => c.name)) ?? `columns: ${listNames(table.columns.map((c) => c.name))}`,
+      path: [...tablePath, 'subject'],
+      part: 'value',
+      position: ptable.position,
+    });
+  }
+  const subjectName = ptable.subject ?? policy.subject;
+  const subjectColumn = subjectName !== null && table.columns.some((c) => c.name === subjectName) ? subjectName : null;
+
+  for (const pcol of ptable.columns) {
+    const column = table.columns.find((c) => c.name === pcol.name);
+    const columnPath = [...tablePath, 'columns', pcol.name];
+    if (!column) {
+      problems.add({
+        code: 'POLICY_UNKNOWN_COLUMN',
+        message: `column \`${pcol.name}\` does not exist in ${table.schema}.${table.name}`,
+        hint: didYouMean(pcol.name, table.columns.map((c) => c.name)) ?? `its columns are: ${listNames(table.columns.map((c) => c.name))}`,
+        path: columnPath,
+        position: pcol.position,
+      });
+      continue;
+    }
+    const at = ruleNode(map, columnPath, pcol);
+    const transform = registry.get(pcol.rule.transform);
+    if (!transform) {
+      problems.add({ code: 'POLICY_UNKNOWN_TRANSFORM', message: `unknown transform \`${pcol.rule.transform}\``, hint: didYouMean(pcol.rule.transform, registry.names()), ...at });
+      continue;
+    }
+    const where = `${table.name}.${column.name}`;
+    let usable = true;
+    if (!transform.types.includes(column.family)) {
+      usable = false;
+      const alternatives = registry
+        .all()
+        .filter((t) => t.types.includes(column.family) && t.runtimes.includes(runtime))
+        .map((t) => t.name);
+      problems.add({
+        code: 'POLICY_TRANSFORM_TYPE',
+        message: `\`${transform.name}\` cannot mask ${where}: the column is ${column.sqlType} (${column.family}), and \`${transform.name}\` takes ${familyList(transform.types)} columns`,
+        hint: alternatives.length ? `transforms for ${column.family} columns: ${alternatives.join(', ')}` : 'redact the column',
+        ...at,
+      });
+    }
+    if (!transform.runtimes.includes(runtime)) {
+      usable = false;
+      problems.add({
+        code: 'POLICY_TRANSFORM_RUNTIME',
+        message: `transform \`${transform.name}\` (${where}) is not available on the ${runtime} runtime; it runs on ${transform.runtimes.join(', ') || 'no runtime'}`,
+        hint:
+          runtime === 'sql'
+            ? 'install PLV8 on the server (runtime plv8 runs every transform, custom ones too), or pick another transform'
+            : `pick another transform, or set \`runtime: ${transform.runtimes[0] ?? 'sql'}\``,
+        ...at,
+      });
+    }
+    if (!usable || !transform.check) continue;
+    for (const problem of transform.check({ column, table, params: pcol.rule.params, subjectColumn, runtime })) {
+      problems.add({ code: problem.code, message: `${where}: ${problem.message}`, hint: problem.hint, ...at });
+    }
+  }
+
+  if (policy.unlistedColumns === 'error') {
+    const listed = new Set(ptable.columns.map((c) => c.name));
+    const unlisted = table.columns.filter((c) => !listed.has(c.name)).map((c) => c.name);
+    if (unlisted.length > 0) {
+      problems.add({
+        code: 'POLICY_UNCLASSIFIED_COLUMN',
+        message:
+          unlisted.length === 1
+            ? `column \`${unlisted[0]}\` of ${table.schema}.${table.name} has no rule`
+            : `${unlisted.length} columns of ${table.schema}.${table.name} have no rule: ${unlisted.map((n) => `\`${n}\``).join(', ')}`,
+        hint: 'add a rule for each (`redact`, `keep` or a transform), or set `unlisted_columns: redact`',
+        path: map.has([...tablePath, 'columns']) ? [...tablePath, 'columns'] : tablePath,
+        position: ptable.position,
+      });
+    }
+  }
+}
+
+/** Where a rule's transform is named: `{ name: … }` points at `name`, `col: name` at the value. */
+function ruleNode(map: PolicySourceMap, columnPath: PolicyPath, pcol: PolicyColumn): { path: PolicyPath; part: 'key' | 'value'; position: PolicyColumn['position'] } {
+  const inner = [...columnPath, pcol.rule.transform];
+  if (map.has(inner)) return { path: inner, part: 'key', position: pcol.position };
+  return { path: columnPath, part: map.has(columnPath) ? 'value' : 'key', position: pcol.position };
+}
+
+/** A `subject:` that no masked table has is almost always a typo. */
+function checkDefaultSubject(problems: ProblemList, policy: Policy, sourceTables: readonly CatalogTable[]): void {
+  if (policy.subject === null) return;
+  const tables = sourceTables.filter((t) => policy.tables.some((p) => p.name === t.name));
+  if (tables.length === 0 || tables.some((t) => t.columns.some((c) => c.name === policy.subject))) return;
+  problems.add({
+    code: 'POLICY_UNUSED_SUBJECT',
+    severity: 'warning',
+    message: `subject column \`${policy.subject}\` is in none of the policy's tables, so per-subject transforms have no subject`,
+    hint: didYouMean(policy.subject, [...new Set(tables.flatMap((t) => t.columns.map((c) => c.name)))]) ?? 'set `subject:` to the column that identifies the patient',
+    path: ['subject'],
+    part: 'value',
+  });
+}
+
+function checkRoles(problems: ProblemList, policy: Policy, snapshot: CatalogSnapshot): void {
+  const policyTables = new Set(policy.tables.map((t) => t.name));
+  for (const role of policy.roles) {
+    const rolePath = ['roles', role.name];
+    const existing = snapshot.roles.find((r) => r.name === role.name);
+    if (existing?.superuser || role.name === snapshot.currentUser) {
+      problems.add({
+        code: 'POLICY_UNSAFE_ROLE',
+        message: existing?.superuser ? `masking role \`${role.name}\` is a superuser and reads every source table` : `masking role \`${role.name}\` is the role pgmask connects as`,
+        hint: 'name a new role for the masking role (pgmask creates it NOLOGIN)',
+        path: rolePath,
+        position: role.position,
+      });
+    } else if (existing?.canLogin) {
+      problems.add({
+        code: 'POLICY_LOGIN_MASKING_ROLE',
+        severity: 'warning',
+        message: `masking role \`${role.name}\` already exists and can log in`,
+        hint: 'a masking role is meant to be NOLOGIN and granted to login roles via `members:`',
+        path: rolePath,
+        position: role.position,
+      });
+    }
+    const owned = snapshot.tables.filter((t) => t.schema === policy.sourceSchema && policyTables.has(t.name) && t.owner === role.name);
+    if (owned.length > 0) {
+      problems.add({
+        code: 'POLICY_UNSAFE_ROLE',
+        message: `masking role \`${role.name}\` owns source table${owned.length > 1 ? 's' : ''} ${owned.map((t) => `${t.schema}.${t.name}`).join(', ')} and reads the raw data`,
+        hint: 'use a new role as the masking role',
+        path: rolePath,
+        position: role.position,
+      });
+    }
+    role.members.forEach((member, i) => {
+      const memberPath = [...rolePath, 'members', i];
+      const found = snapshot.roles.find((r) => r.name === member);
+      if (!found) {
+        problems.add({
+          code: 'POLICY_UNKNOWN_ROLE',
+          message: `member \`${member}\` of masking role \`${role.name}\` does not exist`,
+          hint: memberHint(member, snapshot),
+          path: memberPath,
+          part: 'value',
+          position: role.position,
+        });
+      } else if (found.superuser) {
+        problems.add({
+          code: 'POLICY_SUPERUSER_MEMBER',
+          severity: 'warning',
+          message: `member \`${member}\` is a superuser: it reads the raw tables whatever the masking role allows`,
+          hint: 'grant the masking role to an ordinary login role',
+          path: memberPath,
+          part: 'value',
+          position: role.position,
+        });
+      }
+    });
+  }
+}
+
+function memberHint(member: string, snapshot: CatalogSnapshot): string {
+  const create = `run \`CREATE ROLE ${ident(member).text} LOGIN PASSWORD '…'\` first`;
+  const suggestion = didYouMean(member, snapshot.roles.map((r) => r.name));
+  return suggestion ? `${suggestion} If not, ${create}` : create;
+}
+
+function familyList(families: readonly string[]): string {
+  return families.length <= 1 ? (families[0] ?? 'no') : `${families.slice(0, -1).join(', ')} or ${families[families.length - 1]}`;
+}
+
+function listNames(names: readonly string[]): string {
+  return names.length > 20 ? `${names.slice(0, 20).join(', ')}, … (${names.length} in all)` : names.join(', ');
+}
