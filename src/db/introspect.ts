@@ -107,7 +107,28 @@ interface PrivilegeRow {
   column: string | null;
 }
 
+/**
+ * format_type() leaves out the schema of a type that is visible on the
+ * search_path, so the session's search_path is pinned to pg_catalog while the
+ * catalog is read: sqlType is then schema-qualified for every non-catalog type
+ * (`public.citext`, `clinic.mrn`), whatever the caller's search_path. The
+ * caller's setting is restored afterwards.
+ */
 async function introspectOn(client: pg.PoolClient | pg.Client, schemas: readonly string[]): Promise<CatalogSnapshot> {
+  const saved = (await client.query<{ path: string }>("SELECT pg_catalog.current_setting('search_path') AS path")).rows[0]!.path;
+  await client.query("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)");
+  let snapshot: CatalogSnapshot;
+  try {
+    snapshot = await readCatalog(client, schemas);
+  } catch (err) {
+    await client.query("SELECT pg_catalog.set_config('search_path', $1, false)", [saved]).catch(() => {});
+    throw err;
+  }
+  await client.query("SELECT pg_catalog.set_config('search_path', $1, false)", [saved]);
+  return snapshot;
+}
+
+async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly string[]): Promise<CatalogSnapshot> {
   const db = kyselyOnClient(client);
   try {
     const schemaList = [...schemas];

@@ -271,6 +271,22 @@ describe('introspect', () => {
     }
   });
 
+  it("qualifies sqlType whatever the caller's search_path, and restores that search_path", async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('SET search_path = clinic, ext, public');
+      // on this search_path format_type() itself would print plain `mrn` and `citext`
+      expect((await client.query("SELECT format_type('clinic.mrn'::regtype, NULL) AS t")).rows[0].t).toBe('mrn');
+      const again = await introspect(client, ['clinic']);
+      expect(findTable(again, 'clinic', 'patients')!.columns[1]!.sqlType).toBe('clinic.mrn');
+      expect(findTable(again, 'clinic', 'extras')!.columns[0]!.sqlType).toBe('ext.citext');
+      expect((await client.query('SHOW search_path')).rows[0].search_path).toBe('clinic, ext, public');
+    } finally {
+      await client.end();
+    }
+  });
+
   it('turns a broken connection into a database error (exit 4)', async () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
