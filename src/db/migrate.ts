@@ -22,7 +22,9 @@ export interface PolicyMigration {
 }
 
 export interface MigrationResult {
+  /** every own migration in order; with dryRun, 'applied' means "would be applied" */
   readonly own: readonly { readonly name: string; readonly status: 'applied' | 'unchanged' }[];
+  /** 'none' when no policy was given; with dryRun, 'applied' means "would be applied" */
   readonly policy: 'applied' | 'unchanged' | 'none';
   /** everything that was run (or, with dryRun, would be run): pending own migrations, then the policy SQL */
   readonly sql: string;

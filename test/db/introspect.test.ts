@@ -287,6 +287,13 @@ describe('introspect', () => {
     }
   });
 
+  it('returns no tables, but every cluster fact, for no schemas', async () => {
+    const none = await introspect(db.pool, []);
+    expect(none.tables).toEqual([]);
+    expect(none.roles).toEqual(snapshot.roles);
+    expect(none.schemas).toEqual(snapshot.schemas);
+  });
+
   it('turns a broken connection into a database error (exit 4)', async () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
