@@ -25,7 +25,7 @@ CREATE OR REPLACE FUNCTION pgmask.pseudonymize(value text, key bytea, opts jsonb
 -- F_i(R) before masking; tweak = (i·64 + half_bits) << 32.
 CREATE OR REPLACE FUNCTION pgmask._feistel_f(key bytea, tweak int8, half int8)
   RETURNS int8
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN ('x' || encode(substr(hmac(int8send(tweak | half), key, 'sha256'), 1, 4), 'hex'))::bit(32)::int8;
 
 -- The permutation on the low 2·half_bits bits of state (a bit pattern, not a number):
@@ -33,7 +33,7 @@ CREATE OR REPLACE FUNCTION pgmask._feistel_f(key bytea, tweak int8, half int8)
 -- Each intermediate is computed once (a LATERAL chain) instead of re-evaluated per use.
 CREATE OR REPLACE FUNCTION pgmask._feistel_permute(state int8, key bytea, half_bits int)
   RETURNS int8
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN (
     SELECT (r6.v << half_bits) | r7.v
     FROM (SELECT (state >> half_bits) & ((1::int8 << half_bits) - 1) AS v0,
@@ -49,20 +49,22 @@ CREATE OR REPLACE FUNCTION pgmask._feistel_permute(state int8, key bytea, half_b
   );
 
 -- pgmask.pseudonymize_int2/int4/int8(value, key bytea, opts jsonb) → same type.
+-- STRICT like their plv8 twins (opts is unused; a NULL opts gives NULL in both runtimes);
+-- the bodies are strict expressions, so STRICT does not stop inlining.
 -- (x # 2^(n-1)) - 2^(n-1) turns an n-bit pattern back into a signed n-bit integer.
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int2(value int2, key bytea, opts jsonb)
   RETURNS int2
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN ((pgmask._feistel_permute(value::int8 & 65535, key, 8) # 32768) - 32768)::int2;
 
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int4(value int4, key bytea, opts jsonb)
   RETURNS int4
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN ((pgmask._feistel_permute(value::int8 & 4294967295, key, 16) # 2147483648) - 2147483648)::int4;
 
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int8(value int8, key bytea, opts jsonb)
   RETURNS int8
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN pgmask._feistel_permute(value, key, 32);
 
 -- pgmask.pseudonymize_uuid(value uuid, key bytea, opts jsonb) → uuid: the first 16 bytes of
@@ -71,7 +73,7 @@ CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int8(value int8, key bytea, opts 
 -- integer (8 bytes, NUL inside) and text (no NUL) domains.
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize_uuid(value uuid, key bytea, opts jsonb)
   RETURNS uuid
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN (
     SELECT encode(set_byte(set_byte(substr(d.h, 1, 16), 6, (get_byte(d.h, 6) & 15) | 64), 8, (get_byte(d.h, 8) & 63) | 128), 'hex')::uuid
     FROM (SELECT hmac('\x00'::bytea || uuid_send(value), key, 'sha256') AS h) d
