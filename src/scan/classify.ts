@@ -1,0 +1,294 @@
+import type { TypeFamily } from '../db/catalog-snapshot.ts';
+import { categories, isIdentifying, type Category } from './category.ts';
+import { nameRules, type NameRule } from './name-rules.ts';
+import { tokenizeName } from './tokenize-name.ts';
+import { categoryValidators, containsDate, isPersonName, valueRules } from './value-validators.ts';
+
+/** Everything the scan knows about one column when it decides what the column is. */
+export interface ColumnEvidence {
+  readonly table: string;
+  readonly column: string;
+  readonly family: TypeFamily;
+  /** pg_type.typname, e.g. `varchar`, `int4`, `inet` */
+  readonly typeName: string;
+  readonly comment: string | null;
+  /** the column alone is its table's primary key */
+  readonly primaryKey: boolean;
+  /** the table and column a single-column foreign key on this column points at */
+  readonly references: { readonly table: string; readonly column: string } | null;
+  /** set when the scan found this column holds the patient key (see detectSubject) */
+  readonly subjectKey: { readonly confidence: number; readonly reason: string } | null;
+  /** sampled non-NULL values as text (bytea as hex), or null when the table was not sampled */
+  readonly samples: readonly string[] | null;
+}
+
+export interface Classification {
+  readonly category: Category;
+  /** 0..1 */
+  readonly confidence: number;
+  readonly reasons: readonly string[];
+}
+
+interface Evidence {
+  readonly category: Category;
+  readonly weight: number;
+  readonly reason: string;
+}
+
+const textual: readonly TypeFamily[] = ['text', 'other', 'json', 'array'];
+const identifierFamilies: readonly TypeFamily[] = ['text', 'integer', 'numeric', 'uuid', 'other', 'array'];
+
+/**
+ * The type families each category can occur in. A boolean is never an
+ * identifier; an age is never a timestamp. Evidence for a category on another
+ * family is ignored, so `email_verified boolean` is not an email.
+ */
+const categoryFamilies: Readonly<Record<Category, readonly TypeFamily[]>> = {
+  name: textual,
+  geography: ['text', 'integer', 'numeric', 'float', 'other', 'json', 'array'],
+  date: ['date', 'timestamp', 'timestamptz', 'text', 'integer', 'other'],
+  age_over_89: ['integer', 'numeric', 'float', 'text'],
+  phone: [...textual, 'integer', 'numeric'],
+  fax: [...textual, 'integer', 'numeric'],
+  email: textual,
+  ssn: identifierFamilies,
+  mrn: identifierFamilies,
+  health_plan_id: identifierFamilies,
+  account_number: identifierFamilies,
+  license_number: identifierFamilies,
+  vehicle_id: identifierFamilies,
+  device_id: identifierFamilies,
+  url: textual,
+  ip_address: textual,
+  biometric: ['bytea', 'text', 'other', 'json'],
+  photo: ['bytea', 'text', 'other'],
+  other_unique_id: identifierFamilies,
+  sex: ['text', 'integer', 'other', 'boolean'],
+  gender: ['text', 'integer', 'other'],
+  race: ['text', 'integer', 'other', 'array'],
+  ethnicity: ['text', 'integer', 'other', 'array'],
+  language: ['text', 'integer', 'other', 'array'],
+  marital_status: ['text', 'integer', 'other'],
+  occupation: ['text', 'integer', 'other'],
+  subject_key: identifierFamilies,
+  clinical: ['text', 'integer', 'numeric', 'float', 'date', 'timestamp', 'timestamptz', 'time', 'uuid', 'boolean', 'json', 'bytea', 'array', 'other'],
+  free_text: ['text', 'json', 'other'],
+  other: ['text', 'integer', 'numeric', 'float', 'date', 'timestamp', 'timestamptz', 'time', 'uuid', 'boolean', 'json', 'bytea', 'array', 'other'],
+};
+
+/** Evidence the column's type alone gives. */
+const typeEvidence: Readonly<Partial<Record<TypeFamily, Evidence>>> = {
+  date: { category: 'date', weight: 0.72, reason: 'type is date' },
+  timestamp: { category: 'date', weight: 0.72, reason: 'type is timestamp' },
+  timestamptz: { category: 'date', weight: 0.72, reason: 'type is timestamptz' },
+  boolean: { category: 'other', weight: 0.4, reason: 'a boolean cannot identify anyone' },
+  numeric: { category: 'clinical', weight: 0.3, reason: 'a number (measurement or amount)' },
+  float: { category: 'clinical', weight: 0.3, reason: 'a number (measurement or amount)' },
+};
+
+/** PostgreSQL types that say what a column holds on their own. */
+const typeNameEvidence: Readonly<Record<string, Evidence>> = {
+  inet: { category: 'ip_address', weight: 0.9, reason: 'type is inet' },
+  cidr: { category: 'ip_address', weight: 0.85, reason: 'type is cidr' },
+  macaddr: { category: 'device_id', weight: 0.85, reason: 'type is macaddr' },
+  macaddr8: { category: 'device_id', weight: 0.85, reason: 'type is macaddr8' },
+};
+
+/** Tables whose rows are terms, not records: a foreign key to one holds a code, not an identifier. */
+const vocabularyTableWords: ReadonlySet<string> = new Set(['concept', 'concepts', 'vocabulary', 'code', 'codes', 'lookup', 'type', 'types', 'dictionary', 'catalog', 'katalog', 'catalogue', 'catalogo', 'nomenclature', 'terminology', 'unit', 'units', 'domain', 'enum', 'ref', 'einheit', 'unite', 'unidad', 'analyte', 'analytes', 'test', 'tests']);
+
+/** Order used to break a tie: the more protective category wins. */
+const tiePreference: readonly Category[] = ['subject_key', ...categories.filter((c) => c !== 'subject_key')];
+
+const commentWeight = 0.6;
+const minSamples = 5;
+
+/**
+ * Decides what one column is from its evidence. Pure: the same evidence gives
+ * the same answer.
+ *
+ * Each piece of evidence (a name rule, a comment, the type, a key, a validator
+ * over the sampled values) adds weight to a category; weights of one category
+ * combine as independent signals (1 − Π(1 − w)), and the strongest category
+ * wins. The confidence is that combined weight.
+ *
+ * @example
+ *   classifyColumn({ table: 'patienten', column: 'geb_datum', family: 'date', … })
+ *   // { category: 'date', confidence: 0.98, reasons: ['name "geb_datum" says birth date', 'type is date'] }
+ */
+export function classifyColumn(evidence: ColumnEvidence): Classification {
+  const found: Evidence[] = [];
+  const notes: string[] = [];
+  const allowed = (category: Category, families?: readonly string[]) =>
+    (families ?? categoryFamilies[category]).includes(evidence.family) && categoryFamilies[category].includes(evidence.family);
+
+  const tokens = tokenizeName(evidence.column);
+  for (const { rule } of matchNameRules(tokens)) {
+    if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight, reason: `name "${evidence.column}" says ${rule.what}` });
+  }
+  if (evidence.comment) {
+    for (const { rule, length, token } of matchNameRules(tokenizeName(evidence.comment))) {
+      // prose is full of short words (`at`, `no`, `id`): in a comment only a specific term counts
+      if (rule.category === 'other' || (length === 1 && token.length <= 3)) continue;
+      if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight * commentWeight, reason: `comment says ${rule.what}` });
+    }
+  }
+
+  const byType = typeEvidence[evidence.family];
+  if (byType) found.push(byType);
+  const byTypeName = typeNameEvidence[evidence.typeName];
+  if (byTypeName) found.push(byTypeName);
+
+  if (evidence.subjectKey) {
+    found.push({ category: 'subject_key', weight: evidence.subjectKey.confidence, reason: evidence.subjectKey.reason });
+  } else if (evidence.references) {
+    const refWords = tokenizeName(evidence.references.table);
+    if (refWords.some((w) => vocabularyTableWords.has(w))) {
+      found.push({ category: 'clinical', weight: 0.5, reason: `foreign key to vocabulary table ${evidence.references.table}` });
+    } else if (allowed('other_unique_id')) {
+      found.push({ category: 'other_unique_id', weight: 0.75, reason: `foreign key to ${evidence.references.table}.${evidence.references.column}` });
+    }
+  } else if (evidence.primaryKey && allowed('other_unique_id')) {
+    found.push({ category: 'other_unique_id', weight: 0.75, reason: 'primary key of its table' });
+  }
+
+  const samples = (evidence.samples ?? []).filter((v) => v.trim().length > 0);
+  if (samples.length >= minSamples) {
+    for (const rule of valueRules) {
+      if (!allowed(rule.category)) continue;
+      const share = shareOf(samples, rule.test);
+      if (share >= rule.minShare) {
+        found.push({ category: rule.category, weight: rule.weight * (0.85 + 0.15 * share), reason: `${percent(share)} of ${samples.length} sampled values are ${rule.what}` });
+      }
+    }
+    const unique = uniqueCodeEvidence(samples);
+    if (unique && allowed('other_unique_id')) found.push(unique);
+    contradictions(found, samples, notes);
+    if (found.some((e) => e.category === 'free_text')) {
+      const withDates = shareOf(samples, containsDate);
+      const withNames = shareOf(samples, (v) => v.split(/[\s,.;:]+/).some((w) => w.length > 2 && /^[A-ZÀ-Þ]/.test(w) && isPersonName(w)));
+      if (withDates > 0) notes.push(`${percent(withDates)} of sampled notes contain dates`);
+      if (withNames > 0) notes.push(`${percent(withNames)} of sampled notes contain person names`);
+    }
+    if (found.some((e) => e.category === 'age_over_89')) {
+      const over = shareOf(samples, (v) => Number(v) > 89);
+      if (over > 0) notes.push(`${percent(over)} of sampled ages are over 89`);
+    }
+  } else if (evidence.samples !== null && evidence.samples.length === 0) {
+    notes.push('no values sampled (empty table or all NULL)');
+  }
+
+  return decide(found, notes, evidence);
+}
+
+function decide(found: readonly Evidence[], notes: readonly string[], evidence: ColumnEvidence): Classification {
+  const scores = new Map<Category, number>();
+  for (const e of found) scores.set(e.category, 1 - (1 - (scores.get(e.category) ?? 0)) * (1 - e.weight));
+  let best: Category | null = null;
+  let bestScore = 0;
+  for (const category of tiePreference) {
+    const score = scores.get(category) ?? 0;
+    if (score > bestScore + 1e-9) {
+      best = category;
+      bestScore = score;
+    }
+  }
+  if (best === null) {
+    const fallback: Category = ['integer', 'numeric', 'float'].includes(evidence.family) ? 'clinical' : 'other';
+    return { category: fallback, confidence: 0.3, reasons: ['no name, type, key or value evidence', ...notes] };
+  }
+  const winner = best;
+  const reasons = found
+    .filter((e) => e.category === winner)
+    .sort((a, b) => b.weight - a.weight)
+    .map((e) => e.reason);
+  const runnerUp = [...scores.entries()].filter(([c]) => c !== winner).sort((a, b) => b[1] - a[1])[0];
+  const alsoIdentifying = runnerUp && isIdentifying(runnerUp[0]) && runnerUp[1] >= 0.5 ? [`also looks like ${runnerUp[0]} (${runnerUp[1].toFixed(2)})`] : [];
+  return { category: winner, confidence: Math.round(bestScore * 100) / 100, reasons: [...new Set([...reasons, ...notes, ...alsoIdentifying])] };
+}
+
+interface NameMatch {
+  readonly rule: NameRule;
+  readonly start: number;
+  readonly length: number;
+  /** the first token matched, to tell short words apart */
+  readonly token: string;
+}
+
+/**
+ * Every rule whose word sequence occurs in the tokens, minus the matches that
+ * lie inside a longer match of another category (`email address` beats
+ * `address`), minus rules vetoed by their `unless` words. One match per rule.
+ */
+export function matchNameRules(tokens: readonly string[]): NameMatch[] {
+  const matches: NameMatch[] = [];
+  for (const rule of nameRules) {
+    if (rule.unless && tokens.some((t) => rule.unless!.some((u) => wordMatches(u, t)))) continue;
+    let best: NameMatch | null = null;
+    for (const words of rule.words) {
+      const m = findSequence(tokens, words.split(' '));
+      if (m && (!best || m.length > best.length)) best = { rule, start: m.start, length: m.length, token: tokens[m.start]! };
+    }
+    if (best) matches.push(best);
+  }
+  return matches.filter(
+    (m) =>
+      !matches.some(
+        (o) => o.rule.category !== m.rule.category && o.length > m.length && o.start <= m.start && o.start + o.length >= m.start + m.length,
+      ),
+  );
+}
+
+/** Finds `words` as consecutive tokens, or all of them glued into one token (`first name` in `firstname`). */
+function findSequence(tokens: readonly string[], words: readonly string[]): { start: number; length: number } | null {
+  for (let i = 0; i + words.length <= tokens.length; i++) {
+    if (words.every((w, j) => wordMatches(w, tokens[i + j]!))) return { start: i, length: words.length };
+  }
+  if (words.length > 1) {
+    const glued = words.join('');
+    const i = tokens.indexOf(glued);
+    if (i >= 0) return { start: i, length: 1 };
+  }
+  return null;
+}
+
+function wordMatches(word: string, token: string): boolean {
+  if (word.startsWith('*')) return token.length > word.length && token.endsWith(word.slice(1));
+  if (word.endsWith('*')) return token.length > word.length && token.startsWith(word.slice(0, -1));
+  return word === token;
+}
+
+function shareOf(samples: readonly string[], test: (v: string) => boolean): number {
+  let n = 0;
+  for (const s of samples) if (test(s)) n++;
+  return n / samples.length;
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}
+
+/** Nearly every value distinct and shaped like a code (letters and digits, no spaces): an identifier nobody named. */
+function uniqueCodeEvidence(samples: readonly string[]): Evidence | null {
+  if (samples.length < 30) return null;
+  const distinct = new Set(samples).size / samples.length;
+  const codeLike = shareOf(samples, (v) => /^[A-Za-z0-9][A-Za-z0-9._/:-]{4,40}$/.test(v) && /\d/.test(v) && /[A-Za-z]/.test(v));
+  if (distinct < 0.95 || codeLike < 0.9) return null;
+  return { category: 'other_unique_id', weight: 0.62, reason: `${percent(distinct)} of ${samples.length} sampled values are distinct code-like strings` };
+}
+
+/**
+ * A name can lie: `phone_type` is not a phone, `ssn_last_changed` is not an SSN.
+ * When a category with a validator is claimed only by the name and most sampled
+ * values fail the validator, its name evidence is weakened.
+ */
+function contradictions(found: Evidence[], samples: readonly string[], notes: string[]): void {
+  for (const [category, test] of Object.entries(categoryValidators) as [Category, (v: string) => boolean][]) {
+    const claims = found.filter((e) => e.category === category);
+    if (claims.length === 0 || claims.some((e) => e.reason.includes('sampled values'))) continue;
+    const share = shareOf(samples, test);
+    if (share >= 0.2) continue;
+    for (const claim of claims) found.splice(found.indexOf(claim), 1, { ...claim, weight: claim.weight * 0.6 });
+    notes.push(`only ${percent(share)} of sampled values look like ${category}`);
+  }
+}

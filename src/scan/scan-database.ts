@@ -1,0 +1,117 @@
+import type pg from 'pg';
+import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
+import { introspect } from '../db/introspect.ts';
+import { classifyColumn, type Classification } from './classify.ts';
+import { detectSubject, type SubjectDetection } from './detect-subject.ts';
+import { sampleTable, type SampleMethod } from './sample.ts';
+
+export interface ScanOptions {
+  readonly schemas: readonly string[];
+  /** rows to read per table (default 1,000) */
+  readonly sampleRows?: number;
+  /** parallel sampling connections (default 4) */
+  readonly concurrency?: number;
+  /** called after each table is sampled, for a progress line on a TTY */
+  readonly onTable?: (done: number, total: number, table: string) => void;
+}
+
+export interface ColumnScan {
+  readonly name: string;
+  readonly sqlType: string;
+  readonly family: TypeFamily;
+  readonly classification: Classification;
+}
+
+export interface TableScan {
+  readonly schema: string;
+  readonly name: string;
+  readonly sample: { readonly method: SampleMethod; readonly percent: number | null; readonly rowsRead: number; readonly estimatedRows: number };
+  /** the column holding the patient key in this table, or null */
+  readonly subjectColumn: string | null;
+  readonly columns: readonly ColumnScan[];
+}
+
+export interface ScanResult {
+  readonly database: string;
+  readonly schemas: readonly string[];
+  readonly subject: SubjectDetection;
+  readonly tables: readonly TableScan[];
+  readonly snapshot: CatalogSnapshot;
+  readonly elapsedMs: number;
+}
+
+export const defaultSampleRows = 1000;
+
+/**
+ * Classifies every column of every table (and partitioned table) of `schemas`:
+ * introspects the catalog once, finds the patient table, samples each table
+ * (bounded, see sampleTable) on up to `concurrency` pooled connections in
+ * read-only sessions, and classifies each column. Returns data; never prints.
+ */
+export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise<ScanResult> {
+  const started = performance.now();
+  const rows = options.sampleRows ?? defaultSampleRows;
+  const snapshot = await introspect(pool, options.schemas);
+  const subject = detectSubject(snapshot);
+  const tables = snapshot.tables.filter((t) => t.kind === 'table' || t.kind === 'partitioned table');
+
+  const results: TableScan[] = new Array(tables.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    const client = await pool.connect();
+    try {
+      // the scan only reads: make the session say so, so a bug can never write
+      await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+      while (next < tables.length) {
+        const i = next++;
+        const table = tables[i]!;
+        const sample = await sampleTable(client, table, rows);
+        results[i] = classifyTable(table, subject, sample.values, {
+          method: sample.method,
+          percent: sample.percent,
+          rowsRead: sample.rowsRead,
+          estimatedRows: sample.estimatedRows,
+        });
+        options.onTable?.(++done, tables.length, `${table.schema}.${table.name}`);
+      }
+    } finally {
+      await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE').catch(() => {});
+      client.release();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, tables.length)) }, worker));
+
+  return { database: snapshot.database, schemas: options.schemas, subject, tables: results, snapshot, elapsedMs: performance.now() - started };
+}
+
+/** Classifies the columns of one sampled table (pure). */
+export function classifyTable(
+  table: CatalogTable,
+  subject: SubjectDetection,
+  values: ReadonlyMap<string, readonly string[]> | null,
+  sample: TableScan['sample'],
+): TableScan {
+  const subjectColumns = subject.columns.filter((c) => c.schema === table.schema && c.table === table.name);
+  const columns = table.columns.map((column): ColumnScan => {
+    const fk = table.foreignKeys.find((k) => k.columns.length === 1 && k.columns[0] === column.name);
+    const key = subjectColumns.find((c) => c.column === column.name);
+    const classification = classifyColumn({
+      table: table.name,
+      column: column.name,
+      family: column.family,
+      typeName: column.typeName,
+      comment: column.comment,
+      primaryKey: table.primaryKey?.length === 1 && table.primaryKey[0] === column.name,
+      references: fk ? { table: fk.refTable, column: fk.refColumns[0]! } : null,
+      subjectKey: key ? { confidence: key.confidence, reason: key.reason } : null,
+      samples: values ? (values.get(column.name) ?? []) : null,
+    });
+    return { name: column.name, sqlType: column.sqlType, family: column.family, classification };
+  });
+  const subjectColumn =
+    subjectColumns.find((c) => c.column === subject.defaultColumn)?.column ??
+    [...subjectColumns].sort((a, b) => b.confidence - a.confidence)[0]?.column ??
+    null;
+  return { schema: table.schema, name: table.name, sample, subjectColumn, columns };
+}
