@@ -1,3 +1,5 @@
+import { entriesInOrder } from './yaml-tree.ts';
+
 /**
  * A rule rendered on one line the way it is written in the policy, stable for
  * the same rule: `pseudonymize`, or `{ pseudonymize: { prefix: "MRN-" } }`.
@@ -19,7 +21,7 @@ function flow(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Array.isArray(value)) return value.length === 0 ? '[]' : `[${value.map(flow).join(', ')}]`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
+    const entries = entriesInOrder(value as Record<string, unknown>);
     return entries.length === 0 ? '{}' : `{ ${entries.map(([k, v]) => `${flowKey(k)}: ${flow(v)}`).join(', ')} }`;
   }
   return JSON.stringify(String(value));

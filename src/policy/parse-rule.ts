@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { TransformDefinition } from '../transforms/transform.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
-import { didYouMean } from './closest-name.ts';
+import { closestName, didYouMean } from './closest-name.ts';
 import { displayRule } from './display-rule.ts';
 import type { ProblemList } from './policy-source-map.ts';
 import type { Rule } from './policy.ts';
-import type { PolicyPath } from './yaml-tree.ts';
+import { entriesInOrder, keysInOrder, type PolicyPath } from './yaml-tree.ts';
 import { describeValue, issueText } from './zod-issue-text.ts';
 
 export interface RuleContext {
@@ -34,7 +34,7 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
     writtenParams = undefined;
     namePath = path;
   } else if (isPlainMap(raw)) {
-    const names = Object.keys(raw);
+    const names = keysInOrder(raw);
     if (names.length !== 1) {
       problems.add({
         code: 'POLICY_INVALID_RULE',
@@ -88,7 +88,9 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
     return null;
   }
   const written: Record<string, unknown> = isPlainMap(writtenParams) ? writtenParams : {};
-  const { key: keyValue, ...params } = written;
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of entriesInOrder(written)) if (k !== 'key') params[k] = v;
+  const keyValue = written.key;
   let ok = true;
 
   let key = ctx.keys[0] ?? 'default';
@@ -117,7 +119,15 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
   const parsed = transform.params.safeParse(params, { error: issueText });
   if (!parsed.success) {
     ok = false;
-    for (const issue of parsed.error.issues) reportParamIssue(issue, transform, namePath, params, ctx);
+    // `{ max_dayz: 3 }` is one mistake: report the misspelt name, not also the missing `max_days`
+    const suggested = new Set(
+      parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => closestName(k, paramNames(transform))) : [])),
+    );
+    for (const issue of parsed.error.issues) {
+      const missing = issue.path.length === 1 && valueAt(params, [segment(issue.path[0]!)]) === undefined;
+      if (missing && suggested.has(String(issue.path[0]))) continue;
+      reportParamIssue(issue, transform, namePath, namePath === path ? 'value' : 'key', params, ctx);
+    }
   }
   if (!ok || !parsed.success) return null;
   return {
@@ -128,7 +138,14 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
   };
 }
 
-function reportParamIssue(issue: z.core.$ZodIssue, transform: TransformDefinition<any>, namePath: PolicyPath, params: Record<string, unknown>, ctx: RuleContext): void {
+function reportParamIssue(
+  issue: z.core.$ZodIssue,
+  transform: TransformDefinition<any>,
+  namePath: PolicyPath,
+  namePart: 'key' | 'value',
+  params: Record<string, unknown>,
+  ctx: RuleContext,
+): void {
   const name = transform.name;
   if (issue.code === 'unrecognized_keys') {
     const known = paramNames(transform);
@@ -154,7 +171,7 @@ function reportParamIssue(issue: z.core.$ZodIssue, transform: TransformDefinitio
     message: missing ? `\`${name}\` needs parameter \`${paramPath.join('.')}\`` : `\`${name}\` parameter \`${paramPath.join('.')}\` ${issue.message}`,
     hint: missing ? paramDescription(transform, String(paramPath[0])) : undefined,
     path: missing ? namePath : [...namePath, ...paramPath],
-    part: missing ? 'key' : 'value',
+    part: missing ? namePart : 'value',
   });
 }
 

@@ -11,7 +11,7 @@ import { attachSourceMap, formatPath, PolicySourceMap, ProblemList } from './pol
 import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema } from './policy-input-schema.ts';
 import type { Policy, PolicyColumn, PolicyRole, PolicyTable, Rule, SourcePosition } from './policy.ts';
 import { SourceText } from './source-text.ts';
-import { readYamlTree, type PolicyPath } from './yaml-tree.ts';
+import { entriesInOrder, keysInOrder, readYamlTree, type PolicyPath } from './yaml-tree.ts';
 import { issueText } from './zod-issue-text.ts';
 
 const inputSchema = policyInputSchema(z.unknown());
@@ -72,16 +72,16 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
     return { line, column };
   };
   const rawRoles = isPlainMap(raw.roles) ? raw.roles : {};
-  const roles: PolicyRole[] = Object.keys(rawRoles).map((name) => {
+  const roles: PolicyRole[] = keysInOrder(rawRoles).map((name) => {
     const role = rawRoles[name];
     const members = isPlainMap(role) && Array.isArray(role.members) ? (role.members as string[]) : [];
     return { name, members: [...members], position: position(['roles', name]) };
   });
   const rawTables = raw.tables as Record<string, Record<string, unknown>>;
-  const tables: PolicyTable[] = Object.keys(rawTables).map((name) => {
+  const tables: PolicyTable[] = keysInOrder(rawTables).map((name) => {
     const table = rawTables[name]!;
     const rawColumns = table.columns as Record<string, unknown>;
-    const columns: PolicyColumn[] = Object.keys(rawColumns).map((column) => ({
+    const columns: PolicyColumn[] = keysInOrder(rawColumns).map((column) => ({
       name: column,
       rule: rules.get(ruleId(name, column))!,
       position: position(['tables', name, 'columns', column]),
@@ -209,7 +209,7 @@ function roleNameProblem(name: string): string | null {
 
 function checkRoles(raw: Record<string, unknown>, problems: ProblemList): void {
   if (!isPlainMap(raw.roles)) return;
-  for (const [name, role] of Object.entries(raw.roles)) {
+  for (const [name, role] of entriesInOrder(raw.roles)) {
     const problem = roleNameProblem(name);
     if (problem) problems.add({ code: 'POLICY_RESERVED_NAME', message: `role name \`${name}\` ${problem}`, hint: 'name the masking role after its audience, e.g. `analyst`', path: ['roles', name] });
     if (!isPlainMap(role) || !Array.isArray(role.members)) continue;
@@ -242,7 +242,7 @@ function checkTables(raw: Record<string, unknown>, ctx: Parameters<typeof parseR
   if (Object.keys(raw.tables).length === 0) {
     problems.add({ code: 'POLICY_NO_TABLES', message: '`tables` lists no table, so nothing would be masked', hint: 'add the source tables to mask under `tables:`', path: ['tables'] });
   }
-  for (const [name, table] of Object.entries(raw.tables)) {
+  for (const [name, table] of entriesInOrder(raw.tables)) {
     const tablePath = ['tables', name];
     const nameProblem = identifierProblem(name);
     if (nameProblem) problems.add({ code: 'POLICY_BAD_NAME', message: `table name \`${name}\` ${nameProblem}`, path: tablePath });
@@ -260,7 +260,7 @@ function checkTables(raw: Record<string, unknown>, ctx: Parameters<typeof parseR
       }
     }
     if (!isPlainMap(table.columns)) continue;
-    for (const [column, rule] of Object.entries(table.columns)) {
+    for (const [column, rule] of entriesInOrder(table.columns)) {
       const columnPath = [...tablePath, 'columns', column];
       const columnProblem = identifierProblem(column);
       if (columnProblem) problems.add({ code: 'POLICY_BAD_NAME', message: `column name \`${column}\` ${columnProblem}`, path: columnPath });

@@ -27,12 +27,25 @@ export interface YamlTree {
   readonly syntaxError: boolean;
 }
 
+/** Key order as written, for maps read by readYamlTree (JavaScript puts integer-like keys such as `2024` first). */
+const keyOrder = new WeakMap<object, readonly string[]>();
+
+/** The keys of a map from the policy in the order they were written. */
+export function keysInOrder(map: Record<string, unknown>): string[] {
+  return [...(keyOrder.get(map) ?? Object.keys(map))];
+}
+
+/** `[key, value]` pairs of a map from the policy in the order they were written. */
+export function entriesInOrder(map: Record<string, unknown>): [string, unknown][] {
+  return keysInOrder(map).map((k) => [k, map[k]]);
+}
+
 export function pathKey(path: PolicyPath): string {
   return JSON.stringify(path);
 }
 
 // bounds alias expansion ("billion laughs") far above any real policy
-const MAX_NODES = 200_000;
+const MAX_NODES = 100_000;
 
 /**
  * Reads YAML into plain data while recording, for every path, where its key and
@@ -85,6 +98,8 @@ export function readYamlTree(text: string): YamlTree {
     if (isMap(node)) {
       active.add(node);
       const out: Record<string, unknown> = Object.create(null);
+      const order: string[] = [];
+      keyOrder.set(out, order);
       for (const pair of node.items) {
         const keyNode = pair.key as Node | null;
         const name = keyName(keyNode);
@@ -100,6 +115,7 @@ export function readYamlTree(text: string): YamlTree {
           continue;
         }
         const childPath = [...path, name];
+        order.push(name);
         spans.set(pathKey(childPath), { key: keySpan, value: spanOf(pair.value ?? keyNode) });
         out[name] = pair.value === null ? null : convert(pair.value, childPath, doc);
       }
