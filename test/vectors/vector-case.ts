@@ -43,5 +43,7 @@ export interface Vector extends VectorCase {
 
 export interface VectorFile {
   readonly transform: string;
+  /** session settings the expected text assumes: { TimeZone: 'UTC', DateStyle: 'ISO, MDY' } */
+  readonly session: Readonly<Record<string, string>>;
   readonly vectors: readonly Vector[];
 }
