@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { applyLoadedPolicy, loadPolicyFile } from '../../pipeline.ts';
+import { createOutput } from '../output.ts';
+import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
+
+export function migrateCommand(): Command {
+  return new Command('migrate')
+    .description("apply pgmask's own schema and the policy migration in one transaction (re-running is a no-op)")
+    .addOption(policyOption())
+    .addOption(databaseUrlOption())
+    .addOption(transformsOption())
+    .option('--dry-run', 'print the SQL that would run and change nothing')
+    .addOption(jsonOption())
+    .addHelpText('after', '\nExamples:\n  pgmask migrate --policy examples/clinic.yaml\n  pgmask migrate --dry-run | less')
+    .action(async (opts: { policy: string; databaseUrl?: string; dryRun?: boolean; json?: boolean; transforms?: string }) => {
+      const url = requireDatabaseUrl(opts.databaseUrl);
+      const out = createOutput(Boolean(opts.json));
+      const loaded = await loadPolicyFile(opts.policy, opts.transforms);
+      out.progress(`planning ${opts.policy} …`);
+      const { prepared, migration } = await applyLoadedPolicy(url, loaded, { dryRun: Boolean(opts.dryRun) });
+      if (out.json) {
+        out.out(
+          JSON.stringify(
+            {
+              ok: true,
+              dryRun: Boolean(opts.dryRun),
+              runtime: prepared.runtime,
+              policyHash: prepared.policy.hash,
+              own: migration.own,
+              policy: migration.policy,
+              views: prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').map((n) => `${n.schema}.${n.name}`),
+              ...(opts.dryRun ? { sql: migration.sql } : {}),
+            },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      if (opts.dryRun) {
+        process.stdout.write(migration.sql.length > 0 ? migration.sql : '-- nothing to do: the database is up to date\n');
+        return;
+      }
+      const views = prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').length;
+      const applied = migration.own.filter((m) => m.status === 'applied').length;
+      if (migration.policy === 'unchanged' && applied === 0) {
+        out.out(`up to date: policy sha256 ${prepared.policy.hash.slice(0, 16)} is already applied (nothing changed)`);
+      } else {
+        out.out(
+          `applied: ${applied} pgmask migration(s), policy ${migration.policy} — ${views} masked view(s) in ${prepared.policy.maskedSchema}, runtime ${prepared.runtime}, roles ${prepared.policy.roles.map((r) => r.name).join(', ') || '(none)'}`,
+        );
+      }
+    });
+}

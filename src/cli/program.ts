@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { PGMASK_VERSION } from '../version.ts';
+import { generateCommand } from './commands/generate.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { schemaCommand } from './commands/schema.ts';
+import { demoCommand } from './commands/demo.ts';
+
+/** The commander program: one file per command under commands/. */
+export function buildProgram(): Command {
+  const program = new Command('pgmask')
+    .description('Mask clinical PostgreSQL databases inside the database: policy file → masked views and masking roles.')
+    .version(PGMASK_VERSION)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok · 1 internal · 2 usage · 3 invalid policy · 4 database · 5 drift · 6 leak found · 7 risk threshold not met',
+    );
+  for (const cmd of [generateCommand(), migrateCommand(), schemaCommand(), demoCommand()]) {
+    program.addCommand(cmd.showHelpAfterError());
+  }
+  return program;
+}

@@ -1,0 +1,161 @@
+import pg from 'pg';
+import type { Policy } from './policy/policy.ts';
+import { parsePolicy } from './policy/parse.ts';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { validatePolicy, assertValid } from './policy/validate.ts';
+import type { CatalogSnapshot } from './db/catalog-snapshot.ts';
+import { introspect } from './db/introspect.ts';
+import { applyMigrations, type MigrationResult } from './db/migrate.ts';
+import { connect } from './db/connection.ts';
+import { registry as builtinRegistry, type TransformRegistry } from './transforms/registry.ts';
+import { sqlRuntimeInstall, plv8RuntimeInstall } from './transforms/runtime-install.ts';
+import { loadCustomTransforms } from './transforms/custom.ts';
+import type { Runtime } from './transforms/transform.ts';
+import { planMigration, resolveRuntime, type MigrationPlan } from './plan/planner.ts';
+import { renderPlan } from './plan/render.ts';
+import { PGMASK_VERSION } from './version.ts';
+import { ident, sql, sqlExpression } from './sql/index.ts';
+import { policyError, usageError, type ErrorDetail } from './errors.ts';
+
+/**
+ * The imperative shell around the pure planner: connect, introspect, validate,
+ * build the runtime, plan, render, apply. The CLI and the benchmarks call these.
+ */
+
+export interface PreparedMigration {
+  readonly policy: Policy;
+  readonly snapshot: CatalogSnapshot;
+  readonly registry: TransformRegistry;
+  readonly runtime: Runtime;
+  readonly plan: MigrationPlan;
+  readonly sql: string;
+}
+
+export interface LoadedPolicy {
+  readonly policy: Policy;
+  readonly registry: TransformRegistry;
+}
+
+/**
+ * Parses a policy with the transforms it may use: the built-ins plus the custom
+ * ones from `transformsDir` (the --transforms flag) or the policy's own
+ * `transforms:` key, which is read in a first pass because the parser must know
+ * every transform name.
+ */
+export async function loadPolicyText(text: string, file: string, transformsDir?: string | null): Promise<LoadedPolicy> {
+  let dir = transformsDir ?? null;
+  if (!dir) {
+    try {
+      const raw = parseYaml(text) as { transforms?: unknown } | null;
+      if (raw && typeof raw.transforms === 'string') dir = resolve(dirname(file), raw.transforms);
+    } catch {
+      // the real parse below reports the YAML error with its position
+    }
+  }
+  const registry = dir ? builtinRegistry.with(await loadCustomTransforms(dir)) : builtinRegistry;
+  return { policy: parsePolicy(text, file, registry), registry };
+}
+
+export async function loadPolicyFile(path: string, transformsDir?: string | null): Promise<LoadedPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw usageError('POLICY_NOT_FOUND', `cannot read the policy file ${path}`, 'pass --policy FILE, or create pgmask.yaml (pgmask scan drafts one)');
+  }
+  return loadPolicyText(text, path, transformsDir);
+}
+
+/** Reads the catalog as pgmask sees it: names qualified (search_path = pg_catalog), so casts resolve in the migration. */
+export async function snapshotFor(client: pg.ClientBase, policy: Policy): Promise<CatalogSnapshot> {
+  await client.query('SET search_path = pg_catalog');
+  try {
+    return await introspect(client as pg.Client, [policy.sourceSchema, policy.maskedSchema]);
+  } finally {
+    await client.query('RESET search_path');
+  }
+}
+
+/** Checks every row filter against the real table (plans it, reads nothing); problems are policy errors. */
+async function checkFilters(client: pg.ClientBase, policy: Policy): Promise<void> {
+  const problems: ErrorDetail[] = [];
+  for (const table of policy.tables) {
+    if (table.filter === null) continue;
+    const probe = sql`EXPLAIN (COSTS OFF) SELECT 1 FROM ${ident(policy.sourceSchema, table.name)} AS src WHERE ${sqlExpression(table.filter)}`;
+    await client.query('SAVEPOINT pgmask_filter');
+    try {
+      await client.query(`SET LOCAL search_path = pg_catalog, ${ident(policy.sourceSchema).text}`);
+      await client.query(probe.text);
+    } catch (e) {
+      problems.push({
+        code: 'FILTER_INVALID',
+        severity: 'error',
+        message: `filter of table ${table.name} does not work on ${policy.sourceSchema}.${table.name}: ${(e as Error).message}`,
+        hint: 'a filter is a boolean SQL expression over the source table columns',
+        path: `tables.${table.name}.filter`,
+      });
+    } finally {
+      await client.query('ROLLBACK TO SAVEPOINT pgmask_filter');
+    }
+  }
+  if (problems.length > 0) throw policyError('a row filter is invalid', problems);
+}
+
+/** Plans the policy migration against the live catalog (reads only). */
+export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPolicy): Promise<PreparedMigration> {
+  const { policy, registry } = loaded;
+  const snapshot = await snapshotFor(client, policy);
+  const runtime = resolveRuntime(policy, snapshot);
+  assertValid(validatePolicy(policy, snapshot, registry, runtime), policy);
+  await client.query('BEGIN READ ONLY');
+  try {
+    await checkFilters(client, policy);
+  } finally {
+    await client.query('ROLLBACK');
+  }
+  const runtimeSql = runtime === 'sql' ? sqlRuntimeInstall(registry) : await plv8RuntimeInstall(registry, { customDir: policy.transformsDir ?? undefined });
+  const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION });
+  return { policy, snapshot, registry, runtime, plan, sql: renderPlan(plan) };
+}
+
+export interface ApplyOptions {
+  readonly dryRun?: boolean;
+}
+
+export interface ApplyResult {
+  readonly prepared: PreparedMigration;
+  readonly migration: MigrationResult;
+}
+
+/** Plans and applies a policy (pgmask's own migrations first), in one transaction. */
+export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolicy, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const client = await connect(databaseUrl);
+  try {
+    const prepared = await prepareMigration(client, loaded);
+    const migration = await applyMigrations(client, {
+      policy: { hash: loaded.policy.hash, sql: prepared.sql, maskedSchema: loaded.policy.maskedSchema },
+      pgmaskVersion: PGMASK_VERSION,
+      dryRun: opts.dryRun ?? false,
+    });
+    return { prepared, migration };
+  } finally {
+    await client.end();
+  }
+}
+
+/** Applies a policy given as YAML text (benchmarks, tests, the demo). */
+export async function applyPolicy(databaseUrl: string, policyYamlText: string, opts: ApplyOptions & { file?: string; transformsDir?: string } = {}): Promise<ApplyResult> {
+  return applyLoadedPolicy(databaseUrl, await loadPolicyText(policyYamlText, opts.file ?? 'policy.yaml', opts.transformsDir), opts);
+}
+
+/** `pgmask generate`: the SQL a migrate would run for this policy (reads the catalog, changes nothing). */
+export async function generateSql(databaseUrl: string, loaded: LoadedPolicy): Promise<PreparedMigration> {
+  const client = await connect(databaseUrl);
+  try {
+    return await prepareMigration(client, loaded);
+  } finally {
+    await client.end();
+  }
+}

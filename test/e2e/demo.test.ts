@@ -1,0 +1,21 @@
+import { describe, it, expect } from 'vitest';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pgmask.js');
+
+describe('pgmask demo', () => {
+  it('starts its own embedded server, masks the clinic and shows the analyst refused', async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, 'demo', '--rows', '300'], { timeout: 170_000, env: { ...process.env, DATABASE_URL: '' } }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/raw \(public\.patients, as the owner\)/);
+    expect(stdout).toMatch(/patient_id\s+P\d+\s+→ [0-9a-f]{20}/);
+    expect(stdout).toMatch(/mrn\s+MRN\d+\s+→ MRN-[0-9a-f]{20}/);
+    expect(stdout).toMatch(/SELECT \* FROM public\.patients;\n\s+ERROR: permission denied/);
+    expect(stdout).not.toContain('!!!');
+  }, 180_000);
+});
