@@ -28,25 +28,33 @@ CREATE OR REPLACE FUNCTION pgmask._feistel_f(key bytea, tweak int8, half int8)
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN ('x' || encode(substr(hmac(int8send(tweak | half), key, 'sha256'), 1, 4), 'hex'))::bit(32)::int8;
 
--- The permutation on the low 2·half_bits bits of state (a bit pattern, not a number):
--- v0 = L, v1 = R, v(i+2) = v(i) xor F_i(v(i+1)); the result is (v6 << half_bits) | v7.
--- Each intermediate is computed once (a LATERAL chain) instead of re-evaluated per use.
+-- The permutation on the low 2·half_bits bits of state (a bit pattern, not a number).
+-- PL/pgSQL, not a SQL-standard RETURN body like the rest: each round needs both halves
+-- twice, and every pure-SQL form re-evaluates or runs the SQL-function executor per round
+-- (measured on 100,000 int4 values: LATERAL chain 217 µs, nested SQL functions 46 µs,
+-- this 16.5 µs per value, of which 13 µs are the six HMACs). It stays immune to a caller's
+-- search_path: the path is pinned to pg_catalog for the call (so #, &, << are the built-in
+-- operators) and the only other name, pgmask._feistel_f, is schema-qualified and itself a
+-- RETURN body whose hmac() was bound at creation. The loop runs exactly six times.
 CREATE OR REPLACE FUNCTION pgmask._feistel_permute(state int8, key bytea, half_bits int)
   RETURNS int8
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  RETURN (
-    SELECT (r6.v << half_bits) | r7.v
-    FROM (SELECT (state >> half_bits) & ((1::int8 << half_bits) - 1) AS v0,
-                 state & ((1::int8 << half_bits) - 1) AS v1,
-                 (1::int8 << half_bits) - 1 AS m,
-                 half_bits::int8 AS h) s
-    CROSS JOIN LATERAL (SELECT s.v0 # (pgmask._feistel_f(key, (0 * 64 + s.h) << 32, s.v1) & s.m) AS v) r2
-    CROSS JOIN LATERAL (SELECT s.v1 # (pgmask._feistel_f(key, (1 * 64 + s.h) << 32, r2.v) & s.m) AS v) r3
-    CROSS JOIN LATERAL (SELECT r2.v # (pgmask._feistel_f(key, (2 * 64 + s.h) << 32, r3.v) & s.m) AS v) r4
-    CROSS JOIN LATERAL (SELECT r3.v # (pgmask._feistel_f(key, (3 * 64 + s.h) << 32, r4.v) & s.m) AS v) r5
-    CROSS JOIN LATERAL (SELECT r4.v # (pgmask._feistel_f(key, (4 * 64 + s.h) << 32, r5.v) & s.m) AS v) r6
-    CROSS JOIN LATERAL (SELECT r5.v # (pgmask._feistel_f(key, (5 * 64 + s.h) << 32, r6.v) & s.m) AS v) r7
-  );
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  m int8 := (1::int8 << half_bits) - 1;
+  l int8 := (state >> half_bits) & m;
+  r int8 := state & m;
+  t int8;
+BEGIN
+  FOR i IN 0..5 LOOP
+    t := l # (pgmask._feistel_f(key, (i * 64 + half_bits)::int8 << 32, r) & m);
+    l := r;
+    r := t;
+  END LOOP;
+  RETURN (l << half_bits) | r;
+END
+$$;
 
 -- pgmask.pseudonymize_int2/int4/int8(value, key bytea, opts jsonb) → same type.
 -- STRICT like their plv8 twins (opts is unused; a NULL opts gives NULL in both runtimes);
