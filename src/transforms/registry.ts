@@ -2,12 +2,20 @@ import type { TransformDefinition } from './transform.ts';
 import { keep } from './keep.ts';
 import { redact } from './redact.ts';
 import { pseudonymize } from './pseudonymize.ts';
+import { shiftDate } from './shift-date.ts';
+import { generalizeDate } from './generalize-date.ts';
+import { age } from './age.ts';
+import { zip3 } from './zip3.ts';
+import { noise } from './noise.ts';
+import { bucket } from './bucket.ts';
+import { partial } from './partial.ts';
+import { fake } from './fake.ts';
 
 /**
  * The one list of built-in transforms. Docs, the JSON Schema, CLI help and the
  * runtimes are generated from it; nothing else looks a transform up by name.
  */
-const builtins: readonly TransformDefinition<any>[] = [keep, redact, pseudonymize];
+const builtins: readonly TransformDefinition<any>[] = [keep, redact, pseudonymize, shiftDate, generalizeDate, age, zip3, noise, bucket, partial, fake];
 
 export class TransformRegistry {
   readonly #byName = new Map<string, TransformDefinition<any>>();

@@ -10,6 +10,14 @@
  * Buffer, TextEncoder or crypto (DESIGN.md "PLV8 rules").
  */
 import { pseudonymizeInt2, pseudonymizeInt4, pseudonymizeInt8, pseudonymizeText, pseudonymizeUuid } from './pseudonymize.ts';
+import { shiftDateDays } from './shift-date.ts';
+import { generalizeDate } from './generalize-date.ts';
+import { ageBirthDate, ageBirthTimestamp, ageYears } from './age.ts';
+import { zip3 } from './zip3.ts';
+import { noise } from './noise.ts';
+import { bucket, bucketLabel } from './bucket.ts';
+import { partial } from './partial.ts';
+import { fake } from './fake.ts';
 
 export const implementations: Record<string, (...args: any[]) => unknown> = {
   pseudonymize_text: pseudonymizeText,
@@ -17,4 +25,15 @@ export const implementations: Record<string, (...args: any[]) => unknown> = {
   pseudonymize_int4: pseudonymizeInt4,
   pseudonymize_int8: pseudonymizeInt8,
   pseudonymize_uuid: pseudonymizeUuid,
+  shift_date_days: shiftDateDays,
+  generalize_date: generalizeDate,
+  age_years: ageYears,
+  age_birth_date: ageBirthDate,
+  age_birth_timestamp: ageBirthTimestamp,
+  zip3,
+  noise,
+  bucket,
+  bucket_label: bucketLabel,
+  partial,
+  fake,
 };

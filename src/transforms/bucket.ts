@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { jsonbLiteral, literal, sql } from '../sql/index.ts';
+import { defineTransform } from './transform.ts';
+
+const INT_MIN: Readonly<Record<string, string>> = { int2: '-32768', int4: '-2147483648', int8: '-9223372036854775808' };
+
+const range = z
+  .object({
+    gte: z.number().optional().describe('value ≥ gte'),
+    gt: z.number().optional().describe('value > gt'),
+    lt: z.number().optional().describe('value < lt'),
+    lte: z.number().optional().describe('value ≤ lte'),
+    label: z.string().max(200).describe('text shown for values in this range'),
+  })
+  .strict();
+
+/**
+ * Generalization into bins. Fixed width: the lower bound of the value's bin
+ * (`origin + floor((value − origin)/width)·width`, exact decimal arithmetic), same column
+ * type. Labelled ranges: the label of the first range holding the value, as text — a type
+ * change the policy states with `as: text`; values in no range get `default` (or NULL).
+ * Float values are binned after the float8 → numeric cast (15 significant digits).
+ *
+ * @example
+ *   age_years: { bucket: { width: 10 } }                                      37 → 30
+ *   bmi: { bucket: { as: text, ranges: [{ lt: 18.5, label: under }, { gte: 18.5, lt: 25, label: normal }], default: over } }
+ */
+export const bucket = defineTransform({
+  name: 'bucket',
+  description: 'Bin numbers: fixed width (the bin lower bound, same type) or labelled ranges (the label as text, with `as: text`).',
+  params: z
+    .object({
+      width: z.number().gt(0).optional().describe('bin width (fixed-width bins)'),
+      origin: z.number().optional().describe('where bins start (default 0): bins are [origin + k·width, origin + (k+1)·width)'),
+      ranges: z.array(range).min(1).max(100).optional().describe('labelled ranges, first match wins (instead of width)'),
+      default: z.string().max(200).optional().describe('label for values in no range (default NULL)'),
+      as: z.literal('text').optional().describe('required with ranges: the masked column becomes text'),
+    })
+    .strict()
+    .refine((p) => (p.width === undefined) !== (p.ranges === undefined), { message: 'give either width or ranges' })
+    .refine((p) => p.ranges === undefined || p.as === 'text', { message: 'labelled ranges turn the column into text: add `as: text`', path: ['as'] })
+    .refine((p) => p.ranges !== undefined || (p.as === undefined && p.default === undefined), { message: '`as` and `default` go with ranges, not width' })
+    .refine((p) => p.ranges === undefined || p.origin === undefined, { message: '`origin` goes with width, not ranges', path: ['origin'] }),
+  types: ['integer', 'numeric', 'float'],
+  runtimes: ['sql', 'plv8'],
+  immutable: true,
+  usesKey: false,
+  outputType: (_column, params) => (params.ranges !== undefined ? 'text' : null),
+  check({ column, params }) {
+    if (column.family === 'integer' && params.width !== undefined && !(Number.isInteger(params.width) && Number.isInteger(params.origin ?? 0))) {
+      return [{ code: 'BUCKET_FRACTIONAL_WIDTH', message: `the integer column ${column.name} needs an integer width and origin`, hint: 'use a whole-number width, or labelled ranges' }];
+    }
+    return [];
+  },
+  render({ value, column, params }) {
+    if (params.ranges !== undefined) {
+      return sql`pgmask.bucket_label(${value}::numeric, ${jsonbLiteral({ ranges: params.ranges, ...(params.default !== undefined ? { default: params.default } : {}) })})`;
+    }
+    const call = sql`pgmask.bucket(${value}::numeric, ${jsonbLiteral({ width: params.width, ...(params.origin !== undefined ? { origin: params.origin } : {}) })})`;
+    // the bin of a value near the type's minimum can start below it; the cast back would fail the query
+    const min = column.family === 'integer' ? INT_MIN[column.typeName] : undefined;
+    return min !== undefined ? sql`greatest(${call}, ${literal(min)}::numeric)` : call;
+  },
+  sqlFile: 'bucket.sql',
+  plv8: [
+    { sqlName: 'bucket', args: [['value', 'numeric'], ['opts', 'jsonb']], returns: 'numeric', js: 'bucket' },
+    { sqlName: 'bucket_label', args: [['value', 'numeric'], ['opts', 'jsonb']], returns: 'text', js: 'bucket_label' },
+  ],
+  example: { rule: 'age_years: { bucket: { width: 10 } }', input: '37', output: '30' },
+});
