@@ -108,6 +108,7 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
   const { policy, registry } = loaded;
   const snapshot = await snapshotFor(client, policy);
   const runtime = resolveRuntime(policy, snapshot);
+  // validate before touching the database again: a policy that does not fit fails with positions (exit 3)
   assertValid(validatePolicy(policy, snapshot, registry, runtime), policy);
   await client.query('BEGIN READ ONLY');
   try {

@@ -6,6 +6,8 @@ import { registry } from '../../src/transforms/registry.ts';
 import { planMigration, resolveRuntime } from '../../src/plan/planner.ts';
 import { renderPlan, renderNode } from '../../src/plan/render.ts';
 import { PgmaskError } from '../../src/errors.ts';
+import { parsePolicy } from '../../src/policy/parse.ts';
+import { createHash } from 'node:crypto';
 
 const col = (name: string, position: number, sqlType: string, typeName: string): CatalogColumn => ({
   name,
@@ -40,40 +42,27 @@ const snapshot = (tables: CatalogTable[]): CatalogSnapshot => ({
   availableExtensions: ['pgcrypto'],
   installedExtensions: {},
   schemas: ['public'],
-  roles: [],
+  roles: [{ name: 'metabase_reader', canLogin: true, superuser: false, memberOf: [] }],
   tables,
 });
 
-const rule = (transform: string, params: Record<string, unknown> = {}, display = transform) => ({ transform, params, key: 'default', display });
+const policyYaml = (extra = '', unlisted = 'error', runtime = 'auto') => `version: 1
+runtime: ${runtime}
+unlisted_columns: ${unlisted}
+roles:
+  analyst:
+    members: [metabase_reader]
+tables:
+  patients:
+    filter: "NOT research_opt_out"
+    columns:
+      patient_id: pseudonymize
+      mrn: { pseudonymize: { prefix: "MRN-" } }
+      research_opt_out: keep
+${extra}`;
 
-const policy = (over: Partial<Policy> = {}): Policy => ({
-  version: 1,
-  sourceSchema: 'public',
-  maskedSchema: 'masked',
-  runtime: 'auto',
-  unlistedColumns: 'error',
-  subject: null,
-  keys: ['default'],
-  roles: [{ name: 'analyst', members: ['metabase_reader'], position: { line: 1, column: 1 } }],
-  tables: [
-    {
-      name: 'patients',
-      filter: 'NOT research_opt_out',
-      subject: null,
-      position: { line: 1, column: 1 },
-      columns: [
-        { name: 'patient_id', rule: rule('pseudonymize'), position: { line: 1, column: 1 } },
-        { name: 'mrn', rule: rule('pseudonymize', { prefix: 'MRN-' }, '{ pseudonymize: { prefix: "MRN-" } }'), position: { line: 1, column: 1 } },
-        { name: 'research_opt_out', rule: rule('keep'), position: { line: 1, column: 1 } },
-      ],
-    },
-  ],
-  transformsDir: null,
-  hash: 'ab'.repeat(32),
-  file: 'pgmask.yaml',
-  text: '',
-  ...over,
-});
+const HASH = createHash('sha256').update(policyYaml()).digest('hex');
+const policy = (text = policyYaml()): Policy => parsePolicy(text, 'pgmask.yaml', registry);
 
 const patients = table(
   'patients',
@@ -99,7 +88,7 @@ WHERE (NOT research_opt_out);
 SET LOCAL search_path = pg_catalog;
 ALTER VIEW "masked"."patients" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."patients" FROM PUBLIC;
-COMMENT ON VIEW "masked"."patients" IS 'pgmask: masked view of public.patients (policy sha256 abababababababab)';
+COMMENT ON VIEW "masked"."patients" IS 'pgmask: masked view of public.patients (policy sha256 ${HASH.slice(0, 16)})';
 COMMENT ON COLUMN "masked"."patients"."patient_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."patients"."mrn" IS 'pgmask: { pseudonymize: { prefix: "MRN-" } }';
 COMMENT ON COLUMN "masked"."patients"."research_opt_out" IS 'pgmask: keep';`);
@@ -108,7 +97,7 @@ COMMENT ON COLUMN "masked"."patients"."research_opt_out" IS 'pgmask: keep';`);
   it('renders roles, grants and the header; output is deterministic', () => {
     const sqlText = renderPlan(plan(policy(), snapshot([patients])));
     expect(sqlText).toBe(renderPlan(plan(policy(), snapshot([patients]))));
-    expect(sqlText.startsWith('-- pgmask 9.9.9 migration\n-- policy: pgmask.yaml (sha256 ' + 'ab'.repeat(32) + ')\n')).toBe(true);
+    expect(sqlText.startsWith(`-- pgmask 9.9.9 migration\n-- policy: pgmask.yaml (sha256 ${HASH})\n`)).toBe(true);
     expect(sqlText).toContain(`GRANT USAGE ON SCHEMA "masked" TO "analyst";
 GRANT SELECT ON "masked"."patients" TO "analyst";
 GRANT "analyst" TO "metabase_reader";
@@ -119,14 +108,17 @@ ALTER ROLE "metabase_reader" IN DATABASE "clinic" SET search_path = "masked";`);
   });
 
   it('refuses an unclassified column, a source table PUBLIC can read, and a login masking role — all at once', () => {
-    const p = policy({ unlistedColumns: 'error' });
+    const p = policy();
     const snap = {
       ...snapshot([
         table('patients', [...patients.columns, col('ssn', 4, 'text', 'text')], ['patient_id'], {
           privileges: [{ grantee: 'PUBLIC', privilege: 'SELECT', column: null }],
         }),
       ]),
-      roles: [{ name: 'analyst', canLogin: true, superuser: false, memberOf: [] }],
+      roles: [
+        { name: 'analyst', canLogin: true, superuser: false, memberOf: [] },
+        { name: 'metabase_reader', canLogin: true, superuser: false, memberOf: [] },
+      ],
     };
     try {
       plan(p, snap);
@@ -134,20 +126,39 @@ ALTER ROLE "metabase_reader" IN DATABASE "clinic" SET search_path = "masked";`);
     } catch (e) {
       expect(e).toBeInstanceOf(PgmaskError);
       const codes = (e as PgmaskError).details.map((d) => d.code).sort();
-      expect(codes).toEqual(['MASKING_ROLE_CAN_LOGIN', 'SOURCE_GRANTED', 'UNCLASSIFIED_COLUMN']);
+      expect(codes).toEqual(['POLICY_LOGIN_MASKING_ROLE', 'POLICY_UNCLASSIFIED_COLUMN']);
       expect((e as PgmaskError).exitCode).toBe(3);
+    }
+  });
+
+  it('refuses a source table that PUBLIC or a masking role can read', () => {
+    const granted = table('patients', patients.columns, ['patient_id'], {
+      privileges: [
+        { grantee: 'PUBLIC', privilege: 'SELECT', column: null },
+        { grantee: 'analyst', privilege: 'SELECT', column: 'mrn' },
+        { grantee: 'someone_else', privilege: 'SELECT', column: null },
+      ],
+    });
+    try {
+      plan(policy(), snapshot([granted]));
+      expect.unreachable();
+    } catch (e) {
+      const details = (e as PgmaskError).details;
+      expect(details.map((d) => d.code)).toEqual(['SOURCE_GRANTED', 'SOURCE_GRANTED']);
+      expect(details[1]!.message).toMatch(/analyst has SELECT on public\.patients \(column mrn\)/);
+      expect(details[0]!.location?.line).toBe(8);
     }
   });
 
   it('redacts unlisted columns when the policy says so', () => {
     const snap = snapshot([table('patients', [...patients.columns, col('ssn', 4, 'text', 'text')], ['patient_id'])]);
-    const view = plan(policy({ unlistedColumns: 'redact' }), snap).nodes.find((n) => n.kind === 'CreateMaskedView')!;
+    const view = plan(policy(policyYaml('', 'redact')), snap).nodes.find((n) => n.kind === 'CreateMaskedView')!;
     expect(renderNode(view).text).toContain(`CAST(NULL AS text) AS "ssn"`);
   });
 
   it('refuses pseudonymize on a column too short for the token', () => {
     const snap = snapshot([table('patients', [col('patient_id', 1, 'text', 'text'), col('mrn', 2, 'character varying(8)', 'varchar'), col('research_opt_out', 3, 'boolean', 'bool')])]);
-    expect(() => plan(policy(), snap)).toThrow(/cannot be applied/);
+    expect(() => plan(policy(), snap)).toThrow(/does not fit the database/);
   });
 
   it('drops a view whose column types changed, and views of tables the policy dropped', () => {
@@ -161,6 +172,6 @@ ALTER ROLE "metabase_reader" IN DATABASE "clinic" SET search_path = "masked";`);
   it('picks plv8 for auto only when the server offers it', () => {
     expect(resolveRuntime(policy(), snapshot([]))).toBe('sql');
     expect(resolveRuntime(policy(), { ...snapshot([]), availableExtensions: ['pgcrypto', 'plv8'] })).toBe('plv8');
-    expect(() => resolveRuntime(policy({ runtime: 'plv8' }), snapshot([]))).toThrow(/plv8/);
+    expect(() => resolveRuntime(policy(policyYaml('', 'error', 'plv8')), snapshot([]))).toThrow(/plv8/);
   });
 });
