@@ -21,5 +21,6 @@ export const timeZoneParam = z
 /** `((value AT TIME ZONE tz) ⟨local⟩) AT TIME ZONE tz` for a timestamptz value. */
 export function inTimeZone(value: Sql, zone: string | undefined, local: (wallClock: Sql) => Sql): Sql {
   const tz = literal(zone ?? 'UTC');
-  return sql`(${local(sql`(${value} AT TIME ZONE ${tz})`)} AT TIME ZONE ${tz})`;
+  // parenthesized: AT TIME ZONE binds tighter than the + or call that local() builds
+  return sql`((${local(sql`(${value} AT TIME ZONE ${tz})`)}) AT TIME ZONE ${tz})`;
 }

@@ -16,6 +16,8 @@ describe('pgmask demo', () => {
     expect(stdout).toMatch(/patient_id\s+P\d+\s+→ [0-9a-f]{20}/);
     expect(stdout).toMatch(/mrn\s+MRN\d+\s+→ MRN-[0-9a-f]{20}/);
     expect(stdout).toMatch(/SELECT \* FROM public\.patients;\n\s+ERROR: permission denied/);
-    expect(stdout).not.toContain('!!!');
+    expect(stdout).not.toContain("!!!");
+    expect(stdout).toMatch(/search_path is "?masked"?/);
+    expect(stdout).toMatch(/birth_date\s+\d{4}-\d\d-\d\d\s+→ \d{4}-\d\d-\d\d/);
   }, 180_000);
 });

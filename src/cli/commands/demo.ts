@@ -65,7 +65,7 @@ async function runDemo(adminUrl: string, scale: number, out: Output): Promise<vo
       const raw = (await owner.query<{ n: string }>('SELECT count(*) AS n FROM public.patients')).rows[0]!.n;
       const masked = (await reader.query<{ n: string }>('SELECT count(*) AS n FROM patients')).rows[0]!.n;
       out.out(`\nRow filter "NOT research_opt_out": ${raw} patients in public.patients, ${masked} visible to ${READER}.`);
-      const path = (await reader.query<{ p: string }>('SHOW search_path')).rows[0]!.p;
+      const path = (await reader.query<{ p: string }>("SELECT current_setting('search_path') AS p")).rows[0]!.p;
       out.out(`${READER}'s search_path is ${path}, so BI tools see "patients", "encounters", … directly.`);
       out.out(`\n${READER}> SELECT * FROM public.patients;`);
       try {
