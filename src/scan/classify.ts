@@ -142,8 +142,7 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
   if (evidence.subjectKey) {
     found.push({ category: 'subject_key', weight: evidence.subjectKey.confidence, reason: evidence.subjectKey.reason });
   } else if (evidence.references) {
-    const refWords = tokenizeName(evidence.references.table);
-    if (refWords.some((w) => vocabularyTableWords.has(w))) {
+    if (isVocabularyTable(evidence.references.table)) {
       found.push({ category: 'clinical', weight: 0.5, reason: `foreign key to vocabulary table ${evidence.references.table}` });
     } else if (allowed('other_unique_id')) {
       found.push({ category: 'other_unique_id', weight: 0.75, reason: `foreign key to ${evidence.references.table}.${evidence.references.column}` });
@@ -178,7 +177,20 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
     notes.push('no values sampled (empty table or all NULL)');
   }
 
+  // a vocabulary table (OMOP `concept`, a code list) describes terms, never a person
+  if (isVocabularyTable(evidence.table)) {
+    const kept = found.filter((e) => !isIdentifying(e.category)).map((e) => (e.reason === 'primary key of its table' ? { ...e, category: 'clinical' as const } : e));
+    const byKey = found.find((e) => e.reason === 'primary key of its table');
+    if (byKey) kept.push({ category: 'clinical', weight: byKey.weight, reason: 'primary key of a vocabulary table (a term code)' });
+    return decide(kept, [...notes, `${evidence.table} is a vocabulary table: not about a person`], evidence);
+  }
   return decide(found, notes, evidence);
+}
+
+/** A table of terms (`concept`, `lab_test_codes`, `units`): its rows are not people. */
+export function isVocabularyTable(table: string): boolean {
+  const words = tokenizeName(table);
+  return words.length > 0 && vocabularyTableWords.has(words[words.length - 1]!);
 }
 
 function decide(found: readonly Evidence[], notes: readonly string[], evidence: ColumnEvidence): Classification {

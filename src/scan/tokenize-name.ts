@@ -28,4 +28,4 @@ export function normalizeText(text: string): string {
   return text.normalize('NFD').replace(/\p{M}+/gu, '').replaceAll('ß', 'ss').toLowerCase();
 }
 
-const connectingWords: ReadonlySet<string> = new Set(['of', 'the', 'de', 'del', 'la', 'le', 'les', 'du', 'des', 'd', 'von', 'der', 'die', 'das', 'y', 'et', 'und', 'en', 'a', 'al']);
+const connectingWords: ReadonlySet<string> = new Set(['of', 'the', 'de', 'del', 'la', 'le', 'les', 'du', 'des', 'd', 'von', 'der', 'die', 'das', 'y', 'et', 'und', 'en', 'a', 'al', 'for', 'para', 'pour', 'fuer', 'fur', 'per', 'par', 'por']);

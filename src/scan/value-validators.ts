@@ -155,8 +155,11 @@ export function isImageHex(value: string): boolean {
 
 /** Several words and sentences: a note a person wrote. */
 export function isProse(value: string): boolean {
-  const words = value.trim().split(/\s+/).length;
-  return value.length >= 40 && words >= 6;
+  const words = value.trim().split(/\s+/);
+  if (value.length < 40 || words.length < 6) return false;
+  // sentences are mostly plain words; a user agent, a path or a code list is not
+  const plain = words.filter((w) => /^[\p{L}'’-]+[.,;:!?]?$/u.test(w)).length;
+  return plain / words.length >= 0.6;
 }
 
 export function containsDate(value: string): boolean {

@@ -1,0 +1,26 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { TestDatabase } from '../support/db.ts';
+import { isCategory, type Category } from '../../src/scan/category.ts';
+
+const dir = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+export const fixtureNames = ['ehr', 'omop', 'lims'] as const;
+export type FixtureName = (typeof fixtureNames)[number];
+
+/** Creates the fixture's tables and data (and the deterministic helpers) in a test database. */
+export async function loadFixture(db: TestDatabase, name: FixtureName): Promise<void> {
+  await db.query(await readFile(`${dir}common.sql`, 'utf8'));
+  await db.query(await readFile(`${dir}${name}.sql`, 'utf8'));
+}
+
+/** The labelled ground truth: `table.column` → category. */
+export async function loadTruth(name: FixtureName): Promise<ReadonlyMap<string, Category>> {
+  const raw = JSON.parse(await readFile(`${dir}${name}.truth.json`, 'utf8')) as Record<string, string>;
+  const truth = new Map<string, Category>();
+  for (const [column, category] of Object.entries(raw)) {
+    if (!isCategory(category)) throw new Error(`${name}.truth.json: ${column} has unknown category ${category}`);
+    truth.set(column, category);
+  }
+  return truth;
+}
