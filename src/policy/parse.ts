@@ -18,8 +18,12 @@ const inputSchema = policyInputSchema(z.unknown());
 
 /** Schemas pgmask itself owns; a policy can neither mask into nor out of them. */
 const PGMASK_SCHEMAS = ['pgmask', 'pgmask_private'];
-/** Role names PostgreSQL or pgmask reserve (compared case-insensitively: unquoted PUBLIC means everyone). */
-const RESERVED_ROLES = ['pgmask_owner', 'public', 'none', 'current_user', 'current_role', 'session_user'];
+/**
+ * Role names refused for masking roles and members (compared case-insensitively).
+ * PostgreSQL reserves `public` and `none`; quoted `"PUBLIC"` or `"current_user"`
+ * would be distinct roles, but read as the keywords in any hand-written GRANT.
+ */
+const RESERVED_ROLES = ['public', 'none', 'current_user', 'current_role', 'session_user'];
 
 /**
  * Parses a policy file (DESIGN.md "Policy format (version 1)") into a frozen
@@ -202,7 +206,9 @@ function checkSchemas(raw: Record<string, unknown>, problems: ProblemList): void
 
 function roleNameProblem(name: string): string | null {
   const lower = name.toLowerCase();
-  if (RESERVED_ROLES.includes(lower)) return lower === 'pgmask_owner' ? 'is the role that owns the masked views' : 'is reserved by PostgreSQL';
+  if (lower === 'pgmask_owner') return 'is the role that owns the masked views';
+  if (name === 'public' || name === 'none') return 'is reserved by PostgreSQL';
+  if (RESERVED_ROLES.includes(lower)) return `reads as the SQL keyword ${lower.toUpperCase()} in GRANT statements`;
   if (name.startsWith('pg_')) return 'starts with pg_, which PostgreSQL reserves';
   return identifierProblem(name);
 }

@@ -408,7 +408,7 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
       ['2:16', 'POLICY_RESERVED_NAME', 'schema `pgmask_private` belongs to pgmask and cannot be a source schema'],
       ['3:16', 'POLICY_RESERVED_NAME', 'schema name `pg_temp` is reserved by PostgreSQL'],
       ['5:3', 'POLICY_RESERVED_NAME', 'role name `pgmask_owner` is the role that owns the masked views'],
-      ['6:3', 'POLICY_RESERVED_NAME', 'role name `PUBLIC` is reserved by PostgreSQL'],
+      ['6:3', 'POLICY_RESERVED_NAME', 'role name `PUBLIC` reads as the SQL keyword PUBLIC in GRANT statements'],
       ['7:3', 'POLICY_RESERVED_NAME', 'role name `pg_monitor2` starts with pg_, which PostgreSQL reserves'],
       ['8:24', 'POLICY_RESERVED_NAME', 'member `public` is reserved by PostgreSQL'],
       ['8:32', 'POLICY_INVALID_VALUE', 'role `analyst` cannot be a member of itself'],
