@@ -1,0 +1,90 @@
+import type pg from 'pg';
+import type { Sql } from '../sql/index.ts';
+import type { AttackStatus } from './verify-report.ts';
+import type { VerifyFacts } from './verify-facts.ts';
+
+/** What one attack found; the runner adds id and title. */
+export interface Outcome {
+  readonly status: AttackStatus;
+  readonly evidence: string;
+  readonly objects?: readonly string[];
+}
+
+export const held = (evidence: string, objects: readonly string[] = []): Outcome => ({ status: 'held', evidence, objects });
+export const leaked = (evidence: string, objects: readonly string[] = []): Outcome => ({ status: 'leaked', evidence, objects });
+export const skipped = (evidence: string, objects: readonly string[] = []): Outcome => ({ status: 'skipped', evidence, objects });
+
+/** The identity an attack runs as. */
+export interface Subject {
+  readonly role: string;
+  readonly kind: string;
+  /** the masking role this subject is or belongs to, or null for a role given with --role */
+  readonly maskingRole: string | null;
+}
+
+export type Attempt<R> = { readonly ok: true; readonly rows: R[] } | { readonly ok: false; readonly error: string; readonly code: string | null };
+
+export interface Attack {
+  readonly id: string;
+  readonly title: string;
+  /** false: this attack means nothing for this subject (e.g. NOLOGIN checks for a login member) */
+  appliesTo?(subject: Subject): boolean;
+  run(session: AttackSession): Promise<Outcome>;
+}
+
+/**
+ * A connection that has become the subject inside a transaction that is always
+ * rolled back. Every statement an attack runs goes through `attempt` (its own
+ * savepoint: a failure is data, not an abort) or `rows` (a catalog read that must
+ * work). Notices (RAISE NOTICE of the leak and hijack probes) are collected.
+ */
+export class AttackSession {
+  readonly notices: string[] = [];
+
+  constructor(
+    readonly client: pg.Client,
+    readonly subject: Subject,
+    readonly facts: VerifyFacts,
+    /** runs `fn` on a second, separately impersonated session (another backend) */
+    readonly inOtherSession: <T>(fn: (other: AttackSession) => Promise<T>) => Promise<T>,
+    /** true when the session user itself is the subject (SET SESSION AUTHORIZATION) */
+    readonly faithful: boolean,
+    /** the search_path the subject gets at login, already applied to this session */
+    readonly searchPath: string,
+  ) {
+    client.on('notice', (n: { message?: string }) => {
+      if (n.message) this.notices.push(n.message);
+    });
+  }
+
+  async attempt<R extends pg.QueryResultRow = Record<string, unknown>>(text: string | Sql, params?: unknown[]): Promise<Attempt<R>> {
+    await this.client.query('SAVEPOINT pgmask_verify_try');
+    try {
+      const result = await this.client.query<R>(typeof text === 'string' ? text : text.text, params);
+      await this.client.query('RELEASE SAVEPOINT pgmask_verify_try');
+      return { ok: true, rows: result.rows };
+    } catch (e) {
+      await this.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_try');
+      const err = e as { message?: string; code?: string };
+      return { ok: false, error: err.message ?? String(e), code: err.code ?? null };
+    }
+  }
+
+  /** A read that must succeed (catalog queries); an error ends the attack as skipped. */
+  async rows<R extends pg.QueryResultRow = Record<string, unknown>>(text: string | Sql, params?: unknown[]): Promise<R[]> {
+    return (await this.client.query<R>(typeof text === 'string' ? text : text.text, params)).rows;
+  }
+
+  /** Runs `fn` and returns the notices raised while it ran. */
+  async collectNotices<T>(fn: () => Promise<T>): Promise<{ value: T; notices: string[] }> {
+    const start = this.notices.length;
+    const value = await fn();
+    return { value, notices: this.notices.slice(start) };
+  }
+}
+
+/** `a, b, c (and 4 more)` for evidence lines. */
+export function listSome(items: readonly string[], max = 5): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} (and ${items.length - max} more)`;
+}

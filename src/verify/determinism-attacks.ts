@@ -1,0 +1,97 @@
+import { ident, literal, sql } from '../sql/index.ts';
+import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
+
+/**
+ * Security model 4: no averaging. A perturbed value must be the same in every
+ * read, or reading it a hundred times and averaging undoes the noise.
+ */
+
+const SAMPLE_ROWS = 200;
+
+/** The first rows of every masked view as whole-row text, or the error. */
+async function readViews(s: AttackSession): Promise<Map<string, string[] | string>> {
+  await s.client.query('SET LOCAL synchronize_seqscans = off');
+  const out = new Map<string, string[] | string>();
+  for (const v of s.facts.maskedViews) {
+    // LIMIT without ORDER BY reads the same physical rows each time; ordering would hide a changed value's position
+    const r = await s.attempt<{ row: string }>(sql`SELECT v::text AS row FROM ${ident(s.facts.policy.maskedSchema, v.name)} AS v LIMIT ${literal(SAMPLE_ROWS)}`);
+    out.set(v.name, r.ok ? r.rows.map((x) => x.row) : r.error);
+  }
+  return out;
+}
+
+function differences(view: string, a: string[] | string, b: string[] | string, label: string): string[] {
+  if (typeof a === 'string' || typeof b === 'string') return [];
+  const out: string[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) {
+      out.push(`${view} row ${i + 1} read as ${a[i]} then ${b[i]} (${label})`);
+      break;
+    }
+  }
+  if (out.length === 0 && a.length !== b.length) out.push(`${view}: ${a.length} rows then ${b.length} (${label})`);
+  return out;
+}
+
+const averaging: Attack = {
+  id: 'averaging',
+  title: 'read every masked view repeatedly, in this session and in another one: no value may change',
+  async run(s) {
+    if (s.facts.maskedViews.length === 0) return skipped(`schema ${s.facts.policy.maskedSchema} has no view`);
+    const first = await readViews(s);
+    const second = await readViews(s);
+    const third = await readViews(s);
+    const other = await s.inOtherSession((o) => readViews(o));
+    const found: string[] = [];
+    let readable = 0;
+    for (const [view, rows] of first) {
+      if (typeof rows !== 'string') readable++;
+      found.push(...differences(view, rows, second.get(view)!, 'same session'));
+      found.push(...differences(view, rows, third.get(view)!, 'same session'));
+      found.push(...differences(view, rows, other.get(view)!, 'another session'));
+    }
+    if (found.length > 0) return leaked(`values change between reads, so averaging reads removes the perturbation: ${listSome(found, 3)}`, found);
+    if (readable === 0) return skipped(`the role can read none of the ${first.size} masked views`);
+    return held(`${readable} view(s), up to ${SAMPLE_ROWS} rows each, read 3 times in one session and once in another: identical`);
+  },
+};
+
+/** Functions the masked views call, following SQL-standard function bodies (recorded in pg_depend). */
+const CALLED_FUNCTIONS = `WITH RECURSIVE called(oid) AS (
+  SELECT d.refobjid FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+   WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass
+     AND r.ev_class IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind = 'v'
+                          AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1))
+  UNION
+  SELECT d.refobjid FROM pg_catalog.pg_depend d JOIN called ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = called.oid
+   WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass
+)`;
+
+const RANDOMNESS = /\b(random|gen_random_bytes|gen_random_uuid|setseed|clock_timestamp|getRandomValues)\s*\(/i;
+
+const volatileFunctions: Attack = {
+  id: 'volatile-functions',
+  title: 'find VOLATILE functions, or functions using random(), among those the masked views call and in schema pgmask',
+  async run(s) {
+    const rows = await s.rows<{ sig: string; volatile: string; called: boolean; body: string }>(
+      `${CALLED_FUNCTIONS}
+       SELECT p.oid::regprocedure::text AS sig, p.provolatile AS volatile, p.oid IN (SELECT oid FROM called) AS called,
+              concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body
+         FROM pg_catalog.pg_proc p
+        WHERE p.oid IN (SELECT oid FROM called) OR p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask')
+        ORDER BY 1`,
+      [s.facts.policy.maskedSchema],
+    );
+    const found: string[] = [];
+    for (const f of rows) {
+      if (f.called && f.volatile === 'v') found.push(`${f.sig} is VOLATILE and a masked view calls it`);
+      const m = RANDOMNESS.exec(f.body);
+      if (m) found.push(`${f.sig} calls ${m[1]}()`);
+    }
+    if (found.length > 0) return leaked(`a masked value may differ between reads: ${listSome(found)}`, found);
+    const called = rows.filter((r) => r.called).length;
+    return held(`${called} function(s) called by the views are IMMUTABLE or STABLE; no pgmask function uses randomness`);
+  },
+};
+
+export const determinismAttacks: readonly Attack[] = [averaging, volatileFunctions];

@@ -1,0 +1,173 @@
+import { keyReference } from '../plan/planner.ts';
+import { ident, join, literal, sql, trustedSqlText, type Sql } from '../sql/index.ts';
+import type { OracleSample } from './verify-facts.ts';
+import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
+
+/**
+ * Security model 3: no oracle. The role may call every transform directly (views
+ * check EXECUTE against the caller), which is harmless only if no transform can
+ * compute a pseudonym without the key argument. The attacker knows some raw
+ * values (taken here as admin, out of band) and tries every key it could get.
+ */
+
+/** Keys an attacker could try, as bytea SQL expressions over the row (`src`); `$self` is the column's own value. */
+function candidateKeys(keyName: string, policyHash: string): { label: string; expr: (column: Sql) => Sql }[] {
+  const text = (t: string) => sql`pg_catalog.convert_to(${literal(t)}, 'UTF8')`;
+  return [
+    { label: 'NULL', expr: () => sql`NULL::bytea` },
+    { label: 'empty', expr: () => sql`'\\x'::bytea` },
+    { label: '32 zero bytes', expr: () => sql`pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex')` },
+    { label: `the key name '${keyName}'`, expr: () => text(keyName) },
+    { label: `sha256 of the key name`, expr: () => sql`pg_catalog.sha256(${text(keyName)})` },
+    { label: `'pgmask'`, expr: () => text('pgmask') },
+    { label: 'the policy hash', expr: () => text(policyHash) },
+    { label: 'the value itself', expr: (column) => sql`pg_catalog.convert_to(${column}::text, 'UTF8')` },
+  ];
+}
+
+/** The view column's expression with every key subquery replaced by `key`. */
+function withKey(expression: Sql, keyNames: readonly string[], key: Sql): Sql {
+  let text = expression.text;
+  for (const name of keyNames) text = text.split(keyReference(name).text).join(`(${key.text})`);
+  // the text was made by the planner from Sql pieces; only a Sql fragment is spliced in
+  return trustedSqlText(text);
+}
+
+/** Runs the column expressions over the raw rows given as bind parameters (nothing raw is written into the query text). */
+async function evaluate(s: AttackSession, sample: OracleSample, exprs: readonly Sql[]): Promise<(string | null)[][] | string> {
+  const params: unknown[] = [];
+  const rows = sample.rows.map(
+    (row) =>
+      sql`(${join(
+        sample.table.columns.map((c, i) => {
+          params.push(row.raw[i]);
+          return sql`CAST(${trustedSqlText(`$${params.length}`)}::text AS ${trustedSqlText(c.sqlType)})`;
+        }),
+      )})`,
+  );
+  const alias = join(sample.table.columns.map((c) => ident(c.name)));
+  const query = sql`SELECT ARRAY[${join(exprs.map((e) => sql`(${e})::text`))}]::text[] AS out FROM (VALUES ${join(rows)}) AS src(${alias})`;
+  const r = await s.attempt<{ out: (string | null)[] }>(query, params);
+  return r.ok ? r.rows.map((x) => x.out) : r.error;
+}
+
+const oracle: Attack = {
+  id: 'oracle',
+  title: 'call each keyed transform directly on known raw values with every key the role can obtain, and try to reproduce the view',
+  async run(s) {
+    const { facts } = s;
+    if (facts.plannedViews === null) return skipped(`the policy does not plan on this catalog, so the view expressions are unknown: ${facts.planError}`);
+    if (facts.oracleSamples.length === 0) return held('no masked column uses a keyed transform (or no source row passes a filter): nothing to reproduce');
+    const found: string[] = [];
+    const tried: string[] = [];
+    let columns = 0;
+    for (const sample of facts.oracleSamples) {
+      if (sample.rows.length === 0) continue;
+      const keyNames = facts.policy.keys;
+      // what the live view shows must be what the plan says, or the comparison means nothing
+      for (const [j, i] of sample.keyedColumns.entries()) {
+        const col = sample.view.columns[i]!;
+        const where = `${sample.view.schema}.${sample.view.name}.${col.name}`;
+        const expected = sample.rows.map((r) => r.expected[j] ?? null);
+        const raw = sample.rows.map((r) => r.raw[i] ?? null);
+        const informative = expected.flatMap((e, k) => (e !== null && e !== raw[k] ? [k] : []));
+        if (informative.length === 0) continue;
+        columns++;
+        const shown = await s.attempt<{ n: number }>(
+          sql`SELECT count(*)::int AS n FROM ${ident(sample.view.schema, sample.view.name)} AS v WHERE v.${ident(col.name)}::text = ANY($1::text[])`,
+          [informative.map((k) => expected[k])],
+        );
+        if (shown.ok && shown.rows[0]!.n === 0) {
+          tried.push(`${where}: the live view shows none of the values the policy computes (out of date? run pgmask check)`);
+        }
+        const candidates = candidateKeys(keyNames[0]!, facts.policy.hash);
+        const columnRef = sql`src.${ident(col.name)}`;
+        const exprs = [
+          ...candidates.map((c) => withKey(col.expression, keyNames, c.expr(columnRef))),
+          // the key subquery itself, run as the role: it must be refused
+          col.expression,
+        ];
+        const labels = [...candidates.map((c) => c.label), 'the key subquery on pgmask_private.keys'];
+        let results = await evaluate(s, sample, exprs);
+        if (typeof results === 'string') {
+          // one candidate failing (permission denied on the keys) must not hide the others
+          const guessed = await evaluate(s, sample, exprs.slice(0, -1));
+          const real = await evaluate(s, sample, exprs.slice(-1));
+          if (typeof guessed === 'string') {
+            tried.push(`${where}: the role cannot call the transform (${guessed})`);
+            continue;
+          }
+          results = guessed.map((row, k) => [...row, typeof real === 'string' ? null : (real[k]?.[0] ?? null)]);
+        }
+        for (const [c, label] of labels.entries()) {
+          const reproduced = informative.every((k) => results[k]![c] === expected[k]);
+          if (reproduced) found.push(`${where} reproduced for ${informative.length} known value(s) with key = ${label}`);
+        }
+      }
+    }
+    if (found.length > 0) return leaked(`the role recomputes pseudonyms itself: ${listSome(found)}`, found);
+    if (columns === 0) return held('no sampled row has a keyed value that differs from its raw value: nothing to reproduce');
+    return held(
+      `${columns} keyed column(s): no candidate key (NULL, empty, zeros, key name and its sha256, 'pgmask', the policy hash, the value itself, the key subquery as the role) reproduced a single view value${tried.length ? `; notes: ${listSome(tried, 3)}` : ''}`,
+    );
+  },
+};
+
+/** A sample argument per type (SQL, and its text output), for calling a transform without real data. */
+const SAMPLE_ARGUMENTS: Readonly<Record<string, readonly [sqlText: string, output: string]>> = {
+  text: [`'pgmask-verify'::text`, 'pgmask-verify'],
+  'character varying': [`'pgmask-verify'::varchar`, 'pgmask-verify'],
+  smallint: ['42::int2', '42'],
+  integer: ['42::int4', '42'],
+  bigint: ['42::int8', '42'],
+  numeric: ['42.5::numeric', '42.5'],
+  'double precision': ['42.5::float8', '42.5'],
+  real: ['42.5::float4', '42.5'],
+  date: [`'2000-01-02'::date`, '2000-01-02'],
+  'timestamp without time zone': [`'2000-01-02 03:04:05'::timestamp`, '2000-01-02 03:04:05'],
+  'timestamp with time zone': [`'2000-01-02 03:04:05+00'::timestamptz`, '2000-01-02 03:04:05+00'],
+  jsonb: [`'{}'::jsonb`, '{}'],
+  json: [`'{}'::json`, '{}'],
+  uuid: [`'6f1c8a52-4a37-4e5e-9a5c-8d2f1f7b6a10'::uuid`, '6f1c8a52-4a37-4e5e-9a5c-8d2f1f7b6a10'],
+  boolean: ['true', 'true'],
+};
+
+const selfKeyed: Attack = {
+  id: 'transform-self-keyed',
+  title: 'find pgmask functions that get a key by themselves: bodies reading pgmask_private, SECURITY DEFINER, output that ignores the key argument',
+  async run(s) {
+    const functions = await s.rows<{ sig: string; name: string; body: string; definer: boolean; args: string[]; names: string[] | null }>(
+      `SELECT p.oid::regprocedure::text AS sig, p.proname AS name, p.prosecdef AS definer,
+              concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body,
+              ARRAY(SELECT pg_catalog.format_type(t, NULL) FROM unnest(p.proargtypes) AS t) AS args, p.proargnames AS names
+         FROM pg_catalog.pg_proc p WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask')
+        ORDER BY 1`,
+    );
+    if (functions.length === 0) return skipped('schema pgmask has no function: run pgmask migrate');
+    const found: string[] = [];
+    let called = 0;
+    for (const f of functions) {
+      if (/pgmask_private/i.test(f.body)) found.push(`${f.sig} mentions pgmask_private in its body`);
+      if (f.definer) found.push(`${f.sig} is SECURITY DEFINER (runs with its owner's rights, which may read the keys)`);
+      const keyArg = f.args.findIndex((t, i) => t === 'bytea' && /key/i.test(f.names?.[i] ?? ''));
+      if (keyArg < 0) continue;
+      const samples = f.args.map((t, i) => (i === keyArg ? null : SAMPLE_ARGUMENTS[t]));
+      if (samples.some((a) => a === undefined)) continue;
+      const call = (key: string) => sql`${ident('pgmask', f.name)}(${trustedSqlText(samples.map((a) => (a ? a[0] : key)).join(', '))})::text`;
+      const r = await s.attempt<{ a: string | null; b: string | null; c: string | null }>(
+        sql`SELECT ${call('NULL::bytea')} AS a, ${call(`pg_catalog.decode(pg_catalog.repeat('11', 32), 'hex')`)} AS b, ${call(`pg_catalog.decode(pg_catalog.repeat('22', 32), 'hex')`)} AS c`,
+      );
+      if (!r.ok) continue;
+      called++;
+      const { a, b, c } = r.rows[0]!;
+      const inputs = samples.flatMap((x) => (x ? [x[1]] : []));
+      if (a !== null && a === b && b === c && !inputs.includes(a)) {
+        found.push(`${f.sig} returns ${JSON.stringify(a)} with a NULL key and the same with two other keys: it ignores its key argument`);
+      }
+    }
+    if (found.length > 0) return leaked(listSome(found), found);
+    return held(`${functions.length} pgmask function(s): none reads pgmask_private or is SECURITY DEFINER; ${called} keyed function(s) called with NULL and two wrong keys gave NULL or key-dependent output`);
+  },
+};
+
+export const oracleAttacks: readonly Attack[] = [oracle, selfKeyed];

@@ -1,0 +1,130 @@
+import { ident, literal, sql, type Sql } from '../sql/index.ts';
+import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
+
+/**
+ * Security model 5: row filters are barriers. A function the role writes must
+ * never see a row the filter removed, nor may an error message or a count.
+ */
+
+const LEAK_TAG = 'pgmask-verify-leak:';
+
+/** Where the role can create a function: pg_temp (needs TEMP on the database), else a schema it may CREATE in. */
+async function createLeakFunction(s: AttackSession): Promise<{ fn: Sql; where: string } | string> {
+  const body = `BEGIN RAISE NOTICE '${LEAK_TAG}%', $1; RETURN true; END`;
+  const tries: { schema: string; label: string }[] = [{ schema: 'pg_temp', label: 'pg_temp' }];
+  const writable = await s.rows<{ nspname: string }>(
+    `SELECT nspname FROM pg_catalog.pg_namespace WHERE pg_catalog.has_schema_privilege(oid, 'CREATE') AND nspname !~ '^pg_(temp|toast)' ORDER BY 1`,
+  );
+  for (const w of writable) tries.push({ schema: w.nspname, label: `writable schema ${w.nspname}` });
+  const errors: string[] = [];
+  for (const t of tries) {
+    const fn = ident(t.schema, 'pgmask_verify_leak');
+    // COST tiny: a planner that may reorder quals runs the cheapest first, i.e. before the filter
+    const r = await s.attempt(sql`CREATE FUNCTION ${fn}(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS ${literal(body)}`);
+    if (r.ok) return { fn, where: t.label };
+    errors.push(`${t.label}: ${r.error}`);
+  }
+  return errors.join('; ');
+}
+
+const leakyFunction: Attack = {
+  id: 'leaky-function',
+  title: 'put a cheap function that RAISEs its argument in a WHERE clause on every filtered view: it must see only rows the filter passes',
+  async run(s) {
+    const filtered = s.facts.policy.tables.filter((t) => t.filter !== null && s.facts.maskedViews.some((v) => v.name === t.name));
+    if (filtered.length === 0) return held('no masked view has a row filter: there is no hidden row to leak');
+    const created = await createLeakFunction(s);
+    if (typeof created === 'string') return held(`the role cannot create a function anywhere (${created})`);
+    await s.client.query('SET LOCAL client_min_messages = notice');
+    const found: string[] = [];
+    const checked: string[] = [];
+    for (const t of filtered) {
+      const counts = s.facts.rowCounts.get(t.name);
+      const view = ident(s.facts.policy.maskedSchema, t.name);
+      const { value: r, notices } = await s.collectNotices(() => s.attempt<{ n: number }>(sql`SELECT count(*)::int AS n FROM ${view} AS v WHERE ${created.fn}(v::text)`));
+      if (!r.ok) {
+        checked.push(`${t.name}: query failed (${r.error})`);
+        continue;
+      }
+      const seen = notices.filter((n) => n.startsWith(LEAK_TAG)).length;
+      const returned = r.rows[0]!.n;
+      if (seen > returned) {
+        found.push(`${s.facts.policy.maskedSchema}.${t.name}: the function saw ${seen} rows, the view returns ${returned} (filter: ${t.filter})`);
+      } else if (counts && counts.total === counts.passing) {
+        checked.push(`${t.name}: every row passes the filter, nothing hidden to observe`);
+      } else {
+        checked.push(`${t.name}: saw ${seen} of ${counts?.total ?? '?'} rows (${returned} pass the filter)`);
+      }
+    }
+    if (found.length > 0) return leaked(`filtered-out rows reached a function of the role (${created.where}): ${listSome(found)}`, found);
+    return held(`function in ${created.where}: ${listSome(checked)}`);
+  },
+};
+
+const securityBarrier: Attack = {
+  id: 'security-barrier',
+  title: 'check that every masked view is a security_barrier view',
+  async run(s) {
+    const views = s.facts.maskedViews.filter((v) => v.pgmask || s.facts.policy.tables.some((t) => t.name === v.name));
+    if (views.length === 0) return skipped(`schema ${s.facts.policy.maskedSchema} has no pgmask view`);
+    const missing = views.filter((v) => !v.securityBarrier).map((v) => `${s.facts.policy.maskedSchema}.${v.name}`);
+    if (missing.length > 0) return leaked(`without security_barrier a leaky function in the role's WHERE clause runs before the filter: ${listSome(missing)}`, missing);
+    return held(`all ${views.length} masked views have security_barrier`);
+  },
+};
+
+const rowFilter: Attack = {
+  id: 'row-filter',
+  title: "count rows through each masked view and compare with the rows that pass the policy's filter (counted as admin)",
+  async run(s) {
+    const found: string[] = [];
+    const notes: string[] = [];
+    for (const t of s.facts.policy.tables) {
+      const counts = s.facts.rowCounts.get(t.name);
+      if (!counts || !s.facts.maskedViews.some((v) => v.name === t.name)) continue;
+      const r = await s.attempt<{ n: number }>(sql`SELECT count(*)::float8 AS n FROM ${ident(s.facts.policy.maskedSchema, t.name)}`);
+      if (!r.ok) {
+        notes.push(`${t.name}: ${r.error}`);
+        continue;
+      }
+      const n = r.rows[0]!.n;
+      if (n > counts.passing) found.push(`${s.facts.policy.maskedSchema}.${t.name} returns ${n} rows but only ${counts.passing} pass ${t.filter ?? 'no filter'}`);
+      else if (n < counts.passing) notes.push(`${t.name} returns fewer rows (${n}) than pass the filter (${counts.passing}): out of date? run pgmask check`);
+      else notes.push(`${t.name}: ${n}${t.filter ? ` of ${counts.total}` : ''}`);
+    }
+    if (found.length > 0) return leaked(`rows the filter removes are visible: ${listSome(found)}`, found);
+    if (notes.length === 0) return skipped('no masked view of a policy table exists');
+    return held(listSome(notes, 8));
+  },
+};
+
+const castErrors: Attack = {
+  id: 'cast-errors',
+  title: 'provoke a cast error on every masked column: the error text may show only a value the view shows',
+  async run(s) {
+    const found: string[] = [];
+    let provoked = 0;
+    for (const v of s.facts.maskedViews) {
+      const view = ident(s.facts.policy.maskedSchema, v.name);
+      const cols = await s.rows<{ name: string }>(
+        `SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [view.text],
+      );
+      for (const c of cols) {
+        const col = sql`v.${ident(c.name)}`;
+        // 'x' || value never parses as an integer, so the first row evaluated reports its value
+        const r = await s.attempt(sql`SELECT 1 FROM ${view} AS v WHERE CAST('x' || ${col}::text AS integer) = 0 LIMIT 1`);
+        if (r.ok) continue;
+        const m = /"x([\s\S]*)"/.exec(r.error);
+        if (!m) continue;
+        provoked++;
+        const shown = await s.attempt<{ ok: boolean }>(sql`SELECT EXISTS (SELECT 1 FROM ${view} AS v WHERE ${col}::text = $1) AS ok`, [m[1]]);
+        if (shown.ok && !shown.rows[0]!.ok) found.push(`${s.facts.policy.maskedSchema}.${v.name}.${c.name}: the error shows ${JSON.stringify(m[1]!.slice(0, 40))}, which the view does not show`);
+      }
+    }
+    if (found.length > 0) return leaked(`error messages reveal hidden values: ${listSome(found, 3)}`, found);
+    return held(`${provoked} cast error(s) provoked; each showed a value the view itself shows`);
+  },
+};
+
+export const rowBarrierAttacks: readonly Attack[] = [leakyFunction, securityBarrier, rowFilter, castErrors];

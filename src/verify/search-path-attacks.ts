@@ -1,0 +1,129 @@
+import { ident, literal, sql } from '../sql/index.ts';
+import { held, leaked, listSome, type Attack, type AttackSession } from './attack-session.ts';
+
+/**
+ * A name resolved through the caller's search_path at run time (a SQL function
+ * with a string body, an operator) can be redirected to a look-alike the role
+ * wrote, which then receives the key argument. Views bind names when created;
+ * pgmask functions must too.
+ */
+
+const HIJACK_TAG = 'pgmask-verify-hijack:';
+const MAX_LOOKALIKES = 400;
+
+/** Splits a search_path setting into schema names ("$user" → the role). */
+export function parseSearchPath(value: string, role: string): string[] {
+  const out: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")*)"|([^,\s]+))\s*(?:,|$)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(value)) !== null && m[0] !== '') {
+    const name = m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]!;
+    out.push(name === '$user' ? role : name);
+  }
+  return out;
+}
+
+async function writableSchemas(s: AttackSession): Promise<string[]> {
+  return (
+    await s.rows<{ nspname: string }>(
+      `SELECT nspname FROM pg_catalog.pg_namespace WHERE pg_catalog.has_schema_privilege(oid, 'CREATE') AND nspname !~ '^pg_(temp|toast)' ORDER BY 1`,
+    )
+  ).map((r) => r.nspname);
+}
+
+const hijack: Attack = {
+  id: 'search-path-hijack',
+  title: 'create look-alike functions and operators in a schema the role can write, put it first on search_path, and read the views',
+  async run(s) {
+    const writable = await writableSchemas(s);
+    if (writable.length === 0) return held('the role can create objects in no schema (pg_temp is never searched for functions or operators): no place for a look-alike');
+    const evil = writable[0]!;
+    // names the views' functions use: the functions themselves and every identifier called in their bodies
+    const bodies = await s.rows<{ name: string; body: string }>(
+      `SELECT p.proname AS name, concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body
+         FROM pg_catalog.pg_proc p WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask')`,
+    );
+    const names = new Set<string>();
+    const operators = new Set<string>();
+    for (const b of bodies) {
+      names.add(b.name);
+      if (b.body.length > 200_000) continue; // a PLV8 bundle: JavaScript, no SQL names
+      for (const m of b.body.matchAll(/\b([a-z_][a-z0-9_]*)\s*\(/gi)) names.add(m[1]!.toLowerCase());
+      for (const m of b.body.matchAll(/(\|\||->>|->|#|<<|>>|[+\-*/%&|=<>])/g)) operators.add(m[1]!);
+    }
+    const overloads = await s.rows<{ name: string; args: string; ret: string }>(
+      `SELECT p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args, pg_catalog.format_type(p.prorettype, NULL) AS ret
+         FROM pg_catalog.pg_proc p
+        WHERE p.proname = ANY($1::text[]) AND p.prokind = 'f' AND p.pronamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2)
+          AND NOT EXISTS (SELECT 1 FROM unnest(p.proargtypes) t JOIN pg_catalog.pg_type ty ON ty.oid = t WHERE ty.typtype = 'p')
+          AND (SELECT typtype FROM pg_catalog.pg_type WHERE oid = p.prorettype) <> 'p'
+        ORDER BY 1, 2 LIMIT ${MAX_LOOKALIKES}`,
+      [[...names], evil],
+    );
+    const ops = await s.rows<{ name: string; left: string; right: string; ret: string }>(
+      `SELECT o.oprname AS name, pg_catalog.format_type(o.oprleft, NULL) AS left, pg_catalog.format_type(o.oprright, NULL) AS right, pg_catalog.format_type(o.oprresult, NULL) AS ret
+         FROM pg_catalog.pg_operator o
+        WHERE o.oprname = ANY($1::text[]) AND o.oprleft <> 0 AND o.oprnamespace = 'pg_catalog'::regnamespace
+          AND o.oprleft IN ('text'::regtype, 'bytea'::regtype, 'int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype, 'float8'::regtype, 'jsonb'::regtype, 'date'::regtype, 'timestamptz'::regtype, 'bit'::regtype)
+        ORDER BY 1, 2, 3`,
+      [[...operators]],
+    );
+    const baseline = await readSample(s);
+    let created = 0;
+    for (const f of overloads) {
+      const body = `BEGIN RAISE NOTICE '${HIJACK_TAG}%', ${literal(f.name).text}; RETURN NULL; END`;
+      const r = await s.attempt(`CREATE FUNCTION ${ident(evil, f.name).text}(${f.args}) RETURNS ${f.ret} LANGUAGE plpgsql AS ${literal(body).text}`);
+      if (r.ok) created++;
+    }
+    for (const [i, o] of ops.entries()) {
+      const fn = ident(evil, `pgmask_verify_op_${i}`);
+      const body = `BEGIN RAISE NOTICE '${HIJACK_TAG}operator %', ${literal(o.name).text}; RETURN NULL; END`;
+      const f = await s.attempt(`CREATE FUNCTION ${fn.text}(${o.left}, ${o.right}) RETURNS ${o.ret} LANGUAGE plpgsql AS ${literal(body).text}`);
+      if (!f.ok) continue;
+      const r = await s.attempt(`CREATE OPERATOR ${ident(evil).text}.${o.name} (LEFTARG = ${o.left}, RIGHTARG = ${o.right}, FUNCTION = ${fn.text})`);
+      if (r.ok) created++;
+    }
+    await s.client.query(sql`SET LOCAL search_path = ${ident(evil)}, pg_catalog`.text);
+    await s.client.query('SET LOCAL client_min_messages = notice');
+    const { value: hijacked, notices } = await s.collectNotices(() => readSample(s));
+    const found = [...new Set(notices.filter((n) => n.startsWith(HIJACK_TAG)).map((n) => `${evil}.${n.slice(HIJACK_TAG.length)} was called`))];
+    for (const [view, rows] of baseline) {
+      if (JSON.stringify(rows) !== JSON.stringify(hijacked.get(view))) found.push(`${view} reads differently with ${evil} first on search_path`);
+    }
+    if (found.length > 0) return leaked(`a look-alike in ${evil} ran inside the masking (it would receive the key): ${listSome(found)}`, found);
+    return held(`${created} look-alike function(s)/operator(s) in writable schema ${evil}, first on search_path: never called, every view reads the same`);
+  },
+};
+
+async function readSample(s: AttackSession): Promise<Map<string, string[] | string>> {
+  const out = new Map<string, string[] | string>();
+  for (const v of s.facts.maskedViews) {
+    const r = await s.attempt<{ row: string }>(sql`SELECT v::text AS row FROM ${ident(s.facts.policy.maskedSchema, v.name)} AS v LIMIT 50`);
+    out.set(v.name, r.ok ? r.rows.map((x) => x.row) : 'error');
+  }
+  return out;
+}
+
+const configuredPath: Attack = {
+  id: 'search-path-config',
+  title: "check the role's login search_path (pg_db_role_setting) names no schema the role or PUBLIC can write",
+  async run(s) {
+    const path = s.searchPath;
+    const schemas = parseSearchPath(path, s.subject.role);
+    const found: string[] = [];
+    for (const name of schemas) {
+      if (name === 'pg_catalog' || name === 'pg_temp') continue;
+      const r = await s.rows<{ mine: boolean; public: boolean }>(
+        `SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE') AS mine,
+                EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE') AS public
+           FROM pg_catalog.pg_namespace n WHERE n.nspname = $1`,
+        [name],
+      );
+      if (r[0]?.mine || r[0]?.public) found.push(`${name} (${r[0].public ? 'PUBLIC' : s.subject.role} can CREATE in it)`);
+    }
+    if (found.length > 0) return leaked(`search_path ${path} has writable schemas where look-alikes of views or functions can be planted: ${listSome(found)}`, found);
+    return held(`search_path ${path}: no schema on it is writable by ${s.subject.role} or PUBLIC`);
+  },
+};
+
+export const searchPathAttacks: readonly Attack[] = [hijack, configuredPath];

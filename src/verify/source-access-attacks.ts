@@ -1,0 +1,194 @@
+import copyStreams from 'pg-copy-streams';
+import { ident, sql } from '../sql/index.ts';
+import { held, leaked, listSome, type Attack, type AttackSession } from './attack-session.ts';
+
+/**
+ * Security model 1: the masking role never reads a source table. These attacks try
+ * the reads themselves, then look for every way a grant could reach a source
+ * column: PUBLIC, a role the subject belongs to (transitively), a column-level
+ * grant, a default privilege that will grant the next table.
+ */
+
+const RELKINDS = `('r', 'p', 'v', 'm', 'f')`;
+
+/** The subject and every role it belongs to, transitively, with the path as text. */
+export const MEMBERSHIP_CHAIN = `WITH RECURSIVE chain(oid, path) AS (
+  SELECT oid, rolname::text FROM pg_catalog.pg_roles WHERE rolname = current_user
+  UNION
+  SELECT m.roleid, chain.path || ' → ' || r.rolname FROM pg_catalog.pg_auth_members m
+    JOIN chain ON m.member = chain.oid JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
+)`;
+
+const sourceRead: Attack = {
+  id: 'source-read',
+  title: 'read every source relation and column directly (SELECT, and any other privilege on it)',
+  async run(s) {
+    const source = s.facts.policy.sourceSchema;
+    const found: string[] = [];
+    for (const rel of s.facts.sourceRelations) {
+      const r = await s.attempt(sql`SELECT * FROM ${ident(source, rel.name)} LIMIT 1`);
+      if (r.ok) found.push(`${source}.${rel.name}: SELECT * succeeded (${r.rows.length} row read)`);
+    }
+    const columns = await s.rows<{ rel: string; col: string }>(
+      `SELECT c.relname AS rel, a.attname AS col FROM pg_catalog.pg_class c
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND c.relkind IN ${RELKINDS}
+          AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')`,
+      [source],
+    );
+    for (const { rel, col } of columns) {
+      const r = await s.attempt(sql`SELECT ${ident(col)} FROM ${ident(source, rel)} LIMIT 1`);
+      if (r.ok) found.push(`${source}.${rel}.${col}: SELECT succeeded`);
+    }
+    const other = await s.rows<{ rel: string; priv: string }>(
+      `SELECT c.relname AS rel, p.priv FROM pg_catalog.pg_class c
+         CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(priv)
+        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND c.relkind IN ${RELKINDS}
+          AND pg_catalog.has_table_privilege(c.oid, p.priv)
+        ORDER BY 1, 2`,
+      [source],
+    );
+    for (const { rel, priv } of other) found.push(`${source}.${rel}: has ${priv}`);
+    if (found.length > 0) return leaked(`reached source data: ${listSome(found)}`, found);
+    const n = s.facts.sourceRelations.reduce((k, r) => k + r.columns.length, 0);
+    return held(`permission denied on all ${s.facts.sourceRelations.length} relations and ${n} columns of ${source}`);
+  },
+};
+
+const publicGrants: Attack = {
+  id: 'source-grants-public',
+  title: 'find privileges granted to PUBLIC on source relations, their columns, or the keys table',
+  async run(s) {
+    const rows = await s.rows<{ what: string }>(
+      `SELECT n.nspname || '.' || c.relname || ': ' || a.privilege_type AS what
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
+        WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private') AND a.grantee = 0
+       UNION ALL
+       SELECT n.nspname || '.' || c.relname || '.' || att.attname || ': ' || a.privilege_type
+         FROM pg_catalog.pg_attribute att JOIN pg_catalog.pg_class c ON c.oid = att.attrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(att.attacl) a
+        WHERE (n.nspname = $1 OR n.nspname = 'pgmask_private') AND a.grantee = 0
+       ORDER BY 1`,
+      [s.facts.policy.sourceSchema],
+    );
+    const found = rows.map((r) => `PUBLIC has ${r.what}`);
+    if (found.length > 0) return leaked(`every role reaches raw data: ${listSome(found)}`, found);
+    return held(`no privilege on ${s.facts.policy.sourceSchema} relations, their columns or pgmask_private is granted to PUBLIC`);
+  },
+};
+
+const roleGrants: Attack = {
+  id: 'source-grants-roles',
+  title: 'find table privileges on source relations held by the role or any role it belongs to (transitively)',
+  async run(s) {
+    const rows = await s.rows<{ what: string }>(
+      `${MEMBERSHIP_CHAIN}
+       SELECT DISTINCT n.nspname || '.' || c.relname || ': ' || a.privilege_type || ' via ' || chain.path AS what
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+              pg_catalog.aclexplode(c.relacl) a JOIN chain ON chain.oid = a.grantee
+        WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private')
+       ORDER BY 1`,
+      [s.facts.policy.sourceSchema],
+    );
+    const found = rows.map((r) => r.what);
+    if (found.length > 0) return leaked(`granted through roles: ${listSome(found)}`, found);
+    return held(`neither ${s.subject.role} nor any role it belongs to holds a privilege on a source relation or pgmask_private`);
+  },
+};
+
+const columnGrants: Attack = {
+  id: 'source-grants-column',
+  title: 'find column-level grants on source columns to the role, a role it belongs to, or PUBLIC',
+  async run(s) {
+    const rows = await s.rows<{ what: string }>(
+      `${MEMBERSHIP_CHAIN}
+       SELECT DISTINCT n.nspname || '.' || c.relname || '.' || att.attname || ': ' || a.privilege_type || ' to ' ||
+              CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE coalesce(chain.path, a.grantee::regrole::text) END AS what
+         FROM pg_catalog.pg_attribute att JOIN pg_catalog.pg_class c ON c.oid = att.attrelid
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+              pg_catalog.aclexplode(att.attacl) a LEFT JOIN chain ON chain.oid = a.grantee
+        WHERE (n.nspname = $1 OR n.nspname = 'pgmask_private') AND (a.grantee = 0 OR chain.oid IS NOT NULL)
+       ORDER BY 1`,
+      [s.facts.policy.sourceSchema],
+    );
+    const found = rows.map((r) => r.what);
+    if (found.length > 0) return leaked(`column grants reach raw columns: ${listSome(found)}`, found);
+    return held(`no column-level grant on ${s.facts.policy.sourceSchema} or pgmask_private reaches ${s.subject.role}`);
+  },
+};
+
+const defaultPrivileges: Attack = {
+  id: 'default-privileges',
+  title: 'find default privileges that grant future source tables (or key tables) to the role, its roles, or PUBLIC',
+  async run(s) {
+    const rows = await s.rows<{ what: string }>(
+      `${MEMBERSHIP_CHAIN}
+       SELECT DISTINCT 'ALTER DEFAULT PRIVILEGES FOR ROLE ' || d.defaclrole::regrole::text ||
+              coalesce(' IN SCHEMA ' || n.nspname, '') || ' GRANT ' || a.privilege_type || ' ON ' ||
+              CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' ELSE d.defaclobjtype::text END ||
+              ' TO ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE chain.path END AS what
+         FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace,
+              pg_catalog.aclexplode(d.defaclacl) a LEFT JOIN chain ON chain.oid = a.grantee
+        WHERE d.defaclobjtype = 'r' AND (d.defaclnamespace = 0 OR n.nspname IN ($1, 'pgmask_private'))
+          AND (a.grantee = 0 OR chain.oid IS NOT NULL) AND a.grantee <> d.defaclrole
+       ORDER BY 1`,
+      [s.facts.policy.sourceSchema],
+    );
+    const found = rows.map((r) => r.what);
+    if (found.length > 0) return leaked(`the next table created there is readable: ${listSome(found)}`, found);
+    return held(`no default privilege grants tables in ${s.facts.policy.sourceSchema} or pgmask_private to ${s.subject.role}, its roles or PUBLIC`);
+  },
+};
+
+const pgStats: Attack = {
+  id: 'pg-stats',
+  title: 'read planner statistics (most common values, histograms) of source tables in pg_stats and pg_stats_ext',
+  async run(s) {
+    const source = s.facts.policy.sourceSchema;
+    const rows = await s.rows<{ what: string }>(`SELECT tablename || '.' || attname AS what FROM pg_catalog.pg_stats WHERE schemaname = $1 ORDER BY 1`, [source]);
+    const ext = await s.attempt<{ what: string }>(`SELECT tablename || '.' || statistics_name AS what FROM pg_catalog.pg_stats_ext WHERE schemaname = $1`, [source]);
+    const found = [...rows.map((r) => r.what), ...(ext.ok ? ext.rows.map((r) => `${r.what} (extended)`) : [])];
+    if (found.length > 0) return leaked(`pg_stats shows raw values of ${listSome(found)}`, found);
+    return held(`pg_stats shows the role none of the ${s.facts.sourceStatsRows} statistics rows about ${source} (they need SELECT on the column)`);
+  },
+};
+
+/** COPY … TO STDOUT through the copy protocol; resolves to the bytes received or the error. */
+async function copyOut(s: AttackSession, text: string): Promise<{ ok: true; bytes: number } | { ok: false; error: string }> {
+  await s.client.query('SAVEPOINT pgmask_verify_try');
+  try {
+    const stream = s.client.query(copyStreams.to(text));
+    let bytes = 0;
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => void (bytes += chunk.length));
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    await s.client.query('RELEASE SAVEPOINT pgmask_verify_try');
+    return { ok: true, bytes };
+  } catch (e) {
+    await s.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_try');
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+const copy: Attack = {
+  id: 'copy',
+  title: 'COPY source relations and COPY (SELECT …) of them TO STDOUT',
+  async run(s) {
+    const source = s.facts.policy.sourceSchema;
+    const found: string[] = [];
+    for (const rel of s.facts.sourceRelations) {
+      const table = ident(source, rel.name);
+      const attempts = [sql`COPY (SELECT * FROM ${table} LIMIT 1) TO STDOUT`, ...(rel.kind === 'r' ? [sql`COPY ${table} TO STDOUT`] : [])];
+      for (const a of attempts) {
+        const r = await copyOut(s, a.text);
+        if (r.ok) found.push(`${a.text} returned ${r.bytes} bytes`);
+      }
+    }
+    if (found.length > 0) return leaked(`COPY read source data: ${listSome(found, 3)}`, found);
+    return held(`COPY of every one of the ${s.facts.sourceRelations.length} source relations was refused`);
+  },
+};
+
+export const sourceAccessAttacks: readonly Attack[] = [sourceRead, publicGrants, roleGrants, columnGrants, defaultPrivileges, pgStats, copy];

@@ -1,0 +1,200 @@
+import type pg from 'pg';
+import type { Policy } from '../policy/policy.ts';
+import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
+import { findTable } from '../db/catalog-snapshot.ts';
+import type { TransformRegistry } from '../transforms/registry.ts';
+import type { CreateMaskedView } from '../plan/nodes.ts';
+import { planMigration, resolveRuntime } from '../plan/planner.ts';
+import { PGMASK_VERSION } from '../version.ts';
+import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';
+
+/** A key as the attacks look for it: every common text encoding of its bytes. */
+export interface KeyMaterial {
+  readonly name: string;
+  /** lowercase strings to look for in lowercased text (hex, hex halves) */
+  readonly lowerNeedles: readonly string[];
+  /** case-sensitive strings (base64, base64url) */
+  readonly exactNeedles: readonly string[];
+}
+
+export interface SourceRelation {
+  readonly name: string;
+  /** pg_class.relkind */
+  readonly kind: string;
+  readonly columns: readonly string[];
+}
+
+export interface MaskedViewFact {
+  readonly name: string;
+  readonly securityBarrier: boolean;
+  /** made by pgmask (its comment starts with `pgmask:`) */
+  readonly pgmask: boolean;
+}
+
+/** Raw rows of one table (read as admin, out of band) and what the policy's view shows for them. */
+export interface OracleSample {
+  readonly view: CreateMaskedView;
+  readonly table: CatalogTable;
+  /** indexes (into view.columns and table.columns, same order) of the columns whose transform takes a key */
+  readonly keyedColumns: readonly number[];
+  readonly rows: readonly { readonly raw: readonly (string | null)[]; readonly expected: readonly (string | null)[] }[];
+}
+
+/** Everything the attacks need to know that only the admin can read; gathered once, before impersonating anyone. */
+export interface VerifyFacts {
+  readonly policy: Policy;
+  readonly registry: TransformRegistry;
+  readonly snapshot: CatalogSnapshot;
+  readonly keys: readonly KeyMaterial[];
+  readonly sourceRelations: readonly SourceRelation[];
+  readonly maskedViews: readonly MaskedViewFact[];
+  /** the views the policy asks for, planned against the live catalog; null when the policy does not plan (drift) */
+  readonly plannedViews: readonly CreateMaskedView[] | null;
+  readonly planError: string | null;
+  /** per policy table: all rows, and rows passing its filter (= all without a filter) */
+  readonly rowCounts: ReadonlyMap<string, { readonly total: number; readonly passing: number }>;
+  readonly oracleSamples: readonly OracleSample[];
+  /** rows of pg_stats about source tables (as admin) */
+  readonly sourceStatsRows: number;
+}
+
+const ORACLE_ROWS = 20;
+
+/** Runs `fn` with search_path = pg_catalog, <source> (how views and filters bind names). */
+async function withSourcePath<T>(client: pg.ClientBase, source: string, fn: () => Promise<T>): Promise<T> {
+  await client.query(sql`SET LOCAL search_path = pg_catalog, ${ident(source)}`.text);
+  try {
+    return await fn();
+  } finally {
+    await client.query('SET LOCAL search_path = pg_catalog');
+  }
+}
+
+/** Gathers the admin-side facts inside the caller's transaction (which must be rolled back). */
+export async function gatherFacts(client: pg.ClientBase, policy: Policy, registry: TransformRegistry, snapshot: CatalogSnapshot): Promise<VerifyFacts> {
+  await client.query('SET LOCAL search_path = pg_catalog');
+  const keys = await readKeys(client);
+  const sourceRelations = (
+    await client.query<{ name: string; kind: string; columns: string[] }>(
+      `SELECT c.relname AS name, c.relkind::text AS kind,
+              coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}') AS columns
+         FROM pg_class c
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        GROUP BY c.oid, c.relname, c.relkind ORDER BY c.relname`,
+      [policy.sourceSchema],
+    )
+  ).rows;
+  const maskedViews = (
+    await client.query<{ name: string; barrier: boolean; pgmask: boolean }>(
+      `SELECT c.relname AS name,
+              coalesce('security_barrier=true' = ANY(c.reloptions) OR 'security_barrier=on' = ANY(c.reloptions), false) AS barrier,
+              coalesce(obj_description(c.oid, 'pg_class') LIKE 'pgmask:%', false) AS pgmask
+         FROM pg_class c
+        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND c.relkind = 'v'
+        ORDER BY c.relname`,
+      [policy.maskedSchema],
+    )
+  ).rows.map((r) => ({ name: r.name, securityBarrier: r.barrier, pgmask: r.pgmask }));
+
+  const { views, error } = planViews(policy, registry, snapshot);
+  const rowCounts = new Map<string, { total: number; passing: number }>();
+  for (const t of policy.tables) {
+    if (!findTable(snapshot, policy.sourceSchema, t.name)) continue;
+    const where = t.filter === null ? sql`true` : sqlExpression(t.filter);
+    const r = await withSourcePath(client, policy.sourceSchema, () =>
+      client.query<{ total: number; passing: number }>(
+        sql`SELECT count(*)::float8 AS total, count(*) FILTER (WHERE ${where})::float8 AS passing FROM ${ident(policy.sourceSchema, t.name)} AS src`.text,
+      ),
+    );
+    rowCounts.set(t.name, r.rows[0]!);
+  }
+
+  const oracleSamples: OracleSample[] = [];
+  for (const view of views ?? []) {
+    const table = findTable(snapshot, view.sourceSchema, view.sourceTable)!;
+    const ptable = policy.tables.find((t) => t.name === view.sourceTable)!;
+    const keyedColumns = view.columns.flatMap((c, i) => {
+      const rule = ptable.columns.find((pc) => pc.name === c.name)?.rule;
+      return rule && registry.get(rule.transform)?.usesKey ? [i] : [];
+    });
+    if (keyedColumns.length === 0) continue;
+    const raw: Sql[] = table.columns.map((c) => sql`src.${ident(c.name)}::text`);
+    const expected: Sql[] = keyedColumns.map((i) => sql`(${view.columns[i]!.expression})::text`);
+    const where = view.filter === null ? sql`` : sql` WHERE ${sqlExpression(view.filter)}`;
+    const r = await withSourcePath(client, policy.sourceSchema, () =>
+      client.query<{ raw: (string | null)[]; expected: (string | null)[] }>(
+        sql`SELECT ARRAY[${join(raw)}]::text[] AS raw, ARRAY[${join(expected)}]::text[] AS expected
+              FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT ${literal(ORACLE_ROWS)}`.text,
+      ),
+    );
+    oracleSamples.push({
+      view,
+      table,
+      keyedColumns,
+      rows: r.rows.map((row) => ({ raw: row.raw, expected: row.expected })),
+    });
+  }
+  const stats = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = $1', [policy.sourceSchema]);
+  return {
+    policy,
+    registry,
+    snapshot,
+    keys,
+    sourceRelations,
+    maskedViews,
+    plannedViews: views,
+    planError: error,
+    rowCounts,
+    oracleSamples,
+    sourceStatsRows: stats.rows[0]!.n,
+  };
+}
+
+async function readKeys(client: pg.ClientBase): Promise<KeyMaterial[]> {
+  const exists = await client.query<{ ok: boolean }>("SELECT to_regclass('pgmask_private.keys') IS NOT NULL AS ok");
+  if (!exists.rows[0]!.ok) return [];
+  const rows = (await client.query<{ name: string; hex: string }>("SELECT name, encode(key, 'hex') AS hex FROM pgmask_private.keys ORDER BY name")).rows;
+  return rows.map(({ name, hex }) => {
+    const bytes = Buffer.from(hex, 'hex');
+    const half = Math.floor(hex.length / 2);
+    return {
+      name,
+      // halves too: a key split across two literals, or a prefix of it, is still a key leak
+      lowerNeedles: [hex, hex.slice(0, Math.max(16, half)), hex.slice(Math.min(half, hex.length - 16))],
+      exactNeedles: [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('base64').slice(0, 24)],
+    };
+  });
+}
+
+/**
+ * The masked views the policy asks for, planned on the live catalog with grants
+ * and role attributes ignored (those are the attacks' business, not the plan's).
+ */
+function planViews(policy: Policy, registry: TransformRegistry, snapshot: CatalogSnapshot): { views: CreateMaskedView[] | null; error: string | null } {
+  const clean: CatalogSnapshot = {
+    ...snapshot,
+    tables: snapshot.tables.map((t) => ({ ...t, privileges: [] })),
+    roles: snapshot.roles.map((r) => ({ ...r, canLogin: false, superuser: false })),
+  };
+  try {
+    const runtime = resolveRuntime(policy, clean);
+    const plan = planMigration({ policy, snapshot: clean, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
+    return { views: plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView'), error: null };
+  } catch (e) {
+    const err = e as { message?: string; details?: readonly { message: string }[] };
+    const details = err.details?.map((d) => d.message).join('; ');
+    return { views: null, error: `${err.message ?? String(e)}${details ? `: ${details}` : ''}` };
+  }
+}
+
+/** Text contains key material? Returns the key name or null. */
+export function findKey(keys: readonly KeyMaterial[], text: string): string | null {
+  if (text.length < 16) return null;
+  const lower = text.toLowerCase();
+  for (const k of keys) {
+    if (k.lowerNeedles.some((n) => lower.includes(n)) || k.exactNeedles.some((n) => text.includes(n))) return k.name;
+  }
+  return null;
+}

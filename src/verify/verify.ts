@@ -1,0 +1,191 @@
+import type pg from 'pg';
+import type { Policy } from '../policy/policy.ts';
+import { connect } from '../db/connection.ts';
+import { snapshotFor } from '../pipeline.ts';
+import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
+import { databaseError, usageError } from '../errors.ts';
+import { ident, sql } from '../sql/index.ts';
+import { AttackSession, skipped, type Attack, type Subject } from './attack-session.ts';
+import { gatherFacts, type VerifyFacts } from './verify-facts.ts';
+import { summarize, type AttackResult, type VerifyReport, type VerifySubject } from './verify-report.ts';
+import { sourceAccessAttacks } from './source-access-attacks.ts';
+import { keySecrecyAttacks } from './key-secrecy-attacks.ts';
+import { oracleAttacks } from './oracle-attacks.ts';
+import { determinismAttacks } from './determinism-attacks.ts';
+import { rowBarrierAttacks } from './row-barrier-attacks.ts';
+import { searchPathAttacks } from './search-path-attacks.ts';
+import { escalationAttacks } from './escalation-attacks.ts';
+import { roleHygieneAttacks } from './role-hygiene-attacks.ts';
+
+/** Every attack, in report order (the issue's list: source, keys, oracle, averaging, barrier, search_path, escalation, side doors, hygiene). */
+export const ATTACKS: readonly Attack[] = [
+  ...sourceAccessAttacks,
+  ...keySecrecyAttacks,
+  ...oracleAttacks,
+  ...determinismAttacks,
+  ...rowBarrierAttacks,
+  ...searchPathAttacks,
+  ...escalationAttacks,
+  ...roleHygieneAttacks,
+];
+
+export interface VerifyOptions {
+  /** attack as this role only (a masking role, one of its login members, or any role) */
+  readonly role?: string;
+  /** the registry the policy was parsed with (custom transforms); the built-ins by default */
+  readonly registry?: TransformRegistry;
+  /** only these attack ids (tests); all by default */
+  readonly only?: readonly string[];
+}
+
+type Impersonation = VerifySubject['impersonation'];
+
+/**
+ * Attacks the live masking setup as each masking role and each of its login
+ * members (or one given role) and reports what held and what leaked. It connects
+ * as an admin (a superuser gives a faithful `SET SESSION AUTHORIZATION`), runs
+ * every attack inside a transaction that is rolled back, and changes nothing.
+ *
+ * @example
+ *   const report = await verify(process.env.DATABASE_URL!, policy);
+ *   report.ok // false when any attack leaked; report.subjects[0].attacks[0] = { id: 'source-read', status: 'held', … }
+ */
+export async function verify(databaseUrl: string, policy: Policy, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const registry = opts.registry ?? builtinRegistry;
+  const admin = await connect(databaseUrl);
+  let facts: VerifyFacts;
+  let subjects: Subject[];
+  try {
+    const snapshot = await snapshotFor(admin, policy);
+    await admin.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      facts = await gatherFacts(admin, policy, registry, snapshot);
+    } catch (cause) {
+      throw databaseError(cause, 'cannot read what verify needs as admin', 'connect as a superuser or the role that ran pgmask migrate');
+    } finally {
+      await admin.query('ROLLBACK');
+    }
+    subjects = chooseSubjects(policy, facts, opts.role);
+  } finally {
+    await admin.end();
+  }
+  const attacks = opts.only ? ATTACKS.filter((a) => opts.only!.includes(a.id)) : ATTACKS;
+  const results: VerifySubject[] = [];
+  for (const subject of subjects) results.push(await attackAs(databaseUrl, facts, subject, attacks));
+  const summary = summarize(results);
+  return { ok: summary.leaked === 0, database: facts.snapshot.database, policyHash: policy.hash, subjects: results, summary };
+}
+
+function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undefined): Subject[] {
+  const exists = (name: string) => facts.snapshot.roles.some((r) => r.name === name);
+  if (role !== undefined) {
+    if (!exists(role)) throw usageError('ROLE_NOT_FOUND', `role ${role} does not exist`, 'pass --role with a masking role or one of its login members');
+    const masking = policy.roles.find((r) => r.name === role);
+    const of = policy.roles.find((r) => r.members.includes(role));
+    if (masking) return [{ role, kind: 'masking role', maskingRole: role }];
+    if (of) return [{ role, kind: `member of ${of.name}`, maskingRole: of.name }];
+    return [{ role, kind: 'role', maskingRole: null }];
+  }
+  const out: Subject[] = [];
+  for (const r of policy.roles) {
+    out.push({ role: r.name, kind: 'masking role', maskingRole: r.name });
+    for (const m of r.members) out.push({ role: m, kind: `member of ${r.name}`, maskingRole: r.name });
+  }
+  return out;
+}
+
+/** The search_path a role gets at login: role+database setting, role setting, database setting, server default. */
+async function loginSearchPath(admin: pg.ClientBase, role: string): Promise<string> {
+  const rows = (
+    await admin.query<{ value: string }>(
+      `SELECT substr(c, length('search_path=') + 1) AS value
+         FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) AS c
+        WHERE c LIKE 'search_path=%'
+          AND s.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))
+          AND s.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1))
+        ORDER BY s.setrole <> 0 DESC, s.setdatabase <> 0 DESC LIMIT 1`,
+      [role],
+    )
+  ).rows;
+  if (rows[0]) return rows[0].value;
+  const d = await admin.query<{ value: string }>(
+    `SELECT CASE WHEN source IN ('default', 'configuration file', 'command line', 'environment variable') THEN reset_val ELSE boot_val END AS value
+       FROM pg_catalog.pg_settings WHERE name = 'search_path'`,
+  );
+  return d.rows[0]!.value;
+}
+
+interface OpenSession {
+  readonly client: pg.Client;
+  readonly impersonation: Impersonation;
+  readonly searchPath: string;
+  /** why the session could not become the role */
+  readonly problem: string | null;
+}
+
+/** A new backend, in a transaction, become `role` with its login search_path. */
+async function openAs(databaseUrl: string, facts: VerifyFacts, role: string): Promise<OpenSession> {
+  const client = await connect(databaseUrl);
+  await client.query('BEGIN');
+  // nothing an attack does may outlive this transaction, nor hang the run
+  await client.query(`SET LOCAL statement_timeout = '60s'`);
+  await client.query('SET LOCAL search_path = pg_catalog');
+  const searchPath = await loginSearchPath(client, role);
+  if (!facts.snapshot.roles.some((r) => r.name === role)) {
+    return { client, impersonation: 'none', searchPath, problem: `role ${role} does not exist (run pgmask migrate; members must be created by you)` };
+  }
+  let impersonation: Impersonation;
+  if (facts.snapshot.isSuperuser) {
+    await client.query(sql`SET SESSION AUTHORIZATION ${ident(role)}`.text);
+    impersonation = 'session authorization';
+  } else {
+    try {
+      await client.query(sql`SET ROLE ${ident(role)}`.text);
+      impersonation = 'set role';
+    } catch (e) {
+      return { client, impersonation: 'none', searchPath, problem: `cannot become ${role}: ${(e as Error).message} (connect as a superuser, or as a member of ${role})` };
+    }
+  }
+  await client.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [searchPath]);
+  return { client, impersonation, searchPath, problem: null };
+}
+
+async function close(client: pg.Client): Promise<void> {
+  await client.query('ROLLBACK').catch(() => {});
+  await client.end().catch(() => {});
+}
+
+async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subject, attacks: readonly Attack[]): Promise<VerifySubject> {
+  const opened = await openAs(databaseUrl, facts, subject.role);
+  const results: AttackResult[] = [];
+  try {
+    const applicable = attacks.filter((a) => a.appliesTo?.(subject) ?? true);
+    if (opened.problem !== null) {
+      for (const a of applicable) results.push({ id: a.id, title: a.title, ...skipped(opened.problem), objects: [] });
+      return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
+    }
+    const inOtherSession = async <T>(fn: (other: AttackSession) => Promise<T>): Promise<T> => {
+      const other = await openAs(databaseUrl, facts, subject.role);
+      try {
+        return await fn(new AttackSession(other.client, subject, facts, inOtherSession, other.impersonation === 'session authorization', other.searchPath));
+      } finally {
+        await close(other.client);
+      }
+    };
+    const session = new AttackSession(opened.client, subject, facts, inOtherSession, opened.impersonation === 'session authorization', opened.searchPath);
+    for (const attack of attacks.filter((a) => a.appliesTo?.(subject) ?? true)) {
+      await opened.client.query('SAVEPOINT pgmask_verify_attack');
+      let outcome;
+      try {
+        outcome = await attack.run(session);
+      } catch (e) {
+        outcome = skipped(`the attack could not run: ${(e as Error).message}`);
+      }
+      await opened.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_attack');
+      results.push({ id: attack.id, title: attack.title, status: outcome.status, evidence: outcome.evidence, objects: [...(outcome.objects ?? [])] });
+    }
+    return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
+  } finally {
+    await close(opened.client);
+  }
+}
