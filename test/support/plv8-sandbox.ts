@@ -82,6 +82,11 @@ export class Plv8Sandbox {
     return this.#functions.map((f) => `${f.schema}.${f.name}(${f.args.map((a) => a.type).join(',')})`);
   }
 
+  /** Evaluates JavaScript in a role's context (tests use it to inspect or disturb globals). */
+  evaluate(code: string, role = 'postgres'): unknown {
+    return vm.runInContext(code, this.#role(role).context);
+  }
+
   /** how often `pgmask._plv8_init()` ran in a role's context */
   initRuns(role = 'postgres'): number {
     return this.#roles.get(role)?.initRuns ?? 0;

@@ -1,0 +1,143 @@
+/**
+ * The PLV8 runtime machinery: the install SQL plv8/ generates, run in the sandbox (and on
+ * the real server when it has PLV8). Bundle once per role, version-tag re-init, STRICT,
+ * bare globals, every registered signature installed.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registry } from '../src/transforms/registry.ts';
+import { plv8RuntimeInstall, sqlRuntimeInstall } from '../src/transforms/runtime-install.ts';
+import { bundleRuntime } from '../plv8/bundle-runtime.ts';
+import { compilePlv8Install } from '../plv8/compile-install.ts';
+import { createTestDatabase, plv8Available, type TestDatabase } from './support/db.ts';
+import { createPlv8Sandbox, type Plv8Sandbox } from './support/plv8-sandbox.ts';
+import { canonicalSqlType } from '../plv8/sql-types.ts';
+
+const KEY = new Uint8Array(randomBytes(32));
+let install: string;
+let sandbox: Plv8Sandbox;
+
+beforeAll(async () => {
+  install = await plv8RuntimeInstall(registry);
+  sandbox = createPlv8Sandbox(install);
+});
+
+describe('plv8 install SQL', () => {
+  it('carries the bundle once, in pgmask._plv8_init(), and is deterministic', async () => {
+    expect(install.match(/var __pgmask_bundle = /g)).toHaveLength(1);
+    expect(install.match(/CREATE OR REPLACE FUNCTION "pgmask"\."_plv8_init"\(\)/g)).toHaveLength(1);
+    expect(await plv8RuntimeInstall(registry)).toBe(install);
+  });
+
+  it('makes every transform function IMMUTABLE STRICT PARALLEL SAFE and installs every registered plv8 signature', () => {
+    const headers = [...install.matchAll(/CREATE OR REPLACE FUNCTION "pgmask"\."(\w+)"\([^)]*\)\n {2}RETURNS \w+\n {2}LANGUAGE (\w+) ([A-Z ]+)\n/g)];
+    for (const [, name, , attrs] of headers) {
+      if (name === '_plv8_init') expect(attrs).toBe('VOLATILE PARALLEL SAFE');
+      else expect(attrs, name).toBe('IMMUTABLE STRICT PARALLEL SAFE');
+    }
+    const defined = new Set(sandbox.functions());
+    for (const t of registry.all()) {
+      if (!t.runtimes.includes('plv8')) continue;
+      for (const sig of t.plv8 ?? []) {
+        expect(defined.has(`pgmask.${sig.sqlName}(${sig.args.map(([, type]) => canonicalSqlType(type)).join(',')})`), `${t.name}: pgmask.${sig.sqlName}`).toBe(true);
+      }
+    }
+  });
+
+  it('passes non-boundary types as text through a casting SQL wrapper', () => {
+    expect(install).toContain(`CREATE OR REPLACE FUNCTION "pgmask"."pseudonymize_int8"("value" int8, "key" bytea, "opts" jsonb)
+  RETURNS int8
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN "pgmask"."_js_pseudonymize_int8"("value"::text, "key", "opts")::int8;`);
+    expect(install).toContain(`CREATE OR REPLACE FUNCTION "pgmask"."_js_pseudonymize_int8"("value" text, "key" bytea, "opts" jsonb)
+  RETURNS text
+  LANGUAGE plv8 IMMUTABLE STRICT PARALLEL SAFE`);
+  });
+
+  it('refuses a signature whose JavaScript implementation does not exist', async () => {
+    const broken = registry.with([
+      {
+        name: 'ghost',
+        description: 'no implementation',
+        params: registry.get('keep')!.params,
+        types: ['text'],
+        runtimes: ['plv8'],
+        immutable: true,
+        usesKey: false,
+        render: (ctx) => ctx.value,
+        sqlFile: null,
+        plv8: [{ sqlName: 'ghost', args: [['value', 'text']], returns: 'text', js: 'ghost_impl' }],
+      },
+    ]);
+    await expect(plv8RuntimeInstall(broken)).rejects.toMatchObject({ code: 'PLV8_IMPLEMENTATION_MISSING' });
+  });
+});
+
+describe('plv8 runtime in the sandbox', () => {
+  it('runs init once per role, however many calls, and each role gets its own context', () => {
+    const fresh = createPlv8Sandbox(install);
+    const results = new Set<unknown>();
+    for (let i = 0; i < 1000; i++) results.add(fresh.call('pgmask.pseudonymize', [`MRN${i % 10}`, KEY, {}]));
+    expect(results.size).toBe(10);
+    expect(fresh.initRuns('postgres')).toBe(1);
+    expect(fresh.initRuns('analyst')).toBe(0);
+    const a = fresh.call('pgmask.pseudonymize', ['MRN1', KEY, {}], { role: 'analyst' });
+    expect(a).toBe(fresh.call('pgmask.pseudonymize', ['MRN1', KEY, {}]));
+    expect(fresh.initRuns('analyst')).toBe(1);
+    expect(fresh.evaluate('typeof globalThis.__pgmask_runtime', 'nobody')).toBe('undefined');
+  });
+
+  it('re-runs init when the version tag on globalThis is stale (a reinstall in the same session)', () => {
+    const fresh = createPlv8Sandbox(install);
+    fresh.call('pgmask.pseudonymize_int4', [1, KEY, {}]);
+    fresh.evaluate(`globalThis.__pgmask_runtime.version = 'older'; globalThis.__pgmask_runtime.impl = {}`);
+    expect(fresh.call('pgmask.pseudonymize_int4', [1, KEY, {}])).toBe(sandbox.call('pgmask.pseudonymize_int4', [1, KEY, {}]));
+    expect(fresh.initRuns()).toBe(2);
+  });
+
+  it('is STRICT: a NULL argument gives NULL without running anything', () => {
+    const fresh = createPlv8Sandbox(install);
+    expect(fresh.call('pgmask.pseudonymize', [null, KEY, {}])).toBeNull();
+    expect(fresh.call('pgmask.pseudonymize_int8', ['5', null, {}])).toBeNull();
+    expect(fresh.initRuns()).toBe(0);
+  });
+
+  it('has PLV8 globals only: no TextEncoder, Buffer, crypto, console, timers, structuredClone, atob', () => {
+    const absent = ['TextEncoder', 'TextDecoder', 'Buffer', 'crypto', 'console', 'setTimeout', 'queueMicrotask', 'structuredClone', 'atob', 'btoa', 'require', 'process', 'fetch'];
+    for (const name of absent) expect(sandbox.evaluate(`typeof ${name}`), name).toBe('undefined');
+    for (const name of ['BigInt', 'Intl', 'WebAssembly', 'plv8']) expect(sandbox.evaluate(`typeof ${name}`), name).not.toBe('undefined');
+  });
+
+  it('catches a bundle that uses a Node global at call time', async () => {
+    const bad = fileURLToPath(new URL('./fixtures/plv8-bad/uses-buffer.ts', import.meta.url));
+    const bundle = await bundleRuntime([bad]);
+    const sb = createPlv8Sandbox(compilePlv8Install(bundle, [{ sqlName: 'custom_uses_buffer', args: [['value', 'text'], ['params', 'jsonb']], returns: 'text', js: 'custom_uses_buffer' }]));
+    expect(() => sb.call('pgmask.custom_uses_buffer', ['x', {}])).toThrow(/Buffer is not defined/);
+  });
+});
+
+describe('plv8 runtime on the real server', () => {
+  let db: TestDatabase | undefined;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it.skipIf(!plv8Available())('installs and returns the sql runtime values, for a second role too', async () => {
+    db = await createTestDatabase('pgmask_plv8');
+    await db.query('CREATE EXTENSION IF NOT EXISTS pgcrypto');
+    await db.query('CREATE EXTENSION IF NOT EXISTS plv8');
+    await db.query('CREATE SCHEMA pgmask');
+    await db.query(sqlRuntimeInstall(registry));
+    const q = `SELECT pgmask.pseudonymize('MRN1', $1, '{"prefix":"P-"}') AS t, pgmask.pseudonymize_int4(42, $1, '{}') AS i,
+                      pgmask.pseudonymize_int8(-9223372036854775808, $1, '{}')::text AS b, pgmask.pseudonymize_uuid('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', $1, '{}')::text AS u`;
+    const viaSql = (await db.query(q, [Buffer.from(KEY)])).rows[0];
+    await db.query(install);
+    const viaPlv8 = (await db.query(q, [Buffer.from(KEY)])).rows[0];
+    expect(viaPlv8).toEqual(viaSql);
+  });
+
+  it.skipIf(plv8Available())('is skipped: the test server lacks PLV8, the sandbox suites above ran instead', () => {
+    expect(plv8Available()).toBe(false);
+  });
+});
