@@ -104,6 +104,16 @@ export function readYamlTree(text: string): YamlTree {
         const keyNode = pair.key as Node | null;
         const name = keyName(keyNode);
         const keySpan = spanOf(keyNode ?? pair.value);
+        if (isScalar(keyNode) && keyNode.type === 'PLAIN' && keyNode.value === '<<') {
+          problems.push({
+            code: 'POLICY_BAD_KEY',
+            message: 'YAML merge keys (`<<`) are not supported',
+            hint: 'write the entries out, or reuse a whole rule with an anchor and alias (`&name` … `*name`)',
+            path,
+            span: keySpan,
+          });
+          continue;
+        }
         if (name === null) {
           problems.push({
             code: 'POLICY_BAD_KEY',

@@ -430,6 +430,12 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
     expect(shown(d)).toBe('5:10 POLICY_UNKNOWN_TRANSFORM\n      a:\t"nope"\n        \t^^^^^^');
   });
 
+  it('YAML merge keys are refused, not read as a column named <<', () => {
+    const d = only(policy('  t:\n    columns:\n      <<: { a: keep }\n      b: keep\n'));
+    expect([shown(d), d.message]).toEqual(['5:7 POLICY_BAD_KEY\n      <<: { a: keep }\n      ^^', 'YAML merge keys (`<<`) are not supported']);
+    expect(parsePolicy(policy('  t:\n    columns:\n      "<<": keep\n'), 'p.yaml', testRegistry).tables[0]!.columns[0]!.name).toBe('<<');
+  });
+
   it('alias bombs are cut off', () => {
     const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 9; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
