@@ -88,7 +88,8 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
     return null;
   }
   const written: Record<string, unknown> = isPlainMap(writtenParams) ? writtenParams : {};
-  const params: Record<string, unknown> = {};
+  // null prototype: a parameter named `__proto__` stays a parameter (and is refused as unknown)
+  const params: Record<string, unknown> = Object.create(null);
   for (const [k, v] of entriesInOrder(written)) if (k !== 'key') params[k] = v;
   const keyValue = written.key;
   let ok = true;
@@ -116,7 +117,20 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
     }
   }
 
-  const parsed = transform.params.safeParse(params, { error: issueText });
+  let parsed: ReturnType<typeof transform.params.safeParse>;
+  try {
+    parsed = transform.params.safeParse(params, { error: issueText });
+  } catch (e) {
+    // a custom transform's refinement may throw instead of reporting an issue
+    problems.add({
+      code: 'POLICY_INVALID_PARAMS',
+      message: `checking the parameters of \`${name}\` failed: ${e instanceof Error ? e.message : String(e)}`,
+      hint: 'fix the parameters, or the params schema of the transform',
+      path: namePath,
+      part: namePath === path ? 'value' : 'key',
+    });
+    return null;
+  }
   if (!parsed.success) {
     ok = false;
     // `{ max_dayz: 3 }` is one mistake: report the misspelt name, not also the missing `max_days`

@@ -430,6 +430,11 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
     expect(shown(d)).toBe('5:10 POLICY_UNKNOWN_TRANSFORM\n      a:\t"nope"\n        \t^^^^^^');
   });
 
+  it('a parameter named __proto__ is an unknown parameter, not a prototype', () => {
+    const d = only(policy('  t:\n    columns:\n      a: { pseudonymize: { __proto__: { prefix: "X" } } }\n'));
+    expect([d.code, d.message]).toEqual(['POLICY_UNKNOWN_PARAM', '`pseudonymize` has no parameter `__proto__`']);
+  });
+
   it('YAML merge keys are refused, not read as a column named <<', () => {
     const d = only(policy('  t:\n    columns:\n      <<: { a: keep }\n      b: keep\n'));
     expect([shown(d), d.message]).toEqual(['5:7 POLICY_BAD_KEY\n      <<: { a: keep }\n      ^^', 'YAML merge keys (`<<`) are not supported']);
