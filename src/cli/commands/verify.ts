@@ -1,0 +1,53 @@
+import { Command } from 'commander';
+import { loadPolicyFile } from '../../pipeline.ts';
+import { verify } from '../../verify/verify.ts';
+import type { VerifyReport } from '../../verify/verify-report.ts';
+import { ExitCode } from '../../errors.ts';
+import { createOutput } from '../output.ts';
+import { setCommandExitCode } from '../status.ts';
+import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
+
+export function verifyCommand(): Command {
+  return new Command('verify')
+    .description('attack the live masking as each masking role and login member (in transactions rolled back; changes nothing); exit 6 on any leak')
+    .addOption(policyOption())
+    .addOption(databaseUrlOption())
+    .addOption(transformsOption())
+    .option('-r, --role <role>', 'attack as this role only (a masking role or a login member); default: every masking role and member in the policy')
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      '\nConnect as a superuser for a faithful test (SET SESSION AUTHORIZATION); otherwise the connecting role must be a member of each role (SET ROLE).\n\nExamples:\n  pgmask verify --policy examples/clinic.yaml\n  pgmask verify --role metabase_reader --json | jq \'.subjects[].attacks[] | select(.status == "leaked")\'',
+    )
+    .action(async (opts: { policy: string; databaseUrl?: string; role?: string; json?: boolean; transforms?: string }) => {
+      const url = requireDatabaseUrl(opts.databaseUrl);
+      const out = createOutput(Boolean(opts.json));
+      const { policy, registry } = await loadPolicyFile(opts.policy, opts.transforms);
+      out.progress(`attacking ${policy.roles.length} masking role(s) and their members …`);
+      const report = await verify(url, policy, { role: opts.role, registry });
+      if (out.json) out.out(JSON.stringify(report, null, 2));
+      else out.out(formatVerifyReport(report));
+      if (!report.ok) setCommandExitCode(ExitCode.leak);
+    });
+}
+
+/** Held/leaked per attack and subject, leaks first within each subject, then the summary. */
+export function formatVerifyReport(report: VerifyReport): string {
+  const lines: string[] = [];
+  const mark = { held: 'held   ', leaked: 'LEAKED ', skipped: 'skipped' } as const;
+  for (const s of report.subjects) {
+    lines.push(`${s.role} (${s.kind}; ${s.impersonation}; search_path ${s.searchPath})`);
+    const ordered = [...s.attacks].sort((a, b) => Number(b.status === 'leaked') - Number(a.status === 'leaked'));
+    for (const a of ordered) {
+      lines.push(`  ${mark[a.status]} ${a.id}: ${a.evidence}`);
+    }
+    lines.push('');
+  }
+  const { held, leaked, skipped } = report.summary;
+  lines.push(
+    report.ok
+      ? `verify: no leak — ${held} held, ${skipped} skipped, ${report.subjects.length} role(s) on ${report.database}`
+      : `verify: ${leaked} LEAK(S) — ${held} held, ${skipped} skipped; fix every LEAKED line above (exit 6)`,
+  );
+  return lines.join('\n');
+}
