@@ -100,7 +100,8 @@ const vocabularyTableWords: ReadonlySet<string> = new Set(['concept', 'concepts'
 /** Order used to break a tie: the more protective category wins. */
 const tiePreference: readonly Category[] = ['subject_key', ...categories.filter((c) => c !== 'subject_key')];
 
-const commentWeight = 0.6;
+// a comment is written for people and is specific; it outweighs a generic word in the name (`ref`, `id`) but not a specific one
+const commentWeight = 0.8;
 const minSamples = 5;
 
 /**
@@ -128,8 +129,8 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
   }
   if (evidence.comment) {
     for (const { rule, length, token } of matchNameRules(tokenizeName(evidence.comment))) {
-      // prose is full of short words (`at`, `no`, `id`): in a comment only a specific term counts
-      if (rule.category === 'other' || (length === 1 && token.length <= 3)) continue;
+      // prose is full of short and generic words (`at`, `no`, `number`): in a comment only a specific term counts
+      if (rule.category === 'other' || rule.weight < 0.7 || (length === 1 && token.length <= 3)) continue;
       if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight * commentWeight, reason: `comment says ${rule.what}` });
     }
   }
@@ -154,7 +155,7 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
   const samples = (evidence.samples ?? []).filter((v) => v.trim().length > 0);
   if (samples.length >= minSamples) {
     for (const rule of valueRules) {
-      if (!allowed(rule.category)) continue;
+      if (!allowed(rule.category, rule.families)) continue;
       const share = shareOf(samples, rule.test);
       if (share >= rule.minShare) {
         found.push({ category: rule.category, weight: rule.weight * (0.85 + 0.15 * share), reason: `${percent(share)} of ${samples.length} sampled values are ${rule.what}` });
@@ -170,7 +171,7 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
       if (withNames > 0) notes.push(`${percent(withNames)} of sampled notes contain person names`);
     }
     if (found.some((e) => e.category === 'age_over_89')) {
-      const over = shareOf(samples, (v) => Number(v) > 89);
+      const over = shareOf(samples, (v) => Number(v) > 89 && Number(v) <= 130);
       if (over > 0) notes.push(`${percent(over)} of sampled ages are over 89`);
     }
   } else if (evidence.samples !== null && evidence.samples.length === 0) {

@@ -1,4 +1,4 @@
-import { Document, isMap, isPair, isScalar, parseDocument, Scalar, YAMLMap, type Node, type Pair } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, parseDocument, YAMLMap, type Node, type Pair } from 'yaml';
 import type { CatalogColumn, CatalogTable } from '../db/catalog-snapshot.ts';
 import { usageError } from '../errors.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
@@ -107,11 +107,11 @@ function freshDocument(schema: string, scan: ScanResult): Document {
     tables: {},
   });
   doc.commentBefore = header;
-  const subject = doc.contents as YAMLMap;
-  const keys = subject.get('keys', true) as Node | undefined;
-  if (keys && 'flow' in keys) (keys as { flow: boolean }).flow = true;
-  const roles = subject.getIn(['roles', 'analyst', 'members'], true) as Node | undefined;
-  if (roles && 'flow' in roles) (roles as { flow: boolean }).flow = true;
+  const root = doc.contents as YAMLMap;
+  for (const path of [['keys'], ['roles', 'analyst', 'members']]) {
+    const node = root.getIn(path, true);
+    if (isSeq(node)) node.flow = true;
+  }
   return doc;
 }
 
@@ -155,10 +155,14 @@ function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Pre
   // the policy format has no place for these yet: they travel as comments for the reviewer
   const keyNode = tablePair.key as Node;
   const previous = keyNode.commentBefore ?? '';
-  if (isNew || previous.startsWith(' quasi_identifiers:')) {
+  if (isNew || previous.startsWith(' quasi_identifiers:') || previous.startsWith(' sensitive:')) {
     const quasi = table.columns.filter((c) => isQuasiIdentifier(c.classification.category)).map((c) => c.name);
     const sensitive = table.columns.filter((c) => ['clinical', 'free_text'].includes(c.classification.category)).map((c) => c.name);
-    keyNode.commentBefore = oneLine(` quasi_identifiers: [${quasi.join(', ')}]`) + '\n' + oneLine(` sensitive: [${sensitive.join(', ')}]`);
+    const lines = [
+      ...(quasi.length > 0 ? [oneLine(` quasi_identifiers: [${quasi.join(', ')}]`)] : []),
+      ...(sensitive.length > 0 ? [oneLine(` sensitive: [${sensitive.join(', ')}]`)] : []),
+    ];
+    keyNode.commentBefore = lines.length > 0 ? lines.join('\n') : undefined;
   }
 }
 
@@ -209,6 +213,9 @@ function nameKind(column: string): string {
   return 'full_name';
 }
 
+const cityWords: ReadonlySet<string> = new Set(['city', 'town', 'ort', 'wohnort', 'stadt', 'ville', 'ciudad', 'localidad', 'poblacion', 'municipio', 'commune', 'gemeinde']);
+const dateFamilies: ReadonlySet<string> = new Set(['date', 'timestamp', 'timestamptz']);
+
 function has(column: ColumnScan, what: string): boolean {
   return column.classification.reasons.some((r) => r.includes(what));
 }
@@ -222,10 +229,12 @@ function safeHarborCandidates(column: ColumnScan): readonly Candidate[] {
     case 'geography':
       if (has(column, 'postal code') || has(column, 'ZIP')) return [{ transform: 'zip3' }, { transform: 'redact' }];
       if (has(column, 'street address')) return [{ transform: 'fake', params: { kind: 'street_address' } }, { transform: 'redact' }];
-      if (has(column, 'city')) return [{ transform: 'fake', params: { kind: 'city' } }, { transform: 'redact' }];
+      if (tokenizeName(column.name).some((t) => cityWords.has(t))) return [{ transform: 'fake', params: { kind: 'city' } }, { transform: 'redact' }];
       return [{ transform: 'redact' }];
     case 'date':
-      if (has(column, 'birth date')) return [{ transform: 'age' }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
+      // a date kept as text or as separate day/month numbers cannot be shifted: it is removed
+      if (!dateFamilies.has(column.family)) return [{ transform: 'redact' }];
+      if (has(column, 'says birth date')) return [{ transform: 'age' }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
       return [{ transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
     case 'age_over_89':
       // a birth year is not an age: capping it at 90 would be wrong, so it is removed for review

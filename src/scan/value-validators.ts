@@ -16,6 +16,8 @@ export interface ValueRule {
   readonly minShare: number;
   /** evidence strength when the share is reached (scaled up to this by the share) */
   readonly weight: number;
+  /** type families the check means something for (default: every family the category allows) */
+  readonly families?: readonly string[];
 }
 
 const emailPattern = /^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
@@ -47,8 +49,8 @@ export function isPhone(value: string): boolean {
   if (!/^[+(]?[\d\s().\-/]{7,24}(\s*(x|ext\.?|dw)\s*\d{1,5})?$/i.test(v)) return false;
   const digits = v.replace(/\D/g, '');
   // formatted (separator, parentheses or a leading +/0) so that a bare counter or amount is not a phone
-  const formatted = /[\s().\-/]/.test(v) || v.startsWith('+') || /^0\d{8,}$/.test(v);
-  if (isoDatePattern.test(v) || dmyDatePattern.test(v)) return false;
+  const formatted = /[\s().\-/]/.test(v) || v.startsWith('+') || /^0\d{9,}$/.test(v);
+  if (isoDatePattern.test(v) || dmyDatePattern.test(v) || isSsn(v)) return false;
   return formatted && digits.length >= 7 && digits.length <= 15;
 }
 
@@ -178,7 +180,7 @@ export const valueRules: readonly ValueRule[] = [
   { category: 'account_number', what: 'payment card numbers (Luhn valid)', test: isCardNumber, minShare: 0.9, weight: 0.8 },
   { category: 'phone', what: 'telephone numbers', test: isPhone, minShare: 0.6, weight: 0.82 },
   { category: 'geography', what: 'ZIP/postcodes', test: isPostalCode, minShare: 0.8, weight: 0.45 },
-  { category: 'date', what: 'dates written as text', test: isDateText, minShare: 0.7, weight: 0.85 },
+  { category: 'date', what: 'dates written as text', test: isDateText, minShare: 0.7, weight: 0.85, families: ['text', 'other'] },
   { category: 'name', what: 'person names (dictionary)', test: isPersonName, minShare: 0.35, weight: 0.88 },
   { category: 'photo', what: 'image files (JPEG/PNG/GIF… magic bytes)', test: isImageHex, minShare: 0.6, weight: 0.8 },
   { category: 'free_text', what: 'prose of several sentences', test: isProse, minShare: 0.5, weight: 0.8 },
