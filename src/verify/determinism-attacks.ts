@@ -46,9 +46,10 @@ const averaging: Attack = {
     let readable = 0;
     for (const [view, rows] of first) {
       if (typeof rows !== 'string') readable++;
-      found.push(...differences(view, rows, second.get(view)!, 'same session'));
-      found.push(...differences(view, rows, third.get(view)!, 'same session'));
-      found.push(...differences(view, rows, other.get(view)!, 'another session'));
+      const name = `${s.facts.policy.maskedSchema}.${view}`;
+      found.push(...differences(name, rows, second.get(view)!, 'same session'));
+      found.push(...differences(name, rows, third.get(view)!, 'same session'));
+      found.push(...differences(name, rows, other.get(view)!, 'another session'));
     }
     if (found.length > 0) return leaked(`values change between reads, so averaging reads removes the perturbation: ${listSome(found, 3)}`, found);
     if (readable === 0) return skipped(`the role can read none of the ${first.size} masked views`);

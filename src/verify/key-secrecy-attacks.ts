@@ -63,7 +63,8 @@ const keyMaterial: Attack = {
     let searched = 0;
     let sources = 0;
     for (const q of queries) {
-      const r = await s.attempt<{ place: string; text: string | null }>(q);
+      // column names differ per catalog: name them here
+      const r = await s.attempt<{ place: string; text: string | null }>(`SELECT h.place, h.text FROM (${q}) AS h(place, text)`);
       if (!r.ok) continue;
       sources++;
       for (const row of r.rows) {

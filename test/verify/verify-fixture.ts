@@ -51,7 +51,7 @@ roles:
     members: [${member}]
 tables:
   patients:
-    filter: "NOT research_opt_out"
+    filter: "research_opt_out IS DISTINCT FROM true"
     columns:
       patient_id: pseudonymize
       mrn: { pseudonymize: { prefix: "MRN-" } }
