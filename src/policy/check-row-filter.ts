@@ -3,6 +3,8 @@ export interface RowFilterProblem {
   readonly message: string;
   /** 0-based offset into the filter text */
   readonly offset: number;
+  /** length of the offending text (at least 1) */
+  readonly length: number;
 }
 
 const identChar = /[A-Za-z0-9_$\u0080-\uffff]/;
@@ -21,12 +23,12 @@ const dollarTag = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
  *
  * @example
  *   checkRowFilter("NOT research_opt_out")            // null
- *   checkRowFilter("true) OR (1=1")                   // { message: 'closes a parenthesis it did not open', offset: 4 }
+ *   checkRowFilter("true) OR (1=1")                   // { message: 'closes a parenthesis it did not open', offset: 4, length: 1 }
  */
 export function checkRowFilter(filter: string): RowFilterProblem | null {
-  if (filter.trim() === '') return { message: 'is empty', offset: 0 };
+  if (filter.trim() === '') return { message: 'is empty', offset: 0, length: Math.max(1, filter.length) };
   const nul = filter.indexOf('\u0000');
-  if (nul >= 0) return { message: 'contains a NUL character', offset: nul };
+  if (nul >= 0) return { message: 'contains a NUL character', offset: nul, length: 1 };
 
   const opens: number[] = [];
   let i = 0;
@@ -38,18 +40,18 @@ export function checkRowFilter(filter: string): RowFilterProblem | null {
       // E'…' (not part of a longer identifier such as `name'`) takes backslash escapes
       const escaped = (prev === 'E' || prev === 'e') && (i < 2 || !identChar.test(filter[i - 2]!));
       const end = skipQuoted(filter, i, "'", escaped);
-      if (end < 0) return { message: 'has a string literal that is never closed', offset: i };
+      if (end < 0) return { message: 'has a string literal that is never closed', offset: i, length: filter.length - i };
       // under standard_conforming_strings = off a backslash escapes the quote; refuse the one spelling where the two readings differ
       if (!escaped) {
         const bq = filter.slice(i, end).indexOf("\\'");
-        if (bq >= 0) return { message: "has \\' inside a string literal, which reads differently when standard_conforming_strings is off; write '' for a quote", offset: i + bq };
+        if (bq >= 0) return { message: "has \\' inside a string literal, which reads differently when standard_conforming_strings is off; write '' for a quote", offset: i + bq, length: 2 };
       }
       i = end;
       continue;
     }
     if (c === '"') {
       const end = skipQuoted(filter, i, '"', false);
-      if (end < 0) return { message: 'has a quoted identifier that is never closed', offset: i };
+      if (end < 0) return { message: 'has a quoted identifier that is never closed', offset: i, length: filter.length - i };
       i = end;
       continue;
     }
@@ -57,23 +59,23 @@ export function checkRowFilter(filter: string): RowFilterProblem | null {
       const tag = dollarTag.exec(filter.slice(i))?.[0];
       if (tag !== undefined) {
         const close = filter.indexOf(tag, i + tag.length);
-        if (close < 0) return { message: `has a dollar-quoted string ${tag} that is never closed`, offset: i };
+        if (close < 0) return { message: `has a dollar-quoted string ${tag} that is never closed`, offset: i, length: filter.length - i };
         i = close + tag.length;
         continue;
       }
     }
-    if (c === ';') return { message: 'contains `;`: a filter is one expression, not statements', offset: i };
-    if (c === '-' && next === '-') return { message: 'contains a comment (`--`)', offset: i };
-    if (c === '/' && next === '*') return { message: 'contains a comment (`/*`)', offset: i };
-    if (c === '*' && next === '/') return { message: 'contains `*/`', offset: i };
+    if (c === ';') return { message: 'contains `;`: a filter is one expression, not statements', offset: i, length: 1 };
+    if (c === '-' && next === '-') return { message: 'contains a comment (`--`)', offset: i, length: 2 };
+    if (c === '/' && next === '*') return { message: 'contains a comment (`/*`)', offset: i, length: 2 };
+    if (c === '*' && next === '/') return { message: 'contains `*/`', offset: i, length: 2 };
     if (c === '(') opens.push(i);
     if (c === ')') {
-      if (opens.length === 0) return { message: 'closes a parenthesis it did not open', offset: i };
+      if (opens.length === 0) return { message: 'closes a parenthesis it did not open', offset: i, length: 1 };
       opens.pop();
     }
     i++;
   }
-  if (opens.length > 0) return { message: 'opens a parenthesis it does not close', offset: opens[opens.length - 1]! };
+  if (opens.length > 0) return { message: 'opens a parenthesis it does not close', offset: opens[opens.length - 1]!, length: 1 };
   return null;
 }
 

@@ -3,14 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { policyError } from '../errors.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
-import { checkRowFilter } from './check-row-filter.ts';
+import { checkRowFilter, type RowFilterProblem } from './check-row-filter.ts';
 import { didYouMean } from './closest-name.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { isPlainMap, parseRule } from './parse-rule.ts';
 import { attachSourceMap, formatPath, PolicySourceMap, ProblemList } from './policy-source-map.ts';
 import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema } from './policy-input-schema.ts';
 import type { Policy, PolicyColumn, PolicyRole, PolicyTable, Rule, SourcePosition } from './policy.ts';
-import { SourceText } from './source-text.ts';
+import { SourceText, type Span } from './source-text.ts';
 import { entriesInOrder, keysInOrder, readYamlTree, type PolicyPath } from './yaml-tree.ts';
 import { issueText } from './zod-issue-text.ts';
 
@@ -256,12 +256,14 @@ function checkTables(raw: Record<string, unknown>, ctx: Parameters<typeof parseR
     if (typeof table.filter === 'string' && table.filter !== '') {
       const problem = checkRowFilter(table.filter);
       if (problem) {
+        const filterPath = [...tablePath, 'filter'];
         problems.add({
           code: 'POLICY_BAD_FILTER',
           message: `the row filter of \`${name}\` ${problem.message} (at character ${problem.offset + 1})`,
           hint: 'a filter is one SQL boolean expression over the table\'s columns, e.g. "NOT research_opt_out"',
-          path: [...tablePath, 'filter'],
+          path: filterPath,
           part: 'value',
+          span: filterSpan(ctx.problems.source, ctx.problems.span(filterPath, 'value'), table.filter, problem),
         });
       }
     }
@@ -275,6 +277,19 @@ function checkTables(raw: Record<string, unknown>, ctx: Parameters<typeof parseR
     }
   }
   return rules;
+}
+
+/**
+ * The span of the offending characters inside a filter when the YAML scalar
+ * holds the filter verbatim (plain, or quoted without escapes); otherwise the
+ * whole scalar.
+ */
+function filterSpan(source: SourceText, value: Span, filter: string, problem: RowFilterProblem): Span {
+  const written = source.text.slice(value.start, value.end);
+  const quoted = /^["']/.test(written) && written.slice(1, -1) === filter;
+  if (written !== filter && !quoted) return value;
+  const start = value.start + (quoted ? 1 : 0) + problem.offset;
+  return { start, end: start + problem.length };
 }
 
 function valueAt(value: unknown, path: readonly (string | number)[]): unknown {

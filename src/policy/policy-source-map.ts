@@ -108,6 +108,14 @@ export class ProblemList {
     this.#map = map;
   }
 
+  get source(): SourceText {
+    return this.#map.source;
+  }
+
+  span(path: PolicyPath, part: NodePart = 'key'): Span {
+    return this.#map.span(path, part);
+  }
+
   add(p: {
     code: string;
     message: string;

@@ -23,23 +23,23 @@ describe('checkRowFilter', () => {
   });
 
   it.each([
-    ['', 'is empty', 0],
-    ['  \n ', 'is empty', 0],
-    ['true) OR (1=1', 'closes a parenthesis it did not open', 4],
-    ['true); DELETE FROM patients; SELECT (1', 'closes a parenthesis it did not open', 4],
-    ['(true', 'opens a parenthesis it does not close', 0],
-    ['true; SELECT 1', 'contains `;`: a filter is one expression, not statements', 4],
-    ['true -- )', 'contains a comment (`--`)', 5],
-    ['true /* ) */', 'contains a comment (`/*`)', 5],
-    ['true */', 'contains `*/`', 5],
-    ["name = 'open", 'has a string literal that is never closed', 7],
-    ["name = E'esc\\'", 'has a string literal that is never closed', 8],
-    ['"open = 1', 'has a quoted identifier that is never closed', 0],
-    ['x = $q$ never', 'has a dollar-quoted string $q$ that is never closed', 4],
-    ["x = 'a\\') OR true OR ('", "has \\' inside a string literal, which reads differently when standard_conforming_strings is off; write '' for a quote", 6],
-    ['a\u0000b', 'contains a NUL character', 1],
-  ])('refuses %j', (filter, message, offset) => {
-    expect(checkRowFilter(filter)).toEqual({ message, offset });
+    ['', 'is empty', 0, 1],
+    ['  \n ', 'is empty', 0, 4],
+    ['true) OR (1=1', 'closes a parenthesis it did not open', 4, 1],
+    ['true); DELETE FROM patients; SELECT (1', 'closes a parenthesis it did not open', 4, 1],
+    ['(true', 'opens a parenthesis it does not close', 0, 1],
+    ['true; SELECT 1', 'contains `;`: a filter is one expression, not statements', 4, 1],
+    ['true -- )', 'contains a comment (`--`)', 5, 2],
+    ['true /* ) */', 'contains a comment (`/*`)', 5, 2],
+    ['true */', 'contains `*/`', 5, 2],
+    ["name = 'open", 'has a string literal that is never closed', 7, 5],
+    ["name = E'esc\\'", 'has a string literal that is never closed', 8, 6],
+    ['"open = 1', 'has a quoted identifier that is never closed', 0, 9],
+    ['x = $q$ never', 'has a dollar-quoted string $q$ that is never closed', 4, 9],
+    ["x = 'a\\') OR true OR ('", "has \\' inside a string literal, which reads differently when standard_conforming_strings is off; write '' for a quote", 6, 2],
+    ['a\u0000b', 'contains a NUL character', 1, 1],
+  ])('refuses %j', (filter, message, offset, length) => {
+    expect(checkRowFilter(filter)).toEqual({ message, offset, length });
   });
 });
 

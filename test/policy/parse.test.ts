@@ -380,12 +380,20 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
       ),
     );
     expect(details.map((d) => [shown(d), d.message])).toEqual([
-      ['3:16 POLICY_BAD_FILTER\n  a: { filter: "true); DROP TABLE x; --", columns: { c: keep } }\n               ^^^^^^^^^^^^^^^^^^^^^^^^^', 'the row filter of `a` closes a parenthesis it did not open (at character 5)'],
-      ['4:16 POLICY_BAD_FILTER\n  b: { filter: "consent -- always", columns: { c: keep } }\n               ^^^^^^^^^^^^^^^^^^^', 'the row filter of `b` contains a comment (`--`) (at character 9)'],
-      ["5:16 POLICY_BAD_FILTER\n  c: { filter: \"name = 'x' /* */\", columns: { c: keep } }\n               ^^^^^^^^^^^^^^^^^^", 'the row filter of `c` contains a comment (`/*`) (at character 12)'],
-      ['6:16 POLICY_BAD_FILTER\n  d: { filter: "(consent", columns: { c: keep } }\n               ^^^^^^^^^^', 'the row filter of `d` opens a parenthesis it does not close (at character 1)'],
-      ["7:16 POLICY_BAD_FILTER\n  e: { filter: \"name = 'it''s\", columns: { c: keep } }\n               ^^^^^^^^^^^^^^^", 'the row filter of `e` has a string literal that is never closed (at character 8)'],
-      ['8:16 POLICY_BAD_FILTER\n  f: { filter: "x = 1 ; ", columns: { c: keep } }\n               ^^^^^^^^^^', 'the row filter of `f` contains `;`: a filter is one expression, not statements (at character 7)'],
+      ["3:21 POLICY_BAD_FILTER\n  a: { filter: \"true); DROP TABLE x; --\", columns: { c: keep } }\n                    ^", "the row filter of `a` closes a parenthesis it did not open (at character 5)"],
+      ["4:25 POLICY_BAD_FILTER\n  b: { filter: \"consent -- always\", columns: { c: keep } }\n                        ^^", "the row filter of `b` contains a comment (`--`) (at character 9)"],
+      ["5:28 POLICY_BAD_FILTER\n  c: { filter: \"name = 'x' /* */\", columns: { c: keep } }\n                           ^^", "the row filter of `c` contains a comment (`/*`) (at character 12)"],
+      ["6:17 POLICY_BAD_FILTER\n  d: { filter: \"(consent\", columns: { c: keep } }\n                ^", "the row filter of `d` opens a parenthesis it does not close (at character 1)"],
+      ["7:24 POLICY_BAD_FILTER\n  e: { filter: \"name = 'it''s\", columns: { c: keep } }\n                       ^^^^^^", "the row filter of `e` has a string literal that is never closed (at character 8)"],
+      ["8:23 POLICY_BAD_FILTER\n  f: { filter: \"x = 1 ; \", columns: { c: keep } }\n                      ^", "the row filter of `f` contains `;`: a filter is one expression, not statements (at character 7)"],
+    ]);
+  });
+
+  it('a filter written with escapes is marked as a whole; a plain one at the offending character', () => {
+    const details = problems(policy('  a:\n    filter: "x = \\"y\\"; --"\n    columns: { c: keep }\n  b:\n    filter: x = 1; y\n    columns: { c: keep }\n'));
+    expect(details.map(shown)).toEqual([
+      '4:13 POLICY_BAD_FILTER\n    filter: "x = \\"y\\"; --"\n            ^^^^^^^^^^^^^^^',
+      '7:18 POLICY_BAD_FILTER\n    filter: x = 1; y\n                 ^',
     ]);
   });
 
@@ -468,7 +476,7 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
     const details = problems(text);
     expect(details.map((d) => `${d.location!.file}:${d.location!.line}:${d.location!.column} ${d.code} ${d.path}`)).toEqual([
       'p.yaml:2:10 POLICY_INVALID_VALUE runtime',
-      'p.yaml:5:13 POLICY_BAD_FILTER tables.patients.filter',
+      'p.yaml:5:17 POLICY_BAD_FILTER tables.patients.filter',
       'p.yaml:7:12 POLICY_UNKNOWN_TRANSFORM tables.patients.columns.mrn',
       'p.yaml:8:28 POLICY_UNKNOWN_PARAM tables.patients.columns.dob.shift_date.max_dayz',
       'p.yaml:9:3 POLICY_MISSING_KEY tables.encounters.columns',
