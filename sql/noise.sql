@@ -42,7 +42,9 @@ CREATE OR REPLACE FUNCTION pgmask._noise_clamp(r float8, lo float8, hi float8)
 
 CREATE OR REPLACE FUNCTION pgmask.noise(value float8, row_key text, key bytea, opts jsonb)
   RETURNS float8
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql STABLE PARALLEL SAFE
+  -- STABLE, not IMMUTABLE: convert_to() is STABLE, and PostgreSQL inlines an SQL function into the
+  -- view only when the body is no more volatile than the declaration (docs/performance in README)
   RETURN CASE WHEN row_key IS NULL OR key IS NULL OR opts IS NULL THEN NULL
               WHEN NOT abs(value) < float8 '1e300'
                 OR (opts ->> 'relative' IS NOT NULL AND value <> 0 AND abs(value) < float8 '1e-270')

@@ -6,7 +6,9 @@
 -- search_path set by the caller can not redirect hmac() or ||.
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize(value text, key bytea, opts jsonb)
   RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql STABLE PARALLEL SAFE
+  -- STABLE, not IMMUTABLE: convert_to() is STABLE, and PostgreSQL inlines an SQL function into the
+  -- view only when the body is no more volatile than the declaration (docs/performance in README)
   RETURN coalesce(opts ->> 'prefix', '')
       || encode(substr(hmac(convert_to(value, 'UTF8'), key, 'sha256'), 1, coalesce((opts ->> 'length')::int, 10)), 'hex');
 

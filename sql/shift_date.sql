@@ -14,7 +14,9 @@ CREATE OR REPLACE FUNCTION pgmask._shift_date_pick(n bigint, unit int, max_days 
 
 CREATE OR REPLACE FUNCTION pgmask.shift_date_days(subject text, key bytea, opts jsonb)
   RETURNS int
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql STABLE PARALLEL SAFE
+  -- STABLE, not IMMUTABLE: convert_to() is STABLE, and PostgreSQL inlines an SQL function into the
+  -- view only when the body is no more volatile than the declaration (docs/performance in README)
   RETURN pgmask._shift_date_pick(
     ('x' || encode(substr(hmac('\x73686966745f6461746500'::bytea || convert_to(subject, 'UTF8'), key, 'sha256'), 1, 4), 'hex'))::bit(32)::bigint,
     CASE WHEN (opts ->> 'keep_weekday')::boolean THEN 7 ELSE 1 END,
