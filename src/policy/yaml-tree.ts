@@ -46,6 +46,8 @@ export function pathKey(path: PolicyPath): string {
 
 // bounds alias expansion ("billion laughs") far above any real policy
 const MAX_NODES = 100_000;
+// a policy is a few levels deep; this keeps recursion far from the stack limit
+const MAX_DEPTH = 64;
 
 /**
  * Reads YAML into plain data while recording, for every path, where its key and
@@ -71,7 +73,7 @@ export function readYamlTree(text: string): YamlTree {
   const active = new Set<Node>();
 
   const convert = (node: unknown, path: PolicyPath, doc: Document.Parsed): unknown => {
-    if (++nodes > MAX_NODES) throw new TooLarge(path, spanOf(node));
+    if (++nodes > MAX_NODES || path.length > MAX_DEPTH) throw new TooLarge(path, spanOf(node));
     if (isAlias(node)) {
       const target = node.resolve(doc);
       if (!target) {
@@ -140,7 +142,13 @@ export function readYamlTree(text: string): YamlTree {
     value = doc.contents === null ? null : convert(doc.contents, [], doc);
   } catch (e) {
     if (!(e instanceof TooLarge)) throw e;
-    problems.push({ code: 'POLICY_TOO_LARGE', message: `the policy expands to more than ${MAX_NODES} nodes (through aliases)`, hint: 'write the policy without nested aliases', path: e.path, span: e.span });
+    problems.push({
+      code: 'POLICY_TOO_LARGE',
+      message: e.path.length > MAX_DEPTH ? `the policy nests more than ${MAX_DEPTH} levels deep` : `the policy expands to more than ${MAX_NODES} nodes (through aliases)`,
+      hint: 'a policy is a few levels deep: tables, columns, rules and their parameters',
+      path: e.path.slice(0, MAX_DEPTH),
+      span: e.span,
+    });
     value = undefined;
   }
   if (doc.contents !== null) spans.set(pathKey([]), { value: spanOf(doc.contents) });

@@ -458,6 +458,11 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
     expect(details.map((d) => d.code)).toContain('POLICY_TOO_LARGE');
   });
 
+  it('deep nesting is refused, not a stack overflow', () => {
+    const d = only(`version: 1\ntables: { t: { columns: { a: { redact: { value: ${'['.repeat(100)}${']'.repeat(100)} } } } } }\n`);
+    expect([d.code, d.message]).toEqual(['POLICY_TOO_LARGE', 'the policy nests more than 64 levels deep']);
+  });
+
   it('several problems are reported at once, in file order', () => {
     const text = [
       'version: 1',
