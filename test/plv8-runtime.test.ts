@@ -117,6 +117,54 @@ describe('plv8 runtime in the sandbox', () => {
   });
 });
 
+describe('plv8 install SQL on the real PostgreSQL, with a stand-in plv8 language', () => {
+  // Without PLV8 the JavaScript cannot run here, but everything around it can be checked on
+  // the real server: a language named plv8 whose handler is never called (plpgsql's, no
+  // validator) lets PostgreSQL create the functions, bind the SQL wrappers to the _js_
+  // functions, and replace the sql runtime's functions in place (same names, argument
+  // names and return types), with a view that uses them surviving both switches.
+  let db: TestDatabase | undefined;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it.skipIf(plv8Available())('switches sql → plv8 → sql → plv8 over the same functions, and a view keeps working', async () => {
+    db = await createTestDatabase('pgmask_plv8_switch');
+    await db.query('CREATE EXTENSION IF NOT EXISTS pgcrypto');
+    await db.query('CREATE SCHEMA pgmask');
+    await db.query('CREATE LANGUAGE plv8 HANDLER plpgsql_call_handler');
+    await db.query(sqlRuntimeInstall(registry));
+    await db.query(`CREATE TABLE t (id int8, u uuid, mrn text)`);
+    await db.query(`INSERT INTO t VALUES (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'A1')`);
+    await db.query(
+      `CREATE VIEW v AS SELECT pgmask.pseudonymize_int8(id, '\\x01'::bytea, '{}') AS id, pgmask.pseudonymize_uuid(u, '\\x01'::bytea, '{}') AS u, pgmask.pseudonymize(mrn, '\\x01'::bytea, '{}') AS mrn FROM t`,
+    );
+    const before = (await db.query('SELECT id::text, u::text, mrn FROM v')).rows;
+    const languages = async () =>
+      (
+        await db!.query<{ sig: string; lang: string }>(
+          `SELECT p.oid::regprocedure::text AS sig, l.lanname AS lang FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+           WHERE p.pronamespace = 'pgmask'::regnamespace AND p.proname IN ('pseudonymize', 'pseudonymize_int8', '_js_pseudonymize_int8') ORDER BY 1`,
+        )
+      ).rows;
+    await db.query(install);
+    expect(await languages()).toEqual([
+      { sig: 'pgmask._js_pseudonymize_int8(text,bytea,jsonb)', lang: 'plv8' },
+      { sig: 'pgmask.pseudonymize(text,bytea,jsonb)', lang: 'plv8' },
+      { sig: 'pgmask.pseudonymize_int8(bigint,bytea,jsonb)', lang: 'sql' },
+    ]);
+    // the wrapper is bound to the plv8 function (a SQL-standard body records the dependency)
+    const dep = await db.query(
+      `SELECT 1 FROM pg_depend WHERE objid = 'pgmask.pseudonymize_int8(int8,bytea,jsonb)'::regprocedure AND refobjid = 'pgmask._js_pseudonymize_int8(text,bytea,jsonb)'::regprocedure`,
+    );
+    expect(dep.rowCount).toBe(1);
+    await db.query(sqlRuntimeInstall(registry));
+    expect((await db.query('SELECT id::text, u::text, mrn FROM v')).rows).toEqual(before);
+    await db.query(install);
+    expect((await languages()).find((r) => r.sig.startsWith('pgmask.pseudonymize('))?.lang).toBe('plv8');
+  });
+});
+
 describe('plv8 runtime on the real server', () => {
   let db: TestDatabase | undefined;
   afterAll(async () => {
