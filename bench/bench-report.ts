@@ -23,6 +23,8 @@ export interface BenchMachine {
   readonly nproc: number;
   readonly cpuModel: string;
   readonly memoryGiB: number;
+  /** 1-minute load average when the timed rounds began: other work on the machine skews every source */
+  readonly loadAverage: number;
   readonly postgres: string;
   readonly server: string;
   readonly settings: Readonly<Record<string, string>>;
@@ -75,7 +77,7 @@ export function renderBenchMarkdown(result: Omit<BenchResult, 'markdown'>): stri
   lines.push(`### Masked queries at scale ${result.scale.toLocaleString('en-US')}`);
   lines.push('');
   lines.push(
-    `${m.date} · ${m.nproc} CPUs (nproc), ${m.cpuModel}, ${m.memoryGiB} GiB RAM · PostgreSQL ${m.postgres} (${m.server}) · ` +
+    `${m.date} · ${m.nproc} CPUs (nproc), ${m.cpuModel}, ${m.memoryGiB} GiB RAM, load average ${m.loadAverage.toFixed(1)} · PostgreSQL ${m.postgres} (${m.server}) · ` +
       Object.entries(m.settings).map(([k, v]) => `${k}=${v}`).join(', '),
   );
   lines.push('');

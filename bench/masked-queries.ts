@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -52,7 +52,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 
   let server: EmbeddedServer | undefined;
   let adminUrl = opts.databaseUrl ?? process.env.DATABASE_URL;
-  let serverLabel = adminUrl ? `DATABASE_URL ${redactUrl(adminUrl)}` : 'embedded';
+  const serverLabel = adminUrl ? `DATABASE_URL ${redactUrl(adminUrl)}` : 'embedded';
   if (!adminUrl) {
     log('starting an embedded PostgreSQL…');
     server = await startEmbeddedPostgres();
@@ -142,6 +142,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       for (const shape of shapes) parameters.set(`${shape.name}\u0000${source.name}`, await shape.parameters(connections.get(source)!, source.schema));
     }
 
+    const timed: BenchMachine = { ...machine, loadAverage: loadavg()[0] ?? 0 };
     const samples = new Map<string, number[]>();
     const rowCounts = new Map<string, number>();
     const rounds = warmups + runs;
@@ -195,7 +196,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       warmups,
       counts,
       loadMs,
-      machine,
+      machine: timed,
       shapes: shapes.map((s) => s.name),
       sources: running.map((s) => s.name),
       unavailable: sources.flatMap((s) => unavailable.filter((u) => u.source === s.name)),
@@ -256,6 +257,7 @@ async function describeMachine(client: pg.ClientBase, server: string): Promise<B
     nproc: availableParallelism(),
     cpuModel: cpus()[0]?.model.trim() || 'unknown CPU',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverage: loadavg()[0] ?? 0,
     postgres: await setting('server_version'),
     server,
     settings,
