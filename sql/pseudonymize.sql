@@ -38,7 +38,9 @@ CREATE OR REPLACE FUNCTION pgmask._feistel_f(key bytea, tweak int8, half int8)
 -- search_path: the path is pinned to pg_catalog for the call (so #, &, << are the built-in
 -- operators) and the only other name, pgmask._feistel_f, is schema-qualified and itself a
 -- RETURN body whose hmac() was bound at creation. The loop runs exactly six times.
-CREATE OR REPLACE FUNCTION pgmask._feistel_permute(state int8, key bytea, half_bits int)
+-- `opts` is unused: it is passed so that the STRICT pseudonymize_int* wrappers reference
+-- every parameter, which PostgreSQL requires before it inlines a STRICT SQL function.
+CREATE OR REPLACE FUNCTION pgmask._feistel_permute(state int8, key bytea, half_bits int, opts jsonb)
   RETURNS int8
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
@@ -60,22 +62,22 @@ $$;
 
 -- pgmask.pseudonymize_int2/int4/int8(value, key bytea, opts jsonb) → same type.
 -- STRICT like their plv8 twins (opts is unused; a NULL opts gives NULL in both runtimes);
--- the bodies are strict expressions, so STRICT does not stop inlining.
+-- the bodies are strict expressions using every parameter, so they are inlined into views.
 -- (x # 2^(n-1)) - 2^(n-1) turns an n-bit pattern back into a signed n-bit integer.
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int2(value int2, key bytea, opts jsonb)
   RETURNS int2
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  RETURN ((pgmask._feistel_permute(value::int8 & 65535, key, 8) # 32768) - 32768)::int2;
+  RETURN ((pgmask._feistel_permute(value::int8 & 65535, key, 8, opts) # 32768) - 32768)::int2;
 
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int4(value int4, key bytea, opts jsonb)
   RETURNS int4
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  RETURN ((pgmask._feistel_permute(value::int8 & 4294967295, key, 16) # 2147483648) - 2147483648)::int4;
+  RETURN ((pgmask._feistel_permute(value::int8 & 4294967295, key, 16, opts) # 2147483648) - 2147483648)::int4;
 
 CREATE OR REPLACE FUNCTION pgmask.pseudonymize_int8(value int8, key bytea, opts jsonb)
   RETURNS int8
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  RETURN pgmask._feistel_permute(value, key, 32);
+  RETURN pgmask._feistel_permute(value, key, 32, opts);
 
 -- pgmask.pseudonymize_uuid(value uuid, key bytea, opts jsonb) → uuid: the first 16 bytes of
 -- HMAC-SHA256(key, 0x00 || the 16 uuid bytes) with the version-4 and RFC 4122 variant bits
