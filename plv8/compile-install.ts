@@ -12,7 +12,10 @@ export const INIT_FUNCTION = 'pgmask._plv8_init()';
  * per signature. A signature whose types are all boundary types becomes a PLV8 function
  * under its own name; any other becomes a PLV8 function `pgmask._js_<js>` taking and
  * returning text where the real type is not a boundary type, plus a SQL wrapper under the
- * real name that casts (`value::text`, `…::int8`).
+ * real name that casts (`value::text`, `…::int8`). The wrapper is STABLE when a cast reads
+ * the session (date and timestamp text follows DateStyle, timestamptz text TimeZone): the
+ * JavaScript then sees exactly the text the session would print (the vectors assume
+ * DateStyle ISO and TimeZone UTC), and PostgreSQL can still inline the wrapper.
  *
  * Every transform function checks the version tag on globalThis and calls init (found with
  * plv8.find_function, so PLV8 compiles it in the calling role's context) when it is missing
@@ -66,6 +69,9 @@ return rt.impl.${sig.js}(${args});
 `;
 }
 
+/** Types whose text input/output functions are STABLE in PostgreSQL (they read DateStyle, TimeZone or IntervalStyle). */
+const SESSION_DEPENDENT_IO: ReadonlySet<string> = new Set(['date', 'timestamp', 'timestamptz', 'interval']);
+
 function signatureFunctions(sig: Plv8Signature, tag: string): Sql[] {
   if (!/^[a-z][a-z0-9_]*$/.test(sig.sqlName)) throw new Error(`plv8 signature name ${JSON.stringify(sig.sqlName)} must be snake_case`);
   if (!/^[a-z][a-z0-9_]*$/.test(sig.js)) throw new Error(`plv8 signature js ${JSON.stringify(sig.js)} must be snake_case`);
@@ -85,9 +91,12 @@ AS ${dollarQuoted(jsBody(sig, tag))};`;
   const callArgs = sig.args.map(([name], i) => (isBoundaryType(types[i]!) ? ident(name) : sql`${ident(name)}::text`));
   const call = sql`${ident('pgmask', plv8Name)}(${callArgs})`;
   const result = isBoundaryType(returns) ? call : sql`${call}::${trustedSqlText(returns)}`;
+  // date/time text I/O depends on DateStyle/TimeZone (their casts are STABLE); a wrapper
+  // declared IMMUTABLE around a STABLE cast would not be inlined, and would not be true
+  const volatility = [...types, returns].some((t) => SESSION_DEPENDENT_IO.has(t)) ? 'STABLE' : 'IMMUTABLE';
   const wrapper = sql`CREATE OR REPLACE FUNCTION ${ident('pgmask', sig.sqlName)}(${realArgs})
   RETURNS ${trustedSqlText(returns)}
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  LANGUAGE sql ${trustedSqlText(volatility)} STRICT PARALLEL SAFE
   RETURN ${result};`;
   return [plv8Fn, wrapper];
 }

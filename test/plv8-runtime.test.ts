@@ -30,10 +30,12 @@ describe('plv8 install SQL', () => {
     expect(await plv8RuntimeInstall(registry)).toBe(install);
   });
 
-  it('makes every transform function IMMUTABLE STRICT PARALLEL SAFE and installs every registered plv8 signature', () => {
-    const headers = [...install.matchAll(/CREATE OR REPLACE FUNCTION "pgmask"\."(\w+)"\([^)]*\)\n {2}RETURNS \w+\n {2}LANGUAGE (\w+) ([A-Z ]+)\n/g)];
-    for (const [, name, , attrs] of headers) {
+  it('makes every transform function STRICT PARALLEL SAFE and IMMUTABLE (STABLE only for a wrapper casting date/time text), and installs every registered plv8 signature', () => {
+    const headers = [...install.matchAll(/CREATE OR REPLACE FUNCTION "pgmask"\."(\w+)"\(([^)]*)\)\n {2}RETURNS (\w+)\n {2}LANGUAGE (\w+) ([A-Z ]+)\n/g)];
+    expect(headers.length).toBeGreaterThan(5);
+    for (const [, name, args, returns, language, attrs] of headers) {
       if (name === '_plv8_init') expect(attrs).toBe('VOLATILE PARALLEL SAFE');
+      else if (language === 'sql' && /\b(date|timestamp|timestamptz|interval)\b/.test(`${args} ${returns}`)) expect(attrs, name).toBe('STABLE STRICT PARALLEL SAFE');
       else expect(attrs, name).toBe('IMMUTABLE STRICT PARALLEL SAFE');
     }
     const defined = new Set(sandbox.functions());
