@@ -6,7 +6,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { hmacSha256, hmacSha256Into, hmacSha256Text, sha256 } from '../src/transforms/js/hmac.ts';
+import { hmacSha256, hmacSha256Into, hmacSha256Text, hmacSha256Words2Into, sha256 } from '../src/transforms/js/hmac.ts';
 import { fromHex, toHex, utf8Encode, utf8Length } from '../src/transforms/js/utf8.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -81,6 +81,31 @@ describe('hmacSha256', () => {
     expect(hex(out.subarray(0, 8))).toBe('0000000000000000');
     for (const s of ['', 'é', '😀'.repeat(100), 'a'.repeat(1000), 'x\u0301']) {
       expect(hex(hmacSha256Text(key, s))).toBe(createHmac('sha256', key).update(s, 'utf8').digest('hex'));
+    }
+  });
+});
+
+describe('hmacSha256Text fast paths', () => {
+  it('matches node:crypto for ASCII and non-ASCII strings of every length 0–80', () => {
+    const key = randomBytes(32);
+    for (let n = 0; n <= 80; n++) {
+      const ascii = Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 7 + n) % 95))).join('');
+      expect(hex(hmacSha256Text(key, ascii)), `ascii ${n}`).toBe(createHmac('sha256', key).update(ascii, 'utf8').digest('hex'));
+      const mixed = ascii.slice(0, Math.max(0, n - 1)) + (n > 0 ? 'é' : '');
+      expect(hex(hmacSha256Text(key, mixed)), `mixed ${n}`).toBe(createHmac('sha256', key).update(mixed, 'utf8').digest('hex'));
+    }
+    expect(hex(hmacSha256Text(key, '\u007f'))).toBe(createHmac('sha256', key).update('\u007f', 'utf8').digest('hex'));
+  });
+
+  it('hmacSha256Words2Into equals HMAC of the 8 big-endian bytes', () => {
+    const key = randomBytes(32);
+    const out = new Uint8Array(32);
+    for (const [hi, lo] of [[0, 0], [1, 2], [0xffffffff, 0xffffffff], [0x80000000, 0x7fffffff], [352, 65535]] as const) {
+      hmacSha256Words2Into(key, hi, lo, out, 0);
+      const msg = Buffer.alloc(8);
+      msg.writeUInt32BE(hi >>> 0, 0);
+      msg.writeUInt32BE(lo >>> 0, 4);
+      expect(hex(out), `${hi} ${lo}`).toBe(createHmac('sha256', key).update(msg).digest('hex'));
     }
   });
 });

@@ -197,13 +197,52 @@ export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
 
 let textScratch = new Uint8Array(256);
 
+/**
+ * Fast path for the common pseudonym input, an ASCII string of at most 55 characters:
+ * its bytes go straight into the message schedule (one padded block), skipping the
+ * encoder, the scratch copy and the byte-to-word packing. Returns false when it does not apply.
+ */
+function asciiBlockInto(pads: KeyPads, text: string, out: Uint8Array, outOff: number): boolean {
+  const n = text.length;
+  if (n > 55) return false;
+  for (let i = 0; i < 16; i++) W[i] = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return false;
+    W[i >> 2]! |= c << (24 - 8 * (i & 3));
+  }
+  W[n >> 2]! |= 0x80 << (24 - 8 * (n & 3));
+  W[15] = (64 + n) * 8;
+  state.set(pads.inner);
+  compressW(state);
+  outerHash(pads.outer, out, outOff);
+  return true;
+}
+
 /** HMAC-SHA256(key, UTF-8 bytes of text) without allocating the encoded message. */
 export function hmacSha256TextInto(key: Uint8Array, text: string, out: Uint8Array, outOff: number = 0): void {
+  const pads = padsFor(key);
+  if (asciiBlockInto(pads, text, out, outOff)) return;
   const n = utf8Length(text);
   if (n > textScratch.length) textScratch = new Uint8Array(Math.max(n, textScratch.length * 2));
   utf8EncodeInto(text, textScratch, 0);
-  const pads = padsFor(key);
   finish(pads.inner, textScratch, n, 64);
+  outerHash(pads.outer, out, outOff);
+}
+
+/**
+ * HMAC-SHA256(key, 8-byte message hi‖lo, both 32-bit big-endian) into out: one padded
+ * block built directly as words (the integer pseudonym's Feistel round function).
+ */
+export function hmacSha256Words2Into(key: Uint8Array, hi: number, lo: number, out: Uint8Array, outOff: number = 0): void {
+  const pads = padsFor(key);
+  W[0] = hi | 0;
+  W[1] = lo | 0;
+  W[2] = 0x80000000 | 0;
+  for (let i = 3; i < 15; i++) W[i] = 0;
+  W[15] = (64 + 8) * 8;
+  state.set(pads.inner);
+  compressW(state);
   outerHash(pads.outer, out, outOff);
 }
 

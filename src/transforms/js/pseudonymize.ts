@@ -3,7 +3,7 @@
  * runtime and TypeScript reference). Must give the same bytes as sql/pseudonymize.sql,
  * which documents the construction.
  */
-import { hmacSha256Into, hmacSha256TextInto } from './hmac.ts';
+import { hmacSha256Into, hmacSha256TextInto, hmacSha256Words2Into } from './hmac.ts';
 import { toHex } from './utf8.ts';
 
 const DEFAULT_BYTES = 10;
@@ -15,7 +15,6 @@ export interface PseudonymizeOpts {
 }
 
 const digest = new Uint8Array(32);
-const message8 = new Uint8Array(8);
 const message17 = new Uint8Array(17);
 
 /** prefix || hex(first `length` bytes of HMAC-SHA256(key, UTF-8(value))) */
@@ -28,16 +27,8 @@ export function pseudonymizeText(value: string, key: Uint8Array, opts: Pseudonym
 
 /** Round function F_i(half), masked to halfBits; halves are unsigned numbers below 2^32. */
 function roundF(key: Uint8Array, round: number, halfBits: number, half: number): number {
-  const tweak = round * 64 + halfBits;
-  message8[0] = tweak >>> 24;
-  message8[1] = tweak >>> 16;
-  message8[2] = tweak >>> 8;
-  message8[3] = tweak;
-  message8[4] = half >>> 24;
-  message8[5] = half >>> 16;
-  message8[6] = half >>> 8;
-  message8[7] = half;
-  hmacSha256Into(key, message8, digest, 0);
+  // the message is int8send(((round·64 + halfBits) << 32) | half): two big-endian words
+  hmacSha256Words2Into(key, round * 64 + halfBits, half, digest, 0);
   const f = ((digest[0]! << 24) | (digest[1]! << 16) | (digest[2]! << 8) | digest[3]!) >>> 0;
   return halfBits === 32 ? f : f & ((1 << halfBits) - 1);
 }
