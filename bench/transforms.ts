@@ -99,7 +99,9 @@ async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const plv8 = (await admin.query("SELECT 1 FROM pg_available_extensions WHERE name = 'plv8'")).rowCount! > 0;
-  const dbs = ['pgmask_bench_sql', ...(plv8 ? ['pgmask_bench_plv8'] : [])];
+  // unique names: a smoke run in the test suite may share the server with a real bench run
+  const suffix = `${process.pid}_${Date.now().toString(36)}`;
+  const dbs = [`pgmask_bench_sql_${suffix}`, ...(plv8 ? [`pgmask_bench_plv8_${suffix}`] : [])];
   for (const name of dbs) {
     await admin.query(`DROP DATABASE IF EXISTS ${name}`);
     await admin.query(`CREATE DATABASE ${name}`);
@@ -113,10 +115,10 @@ async function main(): Promise<void> {
     await c.query(sqlRuntimeInstall(registry));
     return c;
   };
-  const sqlDb = await connect('pgmask_bench_sql');
+  const sqlDb = await connect(dbs[0]!);
   let plv8Db: pg.Client | undefined;
   if (plv8) {
-    plv8Db = await connect('pgmask_bench_plv8');
+    plv8Db = await connect(dbs[1]!);
     await plv8Db.query('CREATE EXTENSION IF NOT EXISTS plv8');
     await plv8Db.query(await plv8RuntimeInstall(registry));
   }
