@@ -199,7 +199,11 @@ function oneLine(text: string): string {
 interface Candidate {
   readonly transform: string;
   readonly params?: Readonly<Record<string, unknown>>;
+  /** what the reviewer should know when this candidate is chosen */
+  readonly note?: string;
 }
+
+const birthDateNote = 'review: age moves only the birth dates of people over 89; Safe Harbor also removes the month and day of the others';
 
 /** The person-name part a name column holds, for `fake`. */
 const namePartWords: readonly (readonly [kind: string, words: readonly string[]])[] = [
@@ -234,7 +238,7 @@ function safeHarborCandidates(column: ColumnScan): readonly Candidate[] {
     case 'date':
       // a date kept as text or as separate day/month numbers cannot be shifted: it is removed
       if (!dateFamilies.has(column.family)) return [{ transform: 'redact' }];
-      if (has(column, 'says birth date')) return [{ transform: 'age' }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
+      if (has(column, 'says birth date')) return [{ transform: 'age', note: birthDateNote }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
       return [{ transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
     case 'age_over_89':
       // a birth year is not an age: capping it at 90 would be wrong, so it is removed for review
@@ -274,7 +278,8 @@ function chooseRule(
     if (why === null) {
       const params = candidate.params ?? {};
       const rule: RuleValue = Object.keys(params).length === 0 ? candidate.transform : { [candidate.transform]: params };
-      return { rule, note: refused.length > 0 ? `not ${refused.join(', not ')}` : null };
+      const notes = [...(refused.length > 0 ? [`not ${refused.join(', not ')}`] : []), ...(candidate.note ? [candidate.note] : [])];
+      return { rule, note: notes.length > 0 ? notes.join('; ') : null };
     }
     refused.push(`${candidate.transform} (${why})`);
   }
