@@ -21,6 +21,13 @@ export const INIT_FUNCTION = 'pgmask._plv8_init()';
  * plv8.find_function, so PLV8 compiles it in the calling role's context) when it is missing
  * or stale, i.e. once per role per session and again after a reinstall.
  *
+ * Security: PLV8 runs a view's transform in the querying role's JavaScript context, with the
+ * key as an argument. A role that can run its own PLV8 code (USAGE on the trusted language,
+ * which CREATE EXTENSION plv8 grants to PUBLIC; a DO block suffices) could plant globals or
+ * patch built-ins first and capture the key. Nothing in the same context can prevent that,
+ * so the migration must REVOKE USAGE ON LANGUAGE plv8 FROM PUBLIC (and masking roles) and
+ * verify must check it (test/plv8-runtime.test.ts shows the attack in the sandbox).
+ *
  * Output format (the sandbox in test/support/plv8-sandbox.ts parses exactly this):
  *
  *   CREATE OR REPLACE FUNCTION "pgmask"."pseudonymize_int8"("value" int8, "key" bytea, "opts" jsonb)

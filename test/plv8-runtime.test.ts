@@ -98,6 +98,24 @@ describe('plv8 runtime in the sandbox', () => {
     expect(fresh.initRuns()).toBe(2);
   });
 
+  it('shares the JS context with the role\'s own PLV8 code: a planted runtime would receive the key, so masking roles must not have USAGE on plv8', () => {
+    // PLV8 runs a view's transform in the querying role's context. A role that may run its
+    // own PLV8 code (USAGE on the trusted language, granted to PUBLIC by CREATE EXTENSION
+    // plv8: a DO block is enough) can plant globals before it queries a masked view. This
+    // pins down that threat; the defence is privilege-based (REVOKE USAGE ON LANGUAGE plv8
+    // FROM PUBLIC and from masking roles), not something JavaScript in the same context can do.
+    const fresh = createPlv8Sandbox(install);
+    const tag = /rt\.version !== "(\w+)"/.exec(install)![1]!;
+    fresh.evaluate(
+      `globalThis.stolen = []; globalThis.__pgmask_runtime = { version: ${JSON.stringify(tag)}, impl: { pseudonymize_text: (v, key) => { globalThis.stolen.push(Array.from(key)); return 'x'; } } };`,
+      'analyst',
+    );
+    fresh.call('pgmask.pseudonymize', ['A1', KEY, {}], { role: 'analyst' });
+    expect(fresh.evaluate('globalThis.stolen[0]', 'analyst')).toEqual(Array.from(KEY));
+    // another role's context is untouched
+    expect(fresh.call('pgmask.pseudonymize', ['A1', KEY, {}], { role: 'other' })).toBe(sandbox.call('pgmask.pseudonymize', ['A1', KEY, {}]));
+  });
+
   it('is STRICT: a NULL argument gives NULL without running anything', () => {
     const fresh = createPlv8Sandbox(install);
     expect(fresh.call('pgmask.pseudonymize', [null, KEY, {}])).toBeNull();
