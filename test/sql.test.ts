@@ -56,3 +56,13 @@ describe('sql builder against PostgreSQL', () => {
     }
   });
 });
+
+describe('sqlExpression', () => {
+  it('parenthesizes a filter and refuses one that could leave its parentheses', async () => {
+    const { sqlExpression } = await import('../src/sql/index.ts');
+    expect(sqlExpression('NOT research_opt_out').text).toBe('(NOT research_opt_out)');
+    for (const bad of ['true) OR (1=1', 'x; DROP TABLE t', 'a -- b', "a = 'unclosed", 'a /* b */']) {
+      expect(() => sqlExpression(bad)).toThrow(/invalid SQL expression/);
+    }
+  });
+});

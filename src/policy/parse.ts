@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { policyError } from '../errors.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
-import { checkRowFilter, type RowFilterProblem } from './check-row-filter.ts';
+import { checkRowFilter, type RowFilterProblem } from '../sql/row-filter.ts';
 import { didYouMean } from './closest-name.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { isPlainMap, parseRule } from './parse-rule.ts';

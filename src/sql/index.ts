@@ -1,3 +1,4 @@
 export { sql, ident, literal, jsonbLiteral, byteaLiteral, dollarQuoted, join, trustedSqlText, emptySql, isSql, stableJson } from './sql.ts';
 export type { Sql, SqlValue } from './sql.ts';
-export { expressionProblem, sqlExpression } from './expression.ts';
+export { sqlExpression } from './expression.ts';
+export { checkRowFilter, type RowFilterProblem } from './row-filter.ts';

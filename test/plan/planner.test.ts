@@ -20,7 +20,7 @@ const col = (name: string, position: number, sqlType: string, typeName: string):
   comment: null,
 });
 
-const table = (name: string, columns: CatalogColumn[], primaryKey: string[] | null = null, extra: Partial<CatalogTable> = {}): CatalogTable => ({
+const table = (name: string, columns: readonly CatalogColumn[], primaryKey: string[] | null = null, extra: Partial<CatalogTable> = {}): CatalogTable => ({
   schema: 'public',
   name,
   kind: 'table',

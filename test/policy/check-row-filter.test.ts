@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkRowFilter } from '../../src/policy/check-row-filter.ts';
+import { checkRowFilter } from '../../src/sql/row-filter.ts';
 import { closestName } from '../../src/policy/closest-name.ts';
 
 describe('checkRowFilter', () => {

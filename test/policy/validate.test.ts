@@ -5,7 +5,7 @@ import { PgmaskError, type ErrorDetail } from '../../src/errors.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 import { assertValid, validatePolicy } from '../../src/policy/validate.ts';
-import { checkRowFilter } from '../../src/policy/check-row-filter.ts';
+import { checkRowFilter } from '../../src/sql/row-filter.ts';
 import { registry } from '../../src/transforms/registry.ts';
 import type { Runtime } from '../../src/transforms/transform.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
