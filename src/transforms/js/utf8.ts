@@ -64,16 +64,14 @@ export function utf8EncodeInto(s: string, out: Uint8Array, offset: number): numb
   return p;
 }
 
-const HEX = '0123456789abcdef';
+/** two hex digits per byte value, built once */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, b) => (b < 16 ? '0' : '') + b.toString(16));
 
-/** Lowercase hex of bytes (what PostgreSQL's encode(…, 'hex') gives). */
+/** Lowercase hex of the first `length` bytes (what PostgreSQL's encode(…, 'hex') gives). */
 export function toHex(bytes: Uint8Array, length: number = bytes.length): string {
   let s = '';
   const n = Math.min(length, bytes.length);
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]!;
-    s += HEX[b >> 4]! + HEX[b & 15]!;
-  }
+  for (let i = 0; i < n; i++) s += HEX_PAIRS[bytes[i]!]!;
   return s;
 }
 
