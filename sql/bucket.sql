@@ -18,17 +18,16 @@ CREATE OR REPLACE FUNCTION pgmask.bucket(value numeric, opts jsonb)
 
 -- pgmask.bucket_label(value numeric, opts jsonb) → text
 -- The label of the first of opts.ranges ({gte, gt, lt, lte, label}, bounds optional) that
--- holds the value, else opts.default, else NULL; NULL for NULL. NaN sorts above every number.
+-- holds the value, else opts.default, else NULL; NULL for NULL. NaN and Infinity sort above
+-- every number (as in numeric), -Infinity below: they are compared as ±1e400, beyond any
+-- float8 bound. One jsonpath query (exact numeric comparisons) keeps the call inlinable.
 CREATE OR REPLACE FUNCTION pgmask.bucket_label(value numeric, opts jsonb)
   RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN CASE WHEN value IS NOT NULL THEN coalesce(
-           (SELECT e.r ->> 'label'
-              FROM jsonb_array_elements(opts -> 'ranges') WITH ORDINALITY AS e(r, i)
-             WHERE (e.r -> 'gte' IS NULL OR value >= (e.r ->> 'gte')::numeric)
-               AND (e.r -> 'gt' IS NULL OR value > (e.r ->> 'gt')::numeric)
-               AND (e.r -> 'lt' IS NULL OR value < (e.r ->> 'lt')::numeric)
-               AND (e.r -> 'lte' IS NULL OR value <= (e.r ->> 'lte')::numeric)
-             ORDER BY e.i
-             LIMIT 1),
+           jsonb_path_query_first(
+             opts -> 'ranges',
+             '$[*] ? ((!(exists(@.gte)) || $v >= @.gte) && (!(exists(@.gt)) || $v > @.gt) && (!(exists(@.lt)) || $v < @.lt) && (!(exists(@.lte)) || $v <= @.lte))',
+             ('{"v":' || CASE WHEN value = 'NaN' OR value = 'Infinity' THEN '1e400' WHEN value = '-Infinity' THEN '-1e400' ELSE value::text END || '}')::jsonb
+           ) ->> 'label',
            opts ->> 'default') END;

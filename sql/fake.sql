@@ -223,9 +223,14 @@ CREATE OR REPLACE FUNCTION pgmask._fake_area_code(n bigint)
     '706', '707', '708', '712', '713', '714', '715', '716'
   ]::text[])[1 + (n % 80)::int];
 
+-- PL/pgSQL because the digest is used several times (see sql/noise.sql: a non-inlined SQL
+-- function costs far more per call); it only uses pg_catalog and pgmask, with a pinned path.
 CREATE OR REPLACE FUNCTION pgmask._fake_from_digest(h bytea, kind text)
   RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog
+AS $body$
+BEGIN
   RETURN CASE kind
     WHEN 'first_name' THEN pgmask._fake_first_name(('x' || encode(substr(h, 1, 4), 'hex'))::bit(32)::bigint)
     WHEN 'last_name' THEN pgmask._fake_last_name(('x' || encode(substr(h, 5, 4), 'hex'))::bit(32)::bigint)
@@ -238,6 +243,8 @@ CREATE OR REPLACE FUNCTION pgmask._fake_from_digest(h bytea, kind text)
     WHEN 'email' THEN pgmask._fake_email_first(('x' || encode(substr(h, 1, 4), 'hex'))::bit(32)::bigint) || '.' || pgmask._fake_email_last(('x' || encode(substr(h, 5, 4), 'hex'))::bit(32)::bigint)
       || (('x' || encode(substr(h, 29, 4), 'hex'))::bit(32)::bigint % 100)::text || '@' || pgmask._fake_email_domain(('x' || encode(substr(h, 9, 4), 'hex'))::bit(32)::bigint)
   END;
+END
+$body$;
 
 CREATE OR REPLACE FUNCTION pgmask.fake(value text, key bytea, opts jsonb)
   RETURNS text

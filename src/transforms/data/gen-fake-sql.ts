@@ -58,9 +58,14 @@ ${picker('city', fakeCities)}
 
 ${picker('area_code', fakeAreaCodes)}
 
+-- PL/pgSQL because the digest is used several times (see sql/noise.sql: a non-inlined SQL
+-- function costs far more per call); it only uses pg_catalog and pgmask, with a pinned path.
 CREATE OR REPLACE FUNCTION pgmask._fake_from_digest(h bytea, kind text)
   RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog
+AS $body$
+BEGIN
   RETURN CASE kind
     WHEN 'first_name' THEN pgmask._fake_first_name(${u32(L.firstName)})
     WHEN 'last_name' THEN pgmask._fake_last_name(${u32(L.lastName)})
@@ -73,6 +78,8 @@ CREATE OR REPLACE FUNCTION pgmask._fake_from_digest(h bytea, kind text)
     WHEN 'email' THEN pgmask._fake_email_first(${u32(L.firstName)}) || '.' || pgmask._fake_email_last(${u32(L.lastName)})
       || (${u32(L.lineNumber)} % 100)::text || '@' || pgmask._fake_email_domain(${u32(L.emailDomain)})
   END;
+END
+$body$;
 
 CREATE OR REPLACE FUNCTION pgmask.fake(value text, key bytea, opts jsonb)
   RETURNS text
