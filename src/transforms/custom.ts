@@ -127,7 +127,7 @@ async function importCustomFile(file: string): Promise<CustomTransform[]> {
   const mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as Record<string, unknown>;
   const found = Object.values(mod).filter((v): v is CustomTransform => typeof v === 'object' && v !== null && (v as { pgmaskCustomTransform?: unknown }).pgmaskCustomTransform === 1);
   if (found.length === 0) {
-    throw new PgmaskError({ code: 'CUSTOM_TRANSFORM_EMPTY', message: `${file} exports no defineCustomTransform(…) value`, hint: "export default defineCustomTransform({ name, description, types, fn }) from 'pgmask'", exitCode: ExitCode.usage });
+    throw new PgmaskError({ code: 'CUSTOM_TRANSFORM_EMPTY', message: `${file} exports no defineCustomTransform(…) value`, hint: "export default defineCustomTransform({ name, description, types, fn }) (import it from 'pgmask'); put shared helpers in a subdirectory", exitCode: ExitCode.usage });
   }
   return found;
 }
