@@ -191,4 +191,63 @@ const copy: Attack = {
   },
 };
 
-export const sourceAccessAttacks: readonly Attack[] = [sourceRead, publicGrants, roleGrants, columnGrants, defaultPrivileges, pgStats, copy];
+
+const derivedRelations: Attack = {
+  id: 'source-through-views',
+  title: 'read views and materialized views outside the masked schema that are built on source tables (directly or through other views)',
+  async run(s) {
+    const rows = await s.rows<{ rel: string; base: string }>(
+      `WITH RECURSIVE built_on(rel, base) AS (
+         SELECT r.ev_class, d.refobjid FROM pg_catalog.pg_rewrite r
+           JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
+           JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+          WHERE t.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND r.ev_class <> d.refobjid
+         UNION
+         SELECT r.ev_class, b.base FROM built_on b
+           JOIN pg_catalog.pg_depend d ON d.refobjid = b.rel AND d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+           JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+          WHERE r.ev_class <> b.rel
+       )
+       SELECT DISTINCT c.oid::regclass::text AS rel, b.base::regclass::text AS base
+         FROM built_on b JOIN pg_catalog.pg_class c ON c.oid = b.rel JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname NOT IN ($1, $2) AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT')
+        ORDER BY 1, 2`,
+      [s.facts.policy.sourceSchema, s.facts.policy.maskedSchema],
+    );
+    const found: string[] = [];
+    for (const r of rows) {
+      const read = await s.attempt(`SELECT * FROM ${r.rel} LIMIT 1`);
+      found.push(`${r.rel} (built on ${r.base}) is readable${read.ok ? ` and returned ${read.rows.length} row` : ''}`);
+    }
+    if (found.length > 0) return leaked(`views outside ${s.facts.policy.maskedSchema} expose source tables unmasked: ${listSome(found)}`, found);
+    return held(`no view or materialized view outside ${s.facts.policy.maskedSchema} and ${s.facts.policy.sourceSchema} built on a source table is readable`);
+  },
+};
+
+const definerFunctions: Attack = {
+  id: 'definer-functions',
+  title: 'find SECURITY DEFINER functions the role may execute whose owner reads a source table or the keys',
+  async run(s) {
+    const rows = await s.rows<{ what: string }>(
+      `SELECT p.oid::regprocedure::text || ' runs as ' || pg_catalog.pg_get_userbyid(p.proowner) ||
+              CASE WHEN o.rolsuper THEN ' (a superuser)' ELSE ', who reads ' || (
+                SELECT string_agg(n.nspname || '.' || c.relname, ', ' ORDER BY c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private' AND c.relkind = 'r')
+                   AND pg_catalog.has_table_privilege(p.proowner, c.oid, 'SELECT')) END AS what
+         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles o ON o.oid = p.proowner
+        WHERE p.prosecdef AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
+          AND p.pronamespace <> 'pg_catalog'::regnamespace
+          AND (o.rolsuper OR EXISTS (
+                SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private' AND c.relkind = 'r')
+                   AND pg_catalog.has_table_privilege(p.proowner, c.oid, 'SELECT')))
+        ORDER BY 1`,
+      [s.facts.policy.sourceSchema],
+    );
+    const found = rows.map((r) => r.what);
+    if (found.length > 0) return leaked(`the role may call code that reads raw data with another role's rights: ${listSome(found, 3)}`, found);
+    return held('no SECURITY DEFINER function the role may execute is owned by a role that reads the source tables or the keys');
+  },
+};
+
+export const sourceAccessAttacks: readonly Attack[] = [sourceRead, publicGrants, roleGrants, columnGrants, defaultPrivileges, derivedRelations, definerFunctions, pgStats, copy];

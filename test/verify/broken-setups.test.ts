@@ -237,7 +237,40 @@ describe('verify catches deliberately broken setups', () => {
     });
   });
 
-  it('16. after every repair, the whole suite holds again for both roles', async () => {
+  it('16. a view outside the masked schema, built on a source table, readable by PUBLIC', async () => {
+    await broken(
+      `CREATE SCHEMA reporting; GRANT USAGE ON SCHEMA reporting TO PUBLIC;
+       CREATE VIEW reporting.patient_list AS SELECT mrn, first_name FROM public.patients;
+       CREATE VIEW reporting.patient_names AS SELECT first_name FROM reporting.patient_list;
+       GRANT SELECT ON reporting.patient_names TO PUBLIC`,
+      'DROP SCHEMA reporting CASCADE',
+      async () => {
+        const r = await run(['source-through-views', 'source-read']);
+        expect(attack(r, 'source-through-views')).toMatchObject({
+          status: 'leaked',
+          objects: ['reporting.patient_names (built on patients) is readable and returned 1 row'],
+        });
+        // the raw table itself stays closed: only the side door is open
+        expect(attack(r, 'source-read').status).toBe('held');
+      },
+    );
+  });
+
+  it('17. a SECURITY DEFINER function that reads a source table, executable by everyone', async () => {
+    await broken(
+      `CREATE FUNCTION public.lookup_mrn(p text) RETURNS text LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+         AS $$ SELECT mrn FROM public.patients WHERE patient_id = p $$`,
+      'DROP FUNCTION public.lookup_mrn(text)',
+      async () => {
+        const r = await run(['definer-functions']);
+        const d = attack(r, 'definer-functions');
+        expect(d.status).toBe('leaked');
+        expect(d.objects).toEqual([expect.stringMatching(/^lookup_mrn\(text\) runs as \S+ \(a superuser\)$/)]);
+      },
+    );
+  });
+
+  it('18. after every repair, the whole suite holds again for both roles', async () => {
     const r = await verify(f.db.url, f.policy);
     const leaks = r.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role} ${a.id}: ${a.evidence}`));
     expect(leaks).toEqual([]);

@@ -59,6 +59,7 @@ describe('verify on a correct setup (hand-made schema, sql runtime)', () => {
     const ids = report.subjects[0]!.attacks.map((a) => a.id);
     for (const id of [
       'source-read', 'source-grants-public', 'source-grants-roles', 'source-grants-column', 'default-privileges',
+      'source-through-views', 'definer-functions',
       'keys-read', 'key-material', 'oracle', 'transform-self-keyed', 'averaging', 'volatile-functions',
       'leaky-function', 'security-barrier', 'search-path-hijack', 'search-path-config', 'escalation',
       'copy', 'large-objects', 'explain-verbose', 'cast-errors', 'pg-stats', 'row-filter',
