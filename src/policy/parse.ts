@@ -94,6 +94,9 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
       name,
       filter: typeof table.filter === 'string' ? table.filter : null,
       subject: typeof table.subject === 'string' ? table.subject : null,
+      materialize: typeof table.materialize === 'boolean' ? table.materialize : data.materialize,
+      quasiIdentifiers: Array.isArray(table.quasi_identifiers) ? [...(table.quasi_identifiers as string[])] : [],
+      sensitive: Array.isArray(table.sensitive) ? [...(table.sensitive as string[])] : [],
       columns,
       position: position(['tables', name]),
     };

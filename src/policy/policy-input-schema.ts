@@ -37,6 +37,18 @@ export const tableSchema = <R extends z.ZodType>(rule: R) =>
         .describe('SQL boolean expression over the source table\'s columns; rows where it is not true are hidden (consent, opt-out)'),
       subject: identifier.nullish().describe('subject column of this table for per-subject transforms (overrides the top-level `subject`)'),
       columns: z.record(z.string(), rule).describe('one rule per source column: a transform name, or `{ transform: { params } }`'),
+      materialize: z
+        .boolean()
+        .optional()
+        .describe('serve this table from a materialized view (refreshed by `pgmask refresh`) instead of a dynamic view; overrides the top-level `materialize`'),
+      quasi_identifiers: z
+        .array(identifier)
+        .optional()
+        .describe('columns that together could single a person out (age, sex, ZIP3 …): `pgmask report` measures k-anonymity over them'),
+      sensitive: z
+        .array(identifier)
+        .optional()
+        .describe('sensitive attributes (diagnosis, result …): `pgmask report` measures l-diversity of them within each quasi-identifier class'),
     })
     .describe('how one source table is masked');
 
@@ -74,6 +86,10 @@ export function policyInputSchema<R extends z.ZodType>(rule: R) {
         .describe('key names; the first one is the default key'),
       roles: z.record(z.string(), roleSchema).optional().describe('masking roles, by name'),
       tables: z.record(z.string(), tableSchema(rule)).describe('source tables to mask, by name; a table not listed gets no masked view'),
+      materialize: z
+        .boolean()
+        .default(false)
+        .describe('serve every table from a materialized view (fast BI queries; refreshed by `pgmask refresh`); a table can override it'),
       transforms: z.string().min(1, { error: 'must not be empty' }).optional().describe('directory of custom TypeScript transforms, relative to the policy file'),
     })
     .describe('pgmask policy (version 1)');

@@ -37,6 +37,12 @@ export interface PolicyTable {
   /** subject column for per-subject transforms in this table (overrides the policy's `subject`) */
   readonly subject: string | null;
   readonly columns: readonly PolicyColumn[];
+  /** served from a materialized view (the table's own `materialize`, else the policy's) */
+  readonly materialize: boolean;
+  /** columns that together could identify a person, for `pgmask report` (k-anonymity) */
+  readonly quasiIdentifiers: readonly string[];
+  /** sensitive attributes, for `pgmask report` (l-diversity) */
+  readonly sensitive: readonly string[];
   readonly position: SourcePosition;
 }
 

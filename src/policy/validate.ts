@@ -107,6 +107,19 @@ function checkTable(
       position: ptable.position,
     });
   }
+  for (const [listKey, names] of [['quasi_identifiers', ptable.quasiIdentifiers], ['sensitive', ptable.sensitive]] as const) {
+    names.forEach((name, i) => {
+      if (table.columns.some((c) => c.name === name)) return;
+      problems.add({
+        code: 'POLICY_UNKNOWN_COLUMN',
+        message: `${listKey} column \`${name}\` does not exist in ${table.schema}.${table.name}`,
+        hint: didYouMean(name, table.columns.map((c) => c.name)) ?? `columns: ${listNames(table.columns.map((c) => c.name))}`,
+        path: [...tablePath, listKey, i],
+        part: 'value',
+        position: ptable.position,
+      });
+    });
+  }
   const subjectName = ptable.subject ?? policy.subject;
   const subjectColumn = subjectName !== null && table.columns.some((c) => c.name === subjectName) ? subjectName : null;
 

@@ -70,6 +70,20 @@ describe('validatePolicy against a catalog snapshot', () => {
     ]);
   });
 
+  it('quasi_identifiers and sensitive name existing columns; materialize is inherited by tables', () => {
+    const text = designWith('    filter: "NOT research_opt_out"', '    quasi_identifiers: [sex, zipp]\n    sensitive: [weight_kg]\n    filter: "NOT research_opt_out"');
+    const details = check(text);
+    expect(details.map((d) => [shown(d), d.message, d.hint])).toEqual([
+      ['13:30 error POLICY_UNKNOWN_COLUMN\n    quasi_identifiers: [sex, zipp]\n                             ^^^^', 'quasi_identifiers column `zipp` does not exist in public.patients', 'did you mean `zip`?'],
+    ]);
+    const policy = parsePolicy(designWith('source_schema: public ', 'materialize: true\nsource_schema: public ').replace('  encounters:\n', '  encounters:\n    materialize: false\n'), 'p.yaml', testRegistry);
+    expect(policy.tables.map((t) => [t.name, t.materialize])).toEqual([
+      ['patients', true],
+      ['encounters', false],
+    ]);
+    expect(parsePolicy(text, 'p.yaml', testRegistry).tables[0]).toMatchObject({ quasiIdentifiers: ['sex', 'zipp'], sensitive: ['weight_kg'], materialize: false });
+  });
+
   it('a transform that does not take the column type says which families it takes', () => {
     const details = check(designWith('      zip: zip3\n', '      zip: { noise: { relative: 0.1 } }\n').replace('birth_date: { shift_date: { max_days: 30 } }', 'birth_date: zip3'));
     expect(details.map((d) => [shown(d), d.message, d.hint])).toEqual([
