@@ -20,6 +20,8 @@ export interface Subject {
   readonly kind: string;
   /** the masking role this subject is or belongs to, or null for a role given with --role */
   readonly maskingRole: string | null;
+  /** attack through a real login with this URL instead of impersonating the role */
+  readonly loginUrl?: string;
 }
 
 export type Attempt<R> = { readonly ok: true; readonly rows: R[] } | { readonly ok: false; readonly error: string; readonly code: string | null };

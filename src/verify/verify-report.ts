@@ -23,8 +23,8 @@ export interface VerifySubject {
   readonly role: string;
   /** `masking role`, `member of <role>`, or `role` (given with --role, not in the policy) */
   readonly kind: string;
-  /** how the session became the role: `session authorization` (faithful) or `set role` */
-  readonly impersonation: 'session authorization' | 'set role' | 'none';
+  /** how the session became the role: `login` (its own connection), `session authorization` (faithful), `set role`, or `none` (could not) */
+  readonly impersonation: 'login' | 'session authorization' | 'set role' | 'none';
   /** the search_path the role gets at login (from pg_db_role_setting), applied before the attacks */
   readonly searchPath: string;
   readonly attacks: readonly AttackResult[];

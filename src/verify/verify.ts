@@ -36,6 +36,11 @@ export interface VerifyOptions {
   readonly registry?: TransformRegistry;
   /** only these attack ids (tests); all by default */
   readonly only?: readonly string[];
+  /**
+   * attack through a real login instead (e.g. the BI tool's URL): its own role
+   * settings apply; the admin URL is still used for the out-of-band facts
+   */
+  readonly loginUrl?: string;
 }
 
 type Impersonation = VerifySubject['impersonation'];
@@ -65,7 +70,7 @@ export async function verify(databaseUrl: string, policy: Policy, opts: VerifyOp
     } finally {
       await admin.query('ROLLBACK');
     }
-    subjects = chooseSubjects(policy, facts, opts.role);
+    subjects = opts.loginUrl ? [await loginSubject(policy, opts.loginUrl)] : chooseSubjects(policy, facts, opts.role);
   } finally {
     await admin.end();
   }
@@ -92,6 +97,17 @@ function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undef
     for (const m of r.members) out.push({ role: m, kind: `member of ${r.name}`, maskingRole: r.name });
   }
   return out;
+}
+
+async function loginSubject(policy: Policy, loginUrl: string): Promise<Subject> {
+  const client = await connect(loginUrl);
+  try {
+    const role = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+    const masking = policy.roles.find((r) => r.name === role || r.members.includes(role));
+    return { role, kind: 'login', maskingRole: masking?.name ?? null, loginUrl };
+  } finally {
+    await client.end();
+  }
 }
 
 /** The search_path a role gets at login: role+database setting, role setting, database setting, server default. */
@@ -123,8 +139,16 @@ interface OpenSession {
   readonly problem: string | null;
 }
 
-/** A new backend, in a transaction, become `role` with its login search_path. */
-async function openAs(databaseUrl: string, facts: VerifyFacts, role: string): Promise<OpenSession> {
+/** A new backend, in a transaction, become the subject with its login search_path (or log in as it). */
+async function openAs(databaseUrl: string, facts: VerifyFacts, subject: Subject): Promise<OpenSession> {
+  const role = subject.role;
+  if (subject.loginUrl) {
+    const client = await connect(subject.loginUrl);
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL statement_timeout = '60s'`);
+    const searchPath = (await client.query<{ p: string }>(`SELECT pg_catalog.current_setting('search_path') AS p`)).rows[0]!.p;
+    return { client, impersonation: 'login', searchPath, problem: null };
+  }
   const client = await connect(databaseUrl);
   await client.query('BEGIN');
   // nothing an attack does may outlive this transaction, nor hang the run
@@ -156,7 +180,7 @@ async function close(client: pg.Client): Promise<void> {
 }
 
 async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subject, attacks: readonly Attack[]): Promise<VerifySubject> {
-  const opened = await openAs(databaseUrl, facts, subject.role);
+  const opened = await openAs(databaseUrl, facts, subject);
   const results: AttackResult[] = [];
   try {
     const applicable = attacks.filter((a) => a.appliesTo?.(subject) ?? true);
@@ -165,14 +189,14 @@ async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subjec
       return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
     }
     const inOtherSession = async <T>(fn: (other: AttackSession) => Promise<T>): Promise<T> => {
-      const other = await openAs(databaseUrl, facts, subject.role);
+      const other = await openAs(databaseUrl, facts, subject);
       try {
-        return await fn(new AttackSession(other.client, subject, facts, inOtherSession, other.impersonation === 'session authorization', other.searchPath));
+        return await fn(new AttackSession(other.client, subject, facts, inOtherSession, other.impersonation === 'session authorization' || other.impersonation === 'login', other.searchPath));
       } finally {
         await close(other.client);
       }
     };
-    const session = new AttackSession(opened.client, subject, facts, inOtherSession, opened.impersonation === 'session authorization', opened.searchPath);
+    const session = new AttackSession(opened.client, subject, facts, inOtherSession, opened.impersonation === 'session authorization' || opened.impersonation === 'login', opened.searchPath);
     for (const attack of attacks.filter((a) => a.appliesTo?.(subject) ?? true)) {
       await opened.client.query('SAVEPOINT pgmask_verify_attack');
       let outcome;

@@ -94,6 +94,13 @@ describe('verify on a correct setup (hand-made schema, sql runtime)', () => {
     await expect(verify(f.db.url, f.policy, { role: `nobody_${uniqueSuffix()}` })).rejects.toSatisfy((e: unknown) => e instanceof PgmaskError && e.code === 'ROLE_NOT_FOUND' && e.exitCode === 2);
   });
 
+  it('attacks through a real login of the member (its own settings apply) and holds', async () => {
+    const r = await verify(f.db.url, f.policy, { loginUrl: f.memberUrl });
+    expect(r.subjects.map((x) => [x.role, x.kind, x.impersonation, x.searchPath])).toEqual([[f.member, 'login', 'login', 'masked']]);
+    const leaks = r.subjects[0]!.attacks.filter((a) => a.status !== 'held').map((a) => `${a.id} ${a.status}: ${a.evidence}`);
+    expect(leaks).toEqual([]);
+  });
+
   it('without superuser rights, becomes the role with SET ROLE and says so', async () => {
     const admin = `v_admin_${uniqueSuffix()}`;
     const adminUrl = await f.db.createLoginRole(admin);

@@ -14,17 +14,19 @@ export function verifyCommand(): Command {
     .addOption(databaseUrlOption())
     .addOption(transformsOption())
     .option('-r, --role <role>', 'attack as this role only (a masking role or a login member); default: every masking role and member in the policy')
+    .option('--login-url <url>', 'attack through a real login with this URL (e.g. the BI tool\'s) instead of impersonating; --database-url still reads the facts as admin')
     .addOption(jsonOption())
     .addHelpText(
       'after',
       '\nConnect as a superuser for a faithful test (SET SESSION AUTHORIZATION); otherwise the connecting role must be a member of each role (SET ROLE).\n\nExamples:\n  pgmask verify --policy examples/clinic.yaml\n  pgmask verify --role metabase_reader --json | jq \'.subjects[].attacks[] | select(.status == "leaked")\'',
     )
-    .action(async (opts: { policy: string; databaseUrl?: string; role?: string; json?: boolean; transforms?: string }) => {
+    .action(async (opts: { policy: string; databaseUrl?: string; role?: string; loginUrl?: string; json?: boolean; transforms?: string }) => {
       const url = requireDatabaseUrl(opts.databaseUrl);
       const out = createOutput(Boolean(opts.json));
       const { policy, registry } = await loadPolicyFile(opts.policy, opts.transforms);
       out.progress(`attacking ${policy.roles.length} masking role(s) and their members …`);
-      const report = await verify(url, policy, { role: opts.role, registry });
+      const loginUrl = opts.loginUrl === undefined ? undefined : requireDatabaseUrl(opts.loginUrl);
+      const report = await verify(url, policy, { role: opts.role, registry, loginUrl });
       if (out.json) out.out(JSON.stringify(report, null, 2));
       else out.out(formatVerifyReport(report));
       if (!report.ok) setCommandExitCode(ExitCode.leak);
