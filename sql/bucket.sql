@@ -1,7 +1,9 @@
 -- pgmask.bucket(value numeric, opts jsonb) → numeric
 -- The lower bound of the value's bin: origin + floor((value − origin)/width)·width, computed
 -- exactly with div()/mod() (a numeric division would round first); the result's scale is
--- max(scale(width), scale(origin)). NaN and ±Infinity are returned unchanged; a NULL argument gives NULL.
+-- max(scale(width), scale(origin)). opts.min (a number or numeric text), when given, is the
+-- smallest result: the view passes the column type's minimum so the cast back cannot fail.
+-- NaN and ±Infinity are returned unchanged; a NULL argument gives NULL.
 CREATE OR REPLACE FUNCTION pgmask._bucket_floor(d numeric, width numeric, origin numeric)
   RETURNS numeric
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -10,11 +12,12 @@ CREATE OR REPLACE FUNCTION pgmask._bucket_floor(d numeric, width numeric, origin
 CREATE OR REPLACE FUNCTION pgmask.bucket(value numeric, opts jsonb)
   RETURNS numeric
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  RETURN CASE WHEN opts IS NULL THEN NULL
+  RETURN CASE WHEN opts IS NULL OR value IS NULL THEN NULL
               WHEN value = 'NaN' OR abs(value) = 'Infinity' THEN value
-              ELSE pgmask._bucket_floor(value - coalesce((opts ->> 'origin')::numeric, 0),
-                                        (opts ->> 'width')::numeric,
-                                        coalesce((opts ->> 'origin')::numeric, 0)) END;
+              ELSE greatest(pgmask._bucket_floor(value - coalesce((opts ->> 'origin')::numeric, 0),
+                                                 (opts ->> 'width')::numeric,
+                                                 coalesce((opts ->> 'origin')::numeric, 0)),
+                            (opts ->> 'min')::numeric) END;
 
 -- pgmask.bucket_label(value numeric, opts jsonb) → text
 -- The label of the first of opts.ranges ({gte, gt, lt, lte, label}, bounds optional) that

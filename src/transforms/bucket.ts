@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonbLiteral, literal, sql } from '../sql/index.ts';
+import { jsonbLiteral, sql } from '../sql/index.ts';
 import { defineTransform } from './transform.ts';
 
 const INT_MIN: Readonly<Record<string, string>> = { int2: '-32768', int4: '-2147483648', int8: '-9223372036854775808' };
@@ -56,10 +56,11 @@ export const bucket = defineTransform({
     if (params.ranges !== undefined) {
       return sql`pgmask.bucket_label(${value}::numeric, ${jsonbLiteral({ ranges: params.ranges, ...(params.default !== undefined ? { default: params.default } : {}) })})`;
     }
-    const call = sql`pgmask.bucket(${value}::numeric, ${jsonbLiteral({ width: params.width, ...(params.origin !== undefined ? { origin: params.origin } : {}) })})`;
-    // the bin of a value near the type's minimum can start below it; the cast back would fail the query
+    // the bin of a value near the type's minimum can start below it, and the cast back would
+    // fail the query: the type's minimum (as text: int8's is not a float8) is the smallest bin
     const min = column.family === 'integer' ? INT_MIN[column.typeName] : undefined;
-    return min !== undefined ? sql`greatest(${call}, ${literal(min)}::numeric)` : call;
+    const opts = { width: params.width, ...(params.origin !== undefined ? { origin: params.origin } : {}), ...(min !== undefined ? { min } : {}) };
+    return sql`pgmask.bucket(${value}::numeric, ${jsonbLiteral(opts)})`;
   },
   sqlFile: 'bucket.sql',
   plv8: [

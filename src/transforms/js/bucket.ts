@@ -8,6 +8,8 @@ import { atScale, compareDecimal, formatDecimal, parseDecimal, type Decimal } fr
 export interface BucketOpts {
   readonly width: number;
   readonly origin?: number;
+  /** the smallest result (number or numeric text); the view passes the column type's minimum */
+  readonly min?: number | string;
 }
 
 export interface BucketRange {
@@ -29,8 +31,8 @@ function isSpecial(value: string): boolean {
 
 /**
  * The lower bound of the value's bin: origin + floor((value − origin)/width)·width, exactly.
- * Its scale is max(scale(width), scale(origin)) as numeric's (div(…)·width + origin) gives.
- * NaN and ±Infinity are returned unchanged.
+ * Its scale is max(scale(width), scale(origin)) as numeric's (div(…)·width + origin) gives;
+ * below opts.min it is opts.min (greatest() in SQL). NaN and ±Infinity are returned unchanged.
  */
 export function bucket(value: string, opts: BucketOpts): string {
   if (isSpecial(value)) return value;
@@ -43,7 +45,12 @@ export function bucket(value: string, opts: BucketOpts): string {
   let q = d / width;
   if (d % width < 0n) q -= 1n;
   const t = Math.max(w.scale, o.scale);
-  return formatDecimal({ unscaled: q * atScale(w, t) + atScale(o, t), scale: t });
+  const lower: Decimal = { unscaled: q * atScale(w, t) + atScale(o, t), scale: t };
+  if (opts.min !== undefined) {
+    const min = parseDecimal(String(opts.min));
+    if (compareDecimal(lower, min) < 0) return formatDecimal(min);
+  }
+  return formatDecimal(lower);
 }
 
 /** −1/0/1 comparing numeric text with a finite bound; NaN sorts above everything in PostgreSQL. */

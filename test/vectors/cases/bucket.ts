@@ -30,3 +30,9 @@ export const cases: VectorCase[] = [
   ...['18.4999', '18.5', '24.9', '25', '40'].map((v): VectorCase => ({ name: `bmi ${v}`, fn: 'bucket_label', args: [num(v), opts(bmi)] })),
   { name: 'no range and no default', fn: 'bucket_label', args: [num('5'), opts({ ranges: [{ gte: 10, label: 'ten+' }] })] },
 ];
+
+cases.push(
+  { name: 'int8 minimum clamps the bin', fn: 'bucket', args: [num('-9223372036854775808'), opts({ width: 10, min: '-9223372036854775808' })] },
+  { name: 'min above the bin', fn: 'bucket', args: [num('-37'), opts({ width: 10, min: -35.5 })] },
+  { name: 'min below the bin', fn: 'bucket', args: [num('-37'), opts({ width: 10, min: '-100' })] },
+);
