@@ -1,4 +1,5 @@
 import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
+import { matchNameRules } from './classify.ts';
 import { tokenizeName } from './tokenize-name.ts';
 
 /** Table-name words for "the people this database is about", strongest first. */
@@ -83,9 +84,16 @@ export function detectSubject(snapshot: CatalogSnapshot): SubjectDetection {
   if (!best) return { subjectTable: null, columns: [], defaultColumn: null };
 
   const subject = best.table;
-  const key = subject.primaryKey![0]!;
+  const key = chooseKey(subject, tables);
+  const surrogate = surrogateKeyNames(tables);
   const columns: SubjectColumn[] = [
-    { schema: subject.schema, table: subject.name, column: key, confidence: 0.97, reason: `primary key of the patient table ${subject.name}` },
+    {
+      schema: subject.schema,
+      table: subject.name,
+      column: key,
+      confidence: 0.97,
+      reason: key === subject.primaryKey![0] ? `primary key of the patient table ${subject.name}` : `the patient key of ${subject.name}, repeated in other tables`,
+    },
   ];
   for (const table of tables) {
     const claimed = new Set<string>(table === subject ? [key] : []);
@@ -97,12 +105,51 @@ export function detectSubject(snapshot: CatalogSnapshot): SubjectDetection {
       columns.push({ schema: table.schema, table: table.name, column, confidence: 0.96, reason: `foreign key to ${subject.name}.${key}` });
     }
     // schemas without declared foreign keys (OMOP CDM often ships without them) still repeat the key's name
-    if (key !== 'id' && table !== subject) {
+    if (!surrogate.has(key) && table !== subject) {
       const same = table.columns.find((c) => c.name === key && !claimed.has(c.name));
       if (same) columns.push({ schema: table.schema, table: table.name, column: same.name, confidence: 0.85, reason: `same name as the patient key ${subject.name}.${key}` });
     }
   }
   return { subjectTable: { schema: subject.schema, table: subject.name, column: key }, columns, defaultColumn: mostCommon(columns.map((c) => c.column)) };
+}
+
+/**
+ * Names used as the primary key of many tables (`id`, `row_id`): a per-table
+ * surrogate convention, so another table's column of that name is its own key,
+ * not a reference to the patient.
+ */
+function surrogateKeyNames(tables: readonly CatalogTable[]): ReadonlySet<string> {
+  const counts = new Map<string, number>();
+  for (const t of tables) if (t.primaryKey?.length === 1) counts.set(t.primaryKey[0]!, (counts.get(t.primaryKey[0]!) ?? 0) + 1);
+  return new Set(['id', ...[...counts].filter(([, n]) => n >= 3).map(([name]) => name)]);
+}
+
+/**
+ * The patient table's key: its primary key, unless the primary key is a
+ * surrogate (`row_id`) and another column named like a patient key
+ * (`subject_id`, `patient_id`) is what the other tables reference or repeat.
+ */
+function chooseKey(subject: CatalogTable, tables: readonly CatalogTable[]): string {
+  const pk = subject.primaryKey![0]!;
+  const surrogate = surrogateKeyNames(tables);
+  const uses = (column: string) =>
+    tables.reduce((n, t) => {
+      if (t === subject) return n;
+      const fk = t.foreignKeys.some((k) => k.refTable === subject.name && k.refSchema === subject.schema && k.refColumns.length === 1 && k.refColumns[0] === column);
+      const same = !surrogate.has(column) && t.columns.some((c) => c.name === column);
+      return n + (fk ? 2 : same ? 1 : 0);
+    }, 0);
+  let best = pk;
+  let bestUses = uses(pk);
+  for (const c of subject.columns) {
+    if (c.name === pk || !matchNameRules(tokenizeName(c.name)).some((m) => m.rule.category === 'subject_key')) continue;
+    const n = uses(c.name);
+    if (n > bestUses) {
+      best = c.name;
+      bestUses = n;
+    }
+  }
+  return best;
 }
 
 function mostCommon(names: readonly string[]): string | null {

@@ -179,7 +179,8 @@ export const valueRules: readonly ValueRule[] = [
   { category: 'account_number', what: 'IBANs (mod-97 valid)', test: isIban, minShare: 0.8, weight: 0.92 },
   { category: 'account_number', what: 'payment card numbers (Luhn valid)', test: isCardNumber, minShare: 0.9, weight: 0.8 },
   { category: 'phone', what: 'telephone numbers', test: isPhone, minShare: 0.6, weight: 0.82 },
-  { category: 'geography', what: 'ZIP/postcodes', test: isPostalCode, minShare: 0.8, weight: 0.45 },
+  // five bare digits in an integer column are far more often a code or a counter than a ZIP (which would lose its leading 0)
+  { category: 'geography', what: 'ZIP/postcodes', test: isPostalCode, minShare: 0.8, weight: 0.45, families: ['text', 'other'] },
   { category: 'date', what: 'dates written as text', test: isDateText, minShare: 0.7, weight: 0.85, families: ['text', 'other'] },
   { category: 'name', what: 'person names (dictionary)', test: isPersonName, minShare: 0.35, weight: 0.88 },
   { category: 'photo', what: 'image files (JPEG/PNG/GIF… magic bytes)', test: isImageHex, minShare: 0.6, weight: 0.8 },
