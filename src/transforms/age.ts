@@ -71,5 +71,10 @@ export const age = defineTransform({
     { sqlName: 'age', args: [['value', 'date'], ['as_of', 'date']], returns: 'date', js: 'age_birth_date' },
     { sqlName: 'age', args: [['value', 'timestamp'], ['as_of', 'date']], returns: 'timestamp', js: 'age_birth_timestamp' },
   ],
+  notes: [
+    'Age columns: a value above 89 (including 89.5, NaN and Infinity) becomes 90; others are unchanged.',
+    'Birth dates: born on or before as_of − 90 years → as_of − 90 years (everyone 90 or older shows exactly 90); timestamps are compared by calendar day and a moved one is midnight.',
+    'Without as_of the view uses today on the wall clock of `time_zone` (default UTC): the transform functions are IMMUTABLE and get the date as an argument, so the view is STABLE and its output changes when the date changes. Give as_of for reproducible releases.',
+  ],
   example: { rule: 'birth_date: { age: { as_of: "2025-01-01" } }', input: "'1930-05-02'", output: "'1935-01-01' (shown as 90; people under 90 unchanged)" },
 });

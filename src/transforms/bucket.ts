@@ -67,5 +67,9 @@ export const bucket = defineTransform({
     { sqlName: 'bucket', args: [['value', 'numeric'], ['opts', 'jsonb']], returns: 'numeric', js: 'bucket' },
     { sqlName: 'bucket_label', args: [['value', 'numeric'], ['opts', 'jsonb']], returns: 'text', js: 'bucket_label' },
   ],
+  notes: [
+    'Exact decimal arithmetic (numeric div/mod, BigInt in JavaScript): 0.3 with width 0.1 is in the bin 0.3. The lower bound has the scale of width/origin; the view casts it back to the column type. Integer columns need whole widths; a bin starting below the type minimum is shown as the minimum. NaN and ±Infinity are returned unchanged.',
+    'Labelled ranges: first match wins; bounds are exact; NaN and Infinity count as above every bound, -Infinity below. Float columns are compared after the float8 → numeric cast (15 significant digits).',
+  ],
   example: { rule: 'age_years: { bucket: { width: 10 } }', input: '37', output: '30' },
 });

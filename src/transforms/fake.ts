@@ -52,5 +52,9 @@ export const fake = defineTransform({
   render: ({ value, key, params }) => sql`pgmask.fake(${value}::text, ${key}, ${jsonbLiteral({ kind: params.kind })})`,
   sqlFile: 'fake.sql',
   plv8: [{ sqlName: 'fake', args: [['value', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'text', js: 'fake' }],
+  notes: [
+    'The choice is HMAC-SHA256(key, "fake" NUL value): the same value and key give the same fake in every table and runtime, so fakes still group and join; different values may share a fake (a few hundred names per list). Dictionaries ship with pgmask (src/transforms/data/), ASCII spellings of common US and European names.',
+    'Phones are (area code) 555-0100…0199 (reserved for fiction); emails first.last<nn>@example.com/.org/.net (reserved domains).',
+  ],
   example: { rule: 'first_name: { fake: { kind: first_name } }', input: "'Alice'", output: `'${fakeValue('Alice', new Uint8Array(32), { kind: 'first_name' })}' (with an all-zero key; the same for every 'Alice')` },
 });

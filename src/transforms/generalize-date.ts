@@ -36,5 +36,6 @@ export const generalizeDate = defineTransform({
     { sqlName: 'generalize_date', args: [['value', 'date'], ['opts', 'jsonb']], returns: 'date', js: 'generalize_date' },
     { sqlName: 'generalize_date', args: [['value', 'timestamp'], ['opts', 'jsonb']], returns: 'timestamp', js: 'generalize_date' },
   ],
+  notes: ['timestamptz: truncated on the wall clock of `time_zone` (default UTC), so "the first of the month" is midnight in that zone whatever the session TimeZone. infinity stays infinity.'],
   example: { rule: 'birth_date: { generalize_date: { to: quarter } }', input: "'1961-08-14'", output: "'1961-07-01'" },
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
 import type { CatalogColumn } from '../db/catalog-snapshot.ts';
 import { defineTransform } from './transform.ts';
+import { noise as noiseValue } from './js/noise.ts';
 
 const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
   int2: [-32768, 32767],
@@ -104,5 +105,14 @@ export const noise = defineTransform({
   },
   sqlFile: 'noise.sql',
   plv8: [{ sqlName: 'noise', args: [['value', 'float8'], ['row_key', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'float8', js: 'noise' }],
-  example: { rule: 'weight_kg: { noise: { relative: 0.05, decimals: 1 } }', input: '72.4', output: '69.9 (the same every time for this row)' },
+  notes: [
+    'The factor comes from HMAC-SHA256(key, "noise" NUL column NUL primary key), so each row and column has its own fixed noise: repeating or averaging queries reveals nothing more. The mean absolute error equals the scale (uniform: within ±2× scale; laplace: exponential tails).',
+    'Computed in float8 with only + − × ÷ and floor in both runtimes (no ln()), so sql and plv8 return the same bits. Rounding is half up: floor(x·10^d + 0.5)/10^d; values of 10^15 or more are not rounded. min/max clamp after rounding; integer, real and numeric(p,s) columns are also clamped to their type range.',
+    'NaN, ±Infinity, |value| ≥ 1e300 and, with a relative scale, 0 < |value| < 1e-270 are returned unchanged (perturbing them would leave the float8 range). A table without a primary key is refused.',
+  ],
+  example: {
+    rule: 'weight_kg: { noise: { relative: 0.05, decimals: 1 } }',
+    input: '72.4 (primary key 1)',
+    output: `${noiseValue(72.4, '1', new Uint8Array(32), { column: 'weight_kg', relative: 0.05, decimals: 1 })} (the same in every query; all-zero key)`,
+  },
 });

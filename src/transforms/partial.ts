@@ -36,5 +36,8 @@ export const partial = defineTransform({
   render: ({ value, params }) => sql`pgmask.partial(${value}::text, ${jsonbLiteral(params)})`,
   sqlFile: 'partial.sql',
   plv8: [{ sqlName: 'partial', args: [['value', 'text'], ['opts', 'jsonb']], returns: 'text', js: 'partial' }],
+  notes: [
+    'Characters are Unicode code points in both runtimes (an emoji is one, a combining accent is one more). A value no longer than first + last is masked whole. email: no @ masks everything; the domain starts at the last @. phone: only ASCII digits are masked; four digits or fewer are all masked.',
+  ],
   example: { rule: 'phone: { partial: { preset: phone } }', input: "'+1 (555) 123-4567'", output: "'+* (***) ***-4567'" },
 });

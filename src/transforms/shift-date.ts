@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';
+import { shiftDateDays } from './js/shift-date.ts';
+
+/** the docs example, computed: patient P1 under an all-zero key */
+const exampleDays = shiftDateDays('P1', new Uint8Array(32), { max_days: 30 });
+const exampleShifted = new Date(Date.UTC(2024, 2, 10, 8, 15) + exampleDays * 86_400_000).toISOString().slice(0, 16).replace('T', ' ');
 
 /**
  * Per-subject date shift: every date of one subject (patient) moves by the same keyed
@@ -57,5 +62,14 @@ export const shiftDate = defineTransform({
   },
   sqlFile: 'shift_date.sql',
   plv8: [{ sqlName: 'shift_date_days', args: [['subject', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'int4', js: 'shift_date_days' }],
-  example: { rule: 'admitted_at: { shift_date: { max_days: 30 } }', input: "'2024-03-10 08:15' (patient P1)", output: "'2024-03-27 08:15' (every date of P1 moves +17 days)" },
+  notes: [
+    'The offset is HMAC-SHA256(key, "shift_date" NUL subject) mapped onto ±1…max_days (never 0), or whole weeks with keep_weekday. The subject column is the policy\'s `subject` (or the table\'s); a table without one is refused. A row whose subject is NULL shows NULL.',
+    'Only the offset is computed by the transform (`pgmask.shift_date_days`); the view adds it in SQL, so infinity stays infinity and dates past the end of PostgreSQL\'s range fail as they would in SQL.',
+    'timestamptz: shifted on the wall clock of `time_zone` (default UTC) and converted back, so the local time of day in that zone is kept across DST changes and the result does not depend on the session TimeZone. A wall-clock time that does not exist on the target day (spring forward) moves one hour later, as PostgreSQL reads it.',
+  ],
+  example: {
+    rule: 'admitted_at: { shift_date: { max_days: 30 } }',
+    input: "'2024-03-10 08:15' (patient P1)",
+    output: `'${exampleShifted}' (every date of P1 moves ${exampleDays > 0 ? '+' : ''}${exampleDays} days; all-zero key)`,
+  },
 });

@@ -77,6 +77,8 @@ export interface TransformDefinition<P = Record<string, unknown>> {
   readonly plv8?: readonly Plv8Signature[];
   /** a policy snippet and what it does, for generated docs */
   readonly example?: { readonly rule: string; readonly input: string; readonly output: string };
+  /** semantics a policy author must know (edge cases, time zones, what becomes NULL), one paragraph each, for generated docs */
+  readonly notes?: readonly string[];
 }
 
 export interface Plv8Signature {

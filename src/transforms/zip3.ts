@@ -40,5 +40,9 @@ export const zip3 = defineTransform({
   render: ({ value, params }) => sql`pgmask.zip3(${value}::text, ${jsonbLiteral({ restricted: params.restricted ?? zip3Restricted })})`,
   sqlFile: 'zip3.sql',
   plv8: [{ sqlName: 'zip3', args: [['value', 'text'], ['opts', 'jsonb']], returns: 'text', js: 'zip3' }],
+  notes: [
+    'Accepted: 5 digits, or ZIP+4 as 12345-6789, 123456789 or "12345 6789", with spaces around. Anything else (short codes, letters, foreign postcodes, non-ASCII digits) becomes NULL rather than a guess.',
+    'A restricted ZIP3 gives 00000 (the first three digits replaced by 000, followed by 00). The view carries the list it uses; `restricted:` replaces the built-in list.',
+  ],
   example: { rule: 'zip: zip3', input: "'02115-1234', '03601'", output: "'02100', '00000'" },
 });
