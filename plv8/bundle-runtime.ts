@@ -8,6 +8,9 @@ export const IMPLEMENTATIONS_MODULE = fileURLToPath(new URL('../src/transforms/j
 /** What `import … from 'pgmask'` means inside a custom transform file. */
 export const DEFINE_CUSTOM_MODULE = fileURLToPath(new URL('../src/transforms/define-custom-transform.ts', import.meta.url));
 
+/** The repository root: esbuild's working directory, so the bundle (and its version tag) does not depend on the caller's cwd. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
 /** Name of the variable the IIFE bundle assigns inside `pgmask._plv8_init()`. */
 export const BUNDLE_GLOBAL = '__pgmask_bundle';
 
@@ -40,7 +43,8 @@ export { table };
   let result;
   try {
     result = await build({
-      stdin: { contents: entry, resolveDir: process.cwd(), sourcefile: 'pgmask-plv8-entry.ts', loader: 'ts' },
+      stdin: { contents: entry, resolveDir: ROOT, sourcefile: 'pgmask-plv8-entry.ts', loader: 'ts' },
+      absWorkingDir: ROOT,
       bundle: true,
       write: false,
       format: 'iife',

@@ -4,6 +4,7 @@
  * bare globals, every registered signature installed.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../src/transforms/registry.ts';
@@ -28,6 +29,14 @@ describe('plv8 install SQL', () => {
     expect(install.match(/var __pgmask_bundle = /g)).toHaveLength(1);
     expect(install.match(/CREATE OR REPLACE FUNCTION "pgmask"\."_plv8_init"\(\)/g)).toHaveLength(1);
     expect(await plv8RuntimeInstall(registry)).toBe(install);
+    // the bundle does not depend on the working directory (generated SQL must be the same bytes everywhere)
+    const cwd = process.cwd();
+    try {
+      process.chdir(tmpdir());
+      expect(await plv8RuntimeInstall(registry)).toBe(install);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('makes every transform function STRICT PARALLEL SAFE and IMMUTABLE (STABLE only for a wrapper casting date/time text), and installs every registered plv8 signature', () => {
