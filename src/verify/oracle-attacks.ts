@@ -57,6 +57,7 @@ const oracle: Attack = {
   async run(s) {
     const { facts } = s;
     if (facts.plannedViews === null) return skipped(`the policy does not plan on this catalog, so the view expressions are unknown: ${facts.planError}`);
+    if (facts.oracleSamples.length === 0 && facts.oracleProblems.length > 0) return skipped(listSome(facts.oracleProblems));
     if (facts.oracleSamples.length === 0) return held('no masked column uses a keyed transform (or no source row passes a filter): nothing to reproduce');
     const found: string[] = [];
     const tried: string[] = [];

@@ -54,17 +54,29 @@ export interface VerifyFacts {
   /** per policy table: all rows, and rows passing its filter (= all without a filter) */
   readonly rowCounts: ReadonlyMap<string, { readonly total: number; readonly passing: number }>;
   readonly oracleSamples: readonly OracleSample[];
+  /** tables whose raw samples could not be computed as admin (e.g. the transform functions are not installed) */
+  readonly oracleProblems: readonly string[];
   /** rows of pg_stats about source tables (as admin) */
   readonly sourceStatsRows: number;
 }
 
 const ORACLE_ROWS = 20;
 
-/** Runs `fn` with search_path = pg_catalog, <source> (how views and filters bind names). */
-async function withSourcePath<T>(client: pg.ClientBase, source: string, fn: () => Promise<T>): Promise<T> {
-  await client.query(sql`SET LOCAL search_path = pg_catalog, ${ident(source)}`.text);
+/**
+ * Runs `fn` with search_path = pg_catalog, <source> (how views and filters bind
+ * names) in a savepoint: a query that cannot run here (no pgmask functions yet, a
+ * filter that no longer fits) gives null, and the attack that needs it says so.
+ */
+async function withSourcePath<T>(client: pg.ClientBase, source: string, fn: () => Promise<T>): Promise<T | null> {
+  await client.query('SAVEPOINT pgmask_verify_fact');
   try {
-    return await fn();
+    await client.query(sql`SET LOCAL search_path = pg_catalog, ${ident(source)}`.text);
+    const value = await fn();
+    await client.query('RELEASE SAVEPOINT pgmask_verify_fact');
+    return value;
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT pgmask_verify_fact');
+    return null;
   } finally {
     await client.query('SET LOCAL search_path = pg_catalog');
   }
@@ -108,10 +120,11 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
         sql`SELECT count(*)::float8 AS total, count(*) FILTER (WHERE ${where})::float8 AS passing FROM ${ident(policy.sourceSchema, t.name)} AS src`.text,
       ),
     );
-    rowCounts.set(t.name, r.rows[0]!);
+    if (r) rowCounts.set(t.name, r.rows[0]!);
   }
 
   const oracleSamples: OracleSample[] = [];
+  const oracleProblems: string[] = [];
   for (const view of views ?? []) {
     const table = findTable(snapshot, view.sourceSchema, view.sourceTable)!;
     const ptable = policy.tables.find((t) => t.name === view.sourceTable)!;
@@ -129,6 +142,10 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
               FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT ${literal(ORACLE_ROWS)}`.text,
       ),
     );
+    if (!r) {
+      oracleProblems.push(`${view.sourceSchema}.${view.sourceTable}: the policy's expressions do not run here (is pgmask migrated?)`);
+      continue;
+    }
     oracleSamples.push({
       view,
       table,
@@ -148,6 +165,7 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     planError: error,
     rowCounts,
     oracleSamples,
+    oracleProblems,
     sourceStatsRows: stats.rows[0]!.n,
   };
 }
@@ -180,7 +198,8 @@ function planViews(policy: Policy, registry: TransformRegistry, snapshot: Catalo
   };
   try {
     const runtime = resolveRuntime(policy, clean);
-    const plan = planMigration({ policy, snapshot: clean, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
+    // roles and members do not shape a view: their problems are the attacks' business
+    const plan = planMigration({ policy: { ...policy, roles: [] }, snapshot: clean, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
     return { views: plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView'), error: null };
   } catch (e) {
     const err = e as { message?: string; details?: readonly { message: string }[] };

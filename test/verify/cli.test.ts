@@ -94,6 +94,15 @@ describe('pgmask verify (CLI)', () => {
     }
   });
 
+  it('exits 4 when a role of the policy cannot be attacked (fail closed: skipped is not held)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pgmask-verify-cli-')), 'policy.yaml');
+    writeFileSync(file, f.policyText.replaceAll(f.member, 'no_such_member_pgmask'));
+    const r = await pgmask(['verify', '--policy', file, '--database-url', f.db.url]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/verify: could not attack as no_such_member_pgmask/);
+    expect(r.stdout).toMatch(/^ {2}skipped source-read: role no_such_member_pgmask does not exist/m);
+  });
+
   it('exits 2 for an unknown role', async () => {
     const r = await pgmask(['verify', '--policy', policyFile, '--database-url', f.db.url, '--role', 'no_such_role_pgmask']);
     expect(r.code).toBe(2);

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createVerifyFixture, dropVerifyFixture, type VerifyFixture } from './verify-fixture.ts';
+import { createVerifyFixture, dropVerifyFixture, fixturePolicy, fixtureSchemaSql, type VerifyFixture } from './verify-fixture.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { verify, ATTACKS } from '../../src/verify/verify.ts';
 import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
@@ -112,6 +112,37 @@ describe('verify on a correct setup (hand-made schema, sql runtime)', () => {
       expect(r.subjects[0]!.attacks.find((a) => a.id === 'escalation')!.evidence).toMatch(/checked by membership only/);
     } finally {
       await f.db.query(`REVOKE ALL ON public.patients, public.encounters FROM ${admin}; REVOKE ALL ON pgmask_private.keys FROM ${admin}; REVOKE ALL ON SCHEMA pgmask_private FROM ${admin}; DROP ROLE ${admin}`);
+    }
+  });
+});
+
+describe('verify on a database that was never migrated', () => {
+  it('skips every attack for roles that do not exist, and crashes on nothing', async () => {
+    const db = await createTestDatabase('pgmask_verify_fresh');
+    try {
+      await db.query(fixtureSchemaSql);
+      const s = uniqueSuffix();
+      const { policy } = await loadPolicyText(fixturePolicy(`nr_${s}`, `nm_${s}`), 'policy.yaml');
+      const r = await verify(db.url, policy);
+      expect(r.subjects.map((x) => [x.role, x.impersonation])).toEqual([
+        [`nr_${s}`, 'none'],
+        [`nm_${s}`, 'none'],
+      ]);
+      const statuses = new Set(r.subjects.flatMap((x) => x.attacks.map((a) => a.status)));
+      expect([...statuses]).toEqual(['skipped']);
+      expect(r.subjects[0]!.attacks[0]!.evidence).toMatch(/role nr_\w+ does not exist/);
+      // a role that exists is still attacked; the missing pgmask schema is reported, not thrown
+      const other = `nx_${s}`;
+      db.trackRole(other);
+      await db.query(`CREATE ROLE ${other} NOLOGIN`);
+      const r2 = await verify(db.url, policy, { role: other });
+      const by = Object.fromEntries(r2.subjects[0]!.attacks.map((a) => [a.id, a]));
+      expect(by['source-read']!.status).toBe('held');
+      expect(by['keys-read']!.status).toBe('skipped');
+      expect(by['oracle']!).toMatchObject({ status: 'skipped', evidence: expect.stringMatching(/do not run here/) });
+      expect(r2.ok).toBe(true);
+    } finally {
+      await db.drop();
     }
   });
 });

@@ -30,6 +30,12 @@ export function verifyCommand(): Command {
       if (out.json) out.out(JSON.stringify(report, null, 2));
       else out.out(formatVerifyReport(report));
       if (!report.ok) setCommandExitCode(ExitCode.leak);
+      // fail closed: a role nobody could attack is not a role that held
+      const unattacked = report.subjects.filter((s) => s.impersonation === 'none').map((s) => s.role);
+      if (unattacked.length > 0) {
+        out.err(`verify: could not attack as ${unattacked.join(', ')} (see the skipped attacks); exit 4 unless a leak was found`);
+        setCommandExitCode(ExitCode.database);
+      }
     });
 }
 
