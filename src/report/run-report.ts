@@ -1,0 +1,171 @@
+import type pg from 'pg';
+import { connect } from '../db/connection.ts';
+import { findTable, type CatalogSnapshot } from '../db/catalog-snapshot.ts';
+import { databaseError, ExitCode, PgmaskError, usageError } from '../errors.ts';
+import type { LoadedPolicy } from '../pipeline.ts';
+import { snapshotFor } from '../pipeline.ts';
+import { planMigration, resolveRuntime, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
+import type { CreateMaskedView } from '../plan/nodes.ts';
+import { ident, sql } from '../sql/index.ts';
+import { PGMASK_VERSION } from '../version.ts';
+import { measureTableRisk } from './measure-risk.ts';
+import { measureTableUtility } from './measure-utility.ts';
+import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, type ColumnUtility, type CorrelationPair, type Report, type RiskSection, type TableRisk, type UtilitySection } from './report.ts';
+import { safeHarborChecklist } from './safe-harbor-checklist.ts';
+
+export interface ReportOptions {
+  /** the masking role to read the views as; default: the policy's first role */
+  readonly role?: string;
+  /** gate: report not ok when a table's k is below this */
+  readonly minK?: number | null;
+  /** progress lines (the CLI shows them on a TTY) */
+  readonly progress?: (line: string) => void;
+}
+
+/**
+ * `pgmask report`: risk measured through the masked views as the masking role,
+ * utility measured on the admin connection (the view's expressions next to the
+ * raw values, aggregated in SQL), the Safe Harbor checklist from the catalog.
+ * Both sessions are read-only transactions that are rolled back; nothing is
+ * written, and only aggregates and masked values come back.
+ */
+export async function runReport(databaseUrl: string, loaded: LoadedPolicy, options: ReportOptions = {}): Promise<Report> {
+  const started = performance.now();
+  const { policy, registry } = loaded;
+  const minK = options.minK ?? null;
+  const threshold = minK ?? DEFAULT_RISK_THRESHOLD;
+  const progress = options.progress ?? (() => {});
+  const role = options.role ?? policy.roles[0]?.name;
+  if (!role) throw usageError('REPORT_NO_ROLE', 'the policy has no masking role to measure the views as', 'add a role under roles: in the policy, or pass --role ROLE');
+
+  const admin = await connect(databaseUrl);
+  try {
+    let snapshot: CatalogSnapshot;
+    try {
+      snapshot = await snapshotFor(admin, policy);
+    } catch (cause) {
+      throw databaseError(cause, 'cannot read the catalog', 'connect as a superuser or the role that ran pgmask migrate');
+    }
+    const runtime = resolveRuntime(policy, snapshot);
+    const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
+    const views = plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView');
+    const warnings = checkViews(snapshot, views, policy.hash);
+    if (!snapshot.roles.some((r) => r.name === role)) {
+      throw usageError('REPORT_UNKNOWN_ROLE', `role ${role} does not exist`, 'run pgmask migrate first (it creates the masking roles), or pass --role with an existing role');
+    }
+
+    progress(`measuring risk as ${role} and utility as ${snapshot.currentUser} …`);
+    const [risk, utility] = await Promise.all([
+      measureRisk(databaseUrl, snapshot, loaded, role, threshold, minK),
+      measureUtility(admin, loaded, snapshot, views),
+    ]);
+    const safeHarbor = safeHarborChecklist(policy, snapshot);
+    for (const t of risk.tables) {
+      if (t.status === 'measured' && t.failingClassesTruncated) warnings.push(`${t.table}: ${t.atRisk.classes} classes are below k=${threshold}; only the first ${t.failingClasses.length} are listed`);
+    }
+    const ok = minK === null || risk.tables.every((t) => t.status !== 'measured' || t.meetsMinK !== false);
+    return {
+      reportFormat: REPORT_FORMAT_VERSION,
+      ok,
+      generatedAt: new Date().toISOString(),
+      database: snapshot.database,
+      policy: { file: policy.file, hash: policy.hash, sourceSchema: policy.sourceSchema, maskedSchema: policy.maskedSchema },
+      minK,
+      riskThreshold: threshold,
+      risk,
+      utility,
+      safeHarbor,
+      warnings,
+      elapsedMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
+/** Every view must exist; a view made from another policy version is measured but warned about. */
+function checkViews(snapshot: CatalogSnapshot, views: readonly CreateMaskedView[], policyHash: string): string[] {
+  const warnings: string[] = [];
+  const missing = views.filter((v) => !findTable(snapshot, v.schema, v.name));
+  if (missing.length > 0) {
+    throw new PgmaskError({
+      code: 'REPORT_NOT_MIGRATED',
+      message: `masked view${missing.length > 1 ? 's' : ''} ${missing.map((v) => `${v.schema}.${v.name}`).join(', ')} not found`,
+      hint: 'run pgmask migrate with this policy first: the report measures what analysts see',
+      exitCode: ExitCode.database,
+    });
+  }
+  for (const v of views) {
+    const live = findTable(snapshot, v.schema, v.name)!;
+    if (!live.comment?.startsWith(VIEW_COMMENT_MARKER) || !live.comment.includes(policyHash.slice(0, 16))) {
+      warnings.push(`${v.schema}.${v.name} was not created from this policy file (sha256 ${policyHash.slice(0, 16)}): risk is measured on the live view, utility on this policy's rules; run pgmask check`);
+    }
+  }
+  return warnings;
+}
+
+/** A new read-only session that has become the masking role (faithfully when the admin is a superuser). */
+async function openAsRole(databaseUrl: string, snapshot: CatalogSnapshot, role: string): Promise<{ client: pg.Client; impersonation: RiskSection['impersonation'] }> {
+  const client = await connect(databaseUrl);
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query('SET LOCAL search_path = pg_catalog');
+    if (snapshot.isSuperuser) {
+      await client.query(sql`SET LOCAL SESSION AUTHORIZATION ${ident(role)}`.text);
+      return { client, impersonation: 'session authorization' };
+    }
+    await client.query(sql`SET LOCAL ROLE ${ident(role)}`.text);
+    return { client, impersonation: 'set role' };
+  } catch (cause) {
+    await client.end().catch(() => {});
+    throw databaseError(cause, `cannot become ${role}`, `connect as a superuser, or as a member of ${role}`);
+  }
+}
+
+async function measureRisk(databaseUrl: string, snapshot: CatalogSnapshot, loaded: LoadedPolicy, role: string, threshold: number, minK: number | null): Promise<RiskSection> {
+  const { policy } = loaded;
+  const { client, impersonation } = await openAsRole(databaseUrl, snapshot, role);
+  try {
+    const tables: TableRisk[] = [];
+    for (const t of policy.tables) {
+      if (t.quasiIdentifiers.length === 0) {
+        tables.push({ table: t.name, status: 'not declared' });
+        continue;
+      }
+      try {
+        tables.push(await measureTableRisk(client, { maskedSchema: policy.maskedSchema, table: t.name, quasiIdentifiers: t.quasiIdentifiers, sensitive: t.sensitive, threshold, minK }));
+      } catch (cause) {
+        throw databaseError(cause, `cannot measure ${policy.maskedSchema}.${t.name} as ${role}`, `check that ${role} can read the masked views (pgmask verify)`);
+      }
+    }
+    return { role, impersonation, tables };
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    await client.end().catch(() => {});
+  }
+}
+
+async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: CatalogSnapshot, views: readonly CreateMaskedView[]): Promise<UtilitySection> {
+  const { policy } = loaded;
+  const columns: ColumnUtility[] = [];
+  const correlations: CorrelationPair[] = [];
+  await admin.query('BEGIN READ ONLY');
+  try {
+    // the row filter is written against the source schema, as in the view
+    await admin.query(sql`SET LOCAL search_path = pg_catalog, ${ident(policy.sourceSchema)}`.text);
+    for (const view of views) {
+      const policyTable = policy.tables.find((t) => t.name === view.name)!;
+      const source = findTable(snapshot, view.sourceSchema, view.sourceTable)!;
+      try {
+        const measured = await measureTableUtility(admin, { view, policyTable, columns: source.columns });
+        columns.push(...measured.columns);
+        correlations.push(...measured.correlations);
+      } catch (cause) {
+        throw databaseError(cause, `cannot compare ${view.sourceSchema}.${view.sourceTable} with its masked values`, 'connect as a superuser or the role that ran pgmask migrate (it reads the source tables and the keys)');
+      }
+    }
+  } finally {
+    await admin.query('ROLLBACK').catch(() => {});
+  }
+  return { computedAs: snapshot.currentUser, columns, correlations };
+}
