@@ -90,6 +90,14 @@ export interface CatalogSnapshot {
   readonly tables: readonly CatalogTable[];
 }
 
+/** Every masked view pgmask creates carries a comment starting with this marker. */
+export const PGMASK_COMMENT_MARKER = 'pgmask:';
+
+/** A masked view or materialized view that pgmask created (and may replace or drop). */
+export function isPgmaskRelation(table: CatalogTable): boolean {
+  return (table.kind === 'view' || table.kind === 'materialized view') && (table.comment?.startsWith(PGMASK_COMMENT_MARKER) ?? false);
+}
+
 export function findTable(snapshot: CatalogSnapshot, schema: string, name: string): CatalogTable | undefined {
   return snapshot.tables.find((t) => t.schema === schema && t.name === name);
 }

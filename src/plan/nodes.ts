@@ -71,7 +71,16 @@ export interface DropView {
   readonly kind: 'DropView';
   readonly schema: string;
   readonly name: string;
+  /** a materialized view (DROP MATERIALIZED VIEW) rather than a view */
+  readonly materialized: boolean;
   readonly reason: string;
+}
+
+/** An index on a materialized masked view (a unique one on the masked primary key, others on join keys). */
+export interface MaskedIndex {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly unique: boolean;
 }
 
 export interface MaskedColumn {
@@ -93,6 +102,13 @@ export interface CreateMaskedView {
   /** the policy's row filter (validated SQL boolean expression), or null */
   readonly filter: string | null;
   readonly comment: string;
+  /**
+   * served from a materialized view: filtered rows are never stored (so no
+   * security_barrier is needed), refreshed by `pgmask refresh`
+   */
+  readonly materialized: boolean;
+  /** indexes of a materialized view (empty for a dynamic view) */
+  readonly indexes: readonly MaskedIndex[];
 }
 
 export interface EnsureRole {

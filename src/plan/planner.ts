@@ -1,6 +1,6 @@
 import type { Policy, PolicyTable, Rule } from '../policy/policy.ts';
 import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
-import { findTable } from '../db/catalog-snapshot.ts';
+import { findTable, isPgmaskRelation, PGMASK_COMMENT_MARKER } from '../db/catalog-snapshot.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { Runtime } from '../transforms/transform.ts';
 import type { ErrorDetail } from '../errors.ts';
@@ -8,10 +8,11 @@ import { policyError, PgmaskError, ExitCode } from '../errors.ts';
 import { validatePolicy, assertValid } from '../policy/validate.ts';
 import { policyLocation } from '../policy/policy-source-map.ts';
 import { ident, literal, sql, join, trustedSqlText, type Sql } from '../sql/index.ts';
-import type { PlanNode, CreateMaskedView, MaskedColumn } from './nodes.ts';
+import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex } from './nodes.ts';
+import { createHash } from 'node:crypto';
 
 export const OWNER_ROLE = 'pgmask_owner';
-export const VIEW_COMMENT_MARKER = 'pgmask:';
+export const VIEW_COMMENT_MARKER = PGMASK_COMMENT_MARKER;
 
 export interface PlanInput {
   readonly policy: Policy;
@@ -101,17 +102,23 @@ export function planMigration(input: PlanInput): MigrationPlan {
       });
     }
     const view = planView(input, ptable, table);
+    if (view.materialized) problems.push(...materializeProblems(policy, ptable, table));
     const existing = findTable(snapshot, policy.maskedSchema, ptable.name);
-    if (existing) {
-      const replaceable = existing.columns.every((c, i) => view.columns[i]?.name === c.name && view.columns[i]?.type === c.sqlType);
-      if (!replaceable) drops.push({ kind: 'DropView', schema: policy.maskedSchema, name: ptable.name, reason: 'its columns or their types changed' });
+    if (existing?.kind === 'materialized view') {
+      // rebuilt from scratch: this migration runs only when the policy (or pgmask) changed
+      drops.push({ kind: 'DropView', schema: policy.maskedSchema, name: ptable.name, materialized: true, reason: 'a materialized masked view is rebuilt by every policy migration' });
+    } else if (existing) {
+      const replaceable = !view.materialized && existing.columns.every((c, i) => view.columns[i]?.name === c.name && view.columns[i]?.type === c.sqlType);
+      if (!replaceable) drops.push({ kind: 'DropView', schema: policy.maskedSchema, name: ptable.name, materialized: false, reason: view.materialized ? 'the table is now materialized' : 'its columns or their types changed' });
     }
     views.push(view);
   }
-  // views pgmask made earlier for tables the policy no longer lists
+  // masked views pgmask made earlier for tables the policy no longer lists
   for (const t of snapshot.tables) {
-    if (t.schema !== policy.maskedSchema || t.kind !== 'view' || !t.comment?.startsWith(VIEW_COMMENT_MARKER)) continue;
-    if (!policy.tables.some((pt) => pt.name === t.name)) drops.push({ kind: 'DropView', schema: t.schema, name: t.name, reason: 'the policy no longer lists this table' });
+    if (t.schema !== policy.maskedSchema || !isPgmaskRelation(t)) continue;
+    if (!policy.tables.some((pt) => pt.name === t.name)) {
+      drops.push({ kind: 'DropView', schema: t.schema, name: t.name, materialized: t.kind === 'materialized view', reason: 'the policy no longer lists this table' });
+    }
   }
   if (problems.length > 0) {
     throw policyError(`the policy cannot be applied to this database (${problems.length} problem${problems.length > 1 ? 's' : ''})`, problems);
@@ -184,7 +191,56 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable): C
     sourceTable: table.name,
     columns,
     filter: ptable.filter,
-    comment: `${VIEW_COMMENT_MARKER} masked view of ${table.schema}.${table.name} (policy sha256 ${policy.hash.slice(0, 16)})`,
+    comment: `${VIEW_COMMENT_MARKER} ${ptable.materialize ? 'materialized ' : ''}masked view of ${table.schema}.${table.name} (policy sha256 ${policy.hash.slice(0, 16)})`,
+    materialized: ptable.materialize,
+    indexes: ptable.materialize ? materializedIndexes(policy, ptable, table) : [],
   };
+}
+
+/** Transforms that map distinct values to distinct values, so a key stays a key after masking. */
+const INJECTIVE = new Set(['keep', 'pseudonymize']);
+
+function ruleOf(ptable: PolicyTable, column: string): string | undefined {
+  return ptable.columns.find((c) => c.name === column)?.rule.transform;
+}
+
+/**
+ * A materialized view is refreshed CONCURRENTLY (analysts keep reading), which
+ * needs a unique index over all rows: the masked primary key, so the key columns
+ * must be masked injectively.
+ */
+function materializeProblems(policy: Policy, ptable: PolicyTable, table: CatalogTable): ErrorDetail[] {
+  const at = { path: `tables.${ptable.name}.materialize`, location: policyLocation(policy, ['tables', ptable.name]) };
+  if (!table.primaryKey || table.primaryKey.length === 0) {
+    return [{ code: 'MATERIALIZE_NO_KEY', severity: 'error', message: `${table.schema}.${table.name} has no primary key, which a materialized masked view needs to be refreshed without blocking readers`, hint: 'add a primary key to the source table, or set materialize: false for it', ...at }];
+  }
+  const lossy = table.primaryKey.filter((c) => !INJECTIVE.has(ruleOf(ptable, c) ?? 'redact'));
+  if (lossy.length === 0) return [];
+  return [
+    {
+      code: 'MATERIALIZE_KEY_NOT_UNIQUE',
+      severity: 'error',
+      message: `primary key column(s) ${lossy.join(', ')} of ${table.name} are not masked one-to-one (${lossy.map((c) => ruleOf(ptable, c) ?? 'redact').join(', ')}), so the materialized view would have no unique key`,
+      hint: 'mask primary key columns with pseudonymize (or keep), or set materialize: false for this table',
+      ...at,
+    },
+  ];
+}
+
+/** Unique index on the masked primary key; plain indexes on masked join keys (foreign keys and the subject column). */
+function materializedIndexes(policy: Policy, ptable: PolicyTable, table: CatalogTable): MaskedIndex[] {
+  const base = `pgmask_${createHash('sha256').update(`${policy.maskedSchema}.${table.name}`).digest('hex').slice(0, 12)}`;
+  const indexes: MaskedIndex[] = [];
+  if (table.primaryKey?.length) indexes.push({ name: `${base}_key`, columns: table.primaryKey, unique: true });
+  const joinKeys = new Set<string>();
+  for (const fk of table.foreignKeys) if (fk.columns.length === 1) joinKeys.add(fk.columns[0]!);
+  const subject = ptable.subject ?? policy.subject;
+  if (subject && table.columns.some((c) => c.name === subject)) joinKeys.add(subject);
+  for (const c of table.columns) {
+    if (!joinKeys.has(c.name) || (table.primaryKey?.length === 1 && table.primaryKey[0] === c.name)) continue;
+    if (!INJECTIVE.has(ruleOf(ptable, c.name) ?? 'redact')) continue;
+    indexes.push({ name: `${base}_${indexes.length}`, columns: [c.name], unique: false });
+  }
+  return indexes;
 }
 

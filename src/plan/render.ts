@@ -37,25 +37,44 @@ SET LOCAL search_path = pg_catalog;`;
       // generated inside the database: the key never passes through pgmask, a log or this file
       return sql`INSERT INTO pgmask_private.keys (name, key) VALUES (${literal(node.name)}, ${ident(node.pgcryptoSchema)}.gen_random_bytes(32)) ON CONFLICT (name) DO NOTHING;`;
     case 'EnsureSchema':
+      // pgmask_owner owns the views; REFRESH … CONCURRENTLY runs its queries as that owner
       return sql`CREATE SCHEMA IF NOT EXISTS ${ident(node.name)};
-REVOKE ALL ON SCHEMA ${ident(node.name)} FROM PUBLIC;`;
+REVOKE ALL ON SCHEMA ${ident(node.name)} FROM PUBLIC;
+GRANT USAGE ON SCHEMA ${ident(node.name)} TO ${ident(OWNER_ROLE)};`;
     case 'EnsureOwnerAccess':
       if (node.tables.length === 0) return sql`-- no source tables`;
       return sql`GRANT USAGE ON SCHEMA ${ident(node.schema)} TO ${ident(OWNER_ROLE)};
 GRANT SELECT ON ${join(node.tables.map((t) => ident(node.schema, t)))} TO ${ident(OWNER_ROLE)};`;
     case 'DropView':
       return sql`-- ${sqlLine(node.reason)}
-DROP VIEW IF EXISTS ${ident(node.schema, node.name)};`;
+DROP ${node.materialized ? sql`MATERIALIZED VIEW` : sql`VIEW`} IF EXISTS ${ident(node.schema, node.name)};`;
     case 'CreateMaskedView': {
       const view = ident(node.schema, node.name);
       const cols = node.columns.map((c) => sql`  ${c.expression} AS ${ident(c.name)}`);
       const where = node.filter === null ? sql`` : sql`\nWHERE ${sqlExpression(node.filter)}`;
       const comments = node.columns.map((c) => sql`COMMENT ON COLUMN ${ident(node.schema, node.name, c.name)} IS ${literal(c.comment)};`);
+      const select = sql`SELECT
+${join(cols, ',\n')}
+FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${where}`;
+      if (node.materialized) {
+        const indexes = node.indexes.map(
+          (ix) => sql`CREATE ${ix.unique ? sql`UNIQUE INDEX` : sql`INDEX`} ${ident(ix.name)} ON ${view} (${join(ix.columns.map((c) => ident(c)))});`,
+        );
+        return sql`SET LOCAL search_path = pg_catalog, ${ident(node.sourceSchema)};
+CREATE MATERIALIZED VIEW ${view} AS
+${select}
+WITH DATA;
+SET LOCAL search_path = pg_catalog;
+ALTER MATERIALIZED VIEW ${view} OWNER TO ${ident(OWNER_ROLE)};
+REVOKE ALL ON ${view} FROM PUBLIC;
+${join(indexes, '\n')}
+ANALYZE ${view};
+COMMENT ON MATERIALIZED VIEW ${view} IS ${literal(node.comment)};
+${join(comments, '\n')}`;
+      }
       return sql`SET LOCAL search_path = pg_catalog, ${ident(node.sourceSchema)};
 CREATE OR REPLACE VIEW ${view} WITH (security_barrier) AS
-SELECT
-${join(cols, ',\n')}
-FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${where};
+${select};
 SET LOCAL search_path = pg_catalog;
 ALTER VIEW ${view} OWNER TO ${ident(OWNER_ROLE)};
 REVOKE ALL ON ${view} FROM PUBLIC;

@@ -1,5 +1,5 @@
 import { policyError, type ErrorDetail } from '../errors.ts';
-import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
+import { isPgmaskRelation, type CatalogSnapshot, type CatalogTable } from '../db/catalog-snapshot.ts';
 import { ident } from '../sql/index.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { Runtime } from '../transforms/transform.ts';
@@ -87,11 +87,11 @@ function checkTable(
 ): void {
   const tablePath = ['tables', ptable.name];
   const existing = snapshot.tables.find((t) => t.schema === policy.maskedSchema && t.name === ptable.name);
-  if (existing && existing.kind !== 'view') {
+  if (existing && !isPgmaskRelation(existing)) {
     problems.add({
       code: 'POLICY_MASKED_NAME_TAKEN',
-      message: `${policy.maskedSchema}.${ptable.name} already exists as a ${existing.kind}, so its masked view cannot be created`,
-      hint: 'rename or drop that object, or choose another masked_schema',
+      message: `${policy.maskedSchema}.${ptable.name} already exists as a ${existing.kind} that pgmask did not create, so its masked view cannot be created`,
+      hint: 'rename or drop that object, or choose another masked_schema (pgmask replaces only relations whose comment starts with "pgmask:")',
       path: tablePath,
       position: ptable.position,
     });

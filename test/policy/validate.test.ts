@@ -186,10 +186,15 @@ describe('validatePolicy against a catalog snapshot', () => {
     const snapshot = designSnapshot();
     const details = check(DESIGN_EXAMPLE, { ...snapshot, schemas: ['masked', 'public'], tables: [table('masked', 'patients', [['x', 'int4']]), ...snapshot.tables] });
     expect(details.map((d) => [`${d.location!.line}:${d.location!.column}`, d.code, d.message])).toEqual([
-      ['12:3', 'POLICY_MASKED_NAME_TAKEN', 'masked.patients already exists as a table, so its masked view cannot be created'],
+      ['12:3', 'POLICY_MASKED_NAME_TAKEN', 'masked.patients already exists as a table that pgmask did not create, so its masked view cannot be created'],
     ]);
-    // a view there is pgmask's own from an earlier migrate: fine
-    expect(check(DESIGN_EXAMPLE, { ...snapshot, tables: [table('masked', 'patients', [['x', 'int4']], { kind: 'view' }), ...snapshot.tables] })).toEqual([]);
+    // a view or materialized view pgmask made on an earlier migrate (its comment says so): fine
+    for (const kind of ['view', 'materialized view'] as const) {
+      expect(check(DESIGN_EXAMPLE, { ...snapshot, tables: [table('masked', 'patients', [['x', 'int4']], { kind, comment: 'pgmask: masked view of public.patients' }), ...snapshot.tables] })).toEqual([]);
+    }
+    // someone else's view of the same name is not replaced
+    const foreign = check(DESIGN_EXAMPLE, { ...snapshot, tables: [table('masked', 'patients', [['x', 'int4']], { kind: 'view' }), ...snapshot.tables] });
+    expect(foreign.map((d) => d.code)).toEqual(['POLICY_MASKED_NAME_TAKEN']);
   });
 
   it('warns about a default subject that no table has', () => {

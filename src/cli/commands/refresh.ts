@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { loadPolicyFile, snapshotFor } from '../../pipeline.ts';
+import { connect } from '../../db/connection.ts';
+import { refreshMaterialized } from '../../db/refresh.ts';
+import { createOutput } from '../output.ts';
+import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl } from '../options.ts';
+
+export function refreshCommand(): Command {
+  return new Command('refresh')
+    .description('refresh the materialized masked views (CONCURRENTLY: analysts keep reading), parents before children')
+    .addOption(policyOption())
+    .addOption(databaseUrlOption())
+    .option('-t, --table <name...>', 'refresh only these tables')
+    .addOption(jsonOption())
+    .addHelpText('after', '\nRun it as the role that ran pgmask migrate (e.g. from cron after the nightly load):\n  pgmask refresh --policy pgmask.yaml\n  pgmask refresh --table encounters observations')
+    .action(async (opts: { policy: string; databaseUrl?: string; table?: string[]; json?: boolean }) => {
+      const url = requireDatabaseUrl(opts.databaseUrl);
+      const out = createOutput(Boolean(opts.json));
+      const { policy } = await loadPolicyFile(opts.policy);
+      const client = await connect(url);
+      try {
+        const snapshot = await snapshotFor(client, policy);
+        const results = await refreshMaterialized(client, policy, snapshot, { tables: opts.table, onProgress: (l) => out.progress(l) });
+        if (out.json) {
+          out.out(JSON.stringify({ ok: true, refreshed: results.map((r) => ({ view: r.view, rows: r.rows, durationMs: Math.round(r.durationMs), concurrently: r.concurrently })) }, null, 2));
+        } else if (results.length === 0) {
+          out.out('nothing to refresh: the policy materializes no table (set materialize: true)');
+        } else {
+          for (const r of results) out.out(`refreshed ${r.view}: ${r.rows} rows in ${Math.round(r.durationMs)} ms (concurrently)`);
+        }
+      } finally {
+        await client.end();
+      }
+    });
+}

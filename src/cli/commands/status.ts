@@ -1,0 +1,36 @@
+import { Command } from 'commander';
+import { loadPolicyFile, snapshotFor } from '../../pipeline.ts';
+import { connect } from '../../db/connection.ts';
+import { maskingStatus } from '../../db/status.ts';
+import { createOutput } from '../output.ts';
+import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl } from '../options.ts';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('show what is applied: policy hash, runtime, each masked relation and, for materialized ones, the last refresh and row count')
+    .addOption(policyOption())
+    .addOption(databaseUrlOption())
+    .addOption(jsonOption())
+    .action(async (opts: { policy: string; databaseUrl?: string; json?: boolean }) => {
+      const url = requireDatabaseUrl(opts.databaseUrl);
+      const out = createOutput(Boolean(opts.json));
+      const { policy } = await loadPolicyFile(opts.policy);
+      const client = await connect(url);
+      try {
+        const status = await maskingStatus(client, policy, await snapshotFor(client, policy));
+        if (out.json) {
+          out.out(JSON.stringify({ ok: true, ...status }, null, 2));
+          return;
+        }
+        out.out(`policy ${policy.file}: sha256 ${policy.hash.slice(0, 16)} — ${status.upToDate ? 'applied, up to date' : status.appliedPolicyHash ? `NOT up to date (applied: ${status.appliedPolicyHash.slice(0, 16)} at ${status.appliedAt}); run pgmask migrate` : 'never applied; run pgmask migrate'}`);
+        out.out(`runtime: ${status.runtime ?? 'not installed'}`);
+        for (const r of status.relations) {
+          const refresh = r.kind === 'materialized view' ? (r.lastRefresh ? `last refresh ${r.lastRefresh}, ${r.lastRefreshRows} rows, ${Math.round(r.lastRefreshMs ?? 0)} ms` : 'not refreshed since migrate') : '';
+          const mismatch = r.kind !== r.wanted ? ` (policy wants a ${r.wanted})` : '';
+          out.out(`  ${r.relation.padEnd(32)} ${r.kind}${mismatch}${refresh ? `  ${refresh}` : ''}`);
+        }
+      } finally {
+        await client.end();
+      }
+    });
+}
