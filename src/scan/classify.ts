@@ -154,9 +154,11 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
 
   const samples = (evidence.samples ?? []).filter((v) => v.trim().length > 0);
   if (samples.length >= minSamples) {
+    const distinct = countDistinct(samples);
     for (const rule of valueRules) {
       if (!allowed(rule.category, rule.families)) continue;
-      const share = shareOf(samples, rule.test);
+      const share = shareAtLeast(distinct, samples.length, rule.test, rule.minShare);
+      if (share < rule.minShare) continue;
       if (share >= rule.minShare) {
         found.push({ category: rule.category, weight: rule.weight * (0.85 + 0.15 * share), reason: `${percent(share)} of ${samples.length} sampled values are ${rule.what}` });
       }
@@ -165,8 +167,10 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
     if (unique && allowed('other_unique_id')) found.push(unique);
     contradictions(found, samples, notes);
     if (found.some((e) => e.category === 'free_text')) {
-      const withDates = shareOf(samples, containsDate);
-      const withNames = shareOf(samples, (v) => v.split(/[\s,.;:]+/).some((w) => w.length > 2 && /^[A-ZÀ-Þ]/.test(w) && isPersonName(w)));
+      // for the reviewer, not the decision: 200 notes are plenty
+      const notesSample = samples.slice(0, 200);
+      const withDates = shareOf(notesSample, containsDate);
+      const withNames = shareOf(notesSample, (v) => v.split(/[\s,.;:]+/).some((w) => w.length > 2 && /^[A-ZÀ-Þ]/.test(w) && isPersonName(w)));
       if (withDates > 0) notes.push(`${percent(withDates)} of sampled notes contain dates`);
       if (withNames > 0) notes.push(`${percent(withNames)} of sampled notes contain person names`);
     }
@@ -235,11 +239,11 @@ interface NameMatch {
  */
 export function matchNameRules(tokens: readonly string[]): NameMatch[] {
   const matches: NameMatch[] = [];
-  for (const rule of nameRules) {
+  for (const { rule, sequences } of compiledRules) {
     if (rule.unless && tokens.some((t) => rule.unless!.some((u) => wordMatches(u, t)))) continue;
     let best: NameMatch | null = null;
-    for (const words of rule.words) {
-      const m = findSequence(tokens, words.split(' '));
+    for (const words of sequences) {
+      const m = findSequence(tokens, words);
       if (m && (!best || m.length > best.length)) best = { rule, start: m.start, length: m.length, token: tokens[m.start]! };
     }
     if (best) matches.push(best);
@@ -251,6 +255,9 @@ export function matchNameRules(tokens: readonly string[]): NameMatch[] {
       ),
   );
 }
+
+/** The rules with their word sequences split once (a scan matches every column name against all of them). */
+const compiledRules = nameRules.map((rule) => ({ rule, sequences: rule.words.map((w) => w.split(' ')) }));
 
 /** Finds `words` as consecutive tokens, or all of them glued into one token (`first name` in `firstname`). */
 function findSequence(tokens: readonly string[], words: readonly string[]): { start: number; length: number } | null {
@@ -270,6 +277,32 @@ function wordMatches(word: string, token: string): boolean {
   if (word.endsWith('*')) return token.length > word.length && token.startsWith(word.slice(0, -1));
   return word === token;
 }
+
+function countDistinct(samples: readonly string[]): ReadonlyMap<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of samples) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * The share of samples passing `test`. Each distinct value is checked once, at
+ * most `maxChecked` rows' worth are looked at (a share is known well enough from
+ * a few hundred), and the check stops early once `min` is out of reach: most
+ * validators fail most columns, and a scan runs them on every column.
+ */
+function shareAtLeast(distinct: ReadonlyMap<string, number>, total: number, test: (v: string) => boolean, min: number): number {
+  let passed = 0;
+  let checked = 0;
+  for (const [value, count] of distinct) {
+    if (test(value)) passed += count;
+    checked += count;
+    if (checked >= 50 && passed / checked < min / 2) return 0;
+    if (checked >= maxChecked) break;
+  }
+  return checked === 0 ? 0 : passed / checked;
+}
+
+const maxChecked = 300;
 
 function shareOf(samples: readonly string[], test: (v: string) => boolean): number {
   let n = 0;
