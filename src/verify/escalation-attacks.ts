@@ -54,9 +54,11 @@ const escalation: Attack = {
       const r = await s.attempt(sql`SET ROLE ${ident(OWNER_ROLE)}`);
       if (r.ok) found.push(`SET ROLE ${OWNER_ROLE} succeeded`);
     }
+    // undone with the rest of the attack (the runner rolls back to its savepoint)
+    await s.client.query(sql`SET LOCAL search_path = ${ident(policy.sourceSchema)}, pg_catalog`.text);
     for (const t of policy.tables) {
       tries++;
-      const r = await s.attempt(sql`SET LOCAL search_path = ${ident(policy.sourceSchema)}, pg_catalog; SELECT * FROM ${ident(t.name)} LIMIT 1`);
+      const r = await s.attempt(sql`SELECT * FROM ${ident(t.name)} LIMIT 1`);
       if (r.ok) found.push(`with search_path = ${policy.sourceSchema}, SELECT * FROM ${t.name} read the source table`);
     }
     if (found.length > 0) return leaked(listSome(found), found);

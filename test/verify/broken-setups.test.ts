@@ -270,7 +270,33 @@ describe('verify catches deliberately broken setups', () => {
     );
   });
 
-  it('18. after every repair, the whole suite holds again for both roles', async () => {
+  it('18. a masked view that lost its row filter', async () => {
+    const original = await viewDef('patients');
+    // the last WHERE is the filter's (the key subqueries have their own)
+    const unfiltered = original.slice(0, original.lastIndexOf('WHERE'));
+    expect(unfiltered).not.toBe(original);
+    await broken(
+      `CREATE OR REPLACE VIEW masked.patients WITH (security_barrier) AS ${unfiltered}`,
+      `CREATE OR REPLACE VIEW masked.patients WITH (security_barrier) AS ${original}`,
+      async () => {
+        const r = await run(['row-filter']);
+        expect(attack(r, 'row-filter')).toMatchObject({
+          status: 'leaked',
+          objects: ['masked.patients returns 5 rows but only 3 pass research_opt_out IS DISTINCT FROM true'],
+        });
+      },
+    );
+  });
+
+  it('19. a large object of raw data readable by the masking role', async () => {
+    const oid = (await f.db.query(`SELECT lo_from_bytea(0, convert_to('Grace Hopper, opted out', 'UTF8'))::int8 AS oid`)).rows[0].oid as string;
+    await broken(`GRANT SELECT ON LARGE OBJECT ${Number(oid)} TO ${ident(f.role).text}`, `SELECT lo_unlink(${Number(oid)})`, async () => {
+      const r = await run(['large-objects']);
+      expect(attack(r, 'large-objects')).toMatchObject({ status: 'leaked', objects: [`large object ${oid} is readable`] });
+    });
+  });
+
+  it('20. after every repair, the whole suite holds again for both roles', async () => {
     const r = await verify(f.db.url, f.policy);
     const leaks = r.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role} ${a.id}: ${a.evidence}`));
     expect(leaks).toEqual([]);
