@@ -79,6 +79,30 @@ return rt.impl.${sig.js}(${args});
 /** Types whose text input/output functions are STABLE in PostgreSQL (they read DateStyle, TimeZone or IntervalStyle). */
 const SESSION_DEPENDENT_IO: ReadonlySet<string> = new Set(['date', 'timestamp', 'timestamptz', 'interval']);
 
+/**
+ * The text JavaScript receives for a non-boundary value. Dates and timestamps are
+ * spelled exactly as PostgreSQL's ISO output (DateStyle ISO, TimeZone UTC) whatever the
+ * analyst's session says — `value::text` would follow the session's DateStyle, and a BI
+ * tool with `DateStyle = 'SQL, DMY'` would then get other results than the sql runtime.
+ * to_char is STABLE (locale), so these wrappers stay STABLE.
+ */
+export function textForJs(value: Sql, type: string): Sql {
+  const era = (v: Sql) => sql`CASE WHEN to_char(${v}, 'BC') = 'BC' THEN ' BC' ELSE '' END`;
+  const clock = (v: Sql) => sql`to_char(${v}, 'YYYY-MM-DD HH24:MI:SS') || rtrim(rtrim(to_char(${v}, '.US'), '0'), '.')`;
+  switch (type) {
+    case 'date':
+      return sql`(CASE WHEN isfinite(${value}) THEN to_char(${value}, 'YYYY-MM-DD') || ${era(value)} ELSE ${value}::text END)`;
+    case 'timestamp':
+      return sql`(CASE WHEN isfinite(${value}) THEN ${clock(value)} || ${era(value)} ELSE ${value}::text END)`;
+    case 'timestamptz': {
+      const utc = sql`(${value} AT TIME ZONE 'UTC')`;
+      return sql`(CASE WHEN isfinite(${value}) THEN ${clock(utc)} || '+00' || ${era(utc)} ELSE ${value}::text END)`;
+    }
+    default:
+      return sql`${value}::text`;
+  }
+}
+
 function signatureFunctions(sig: Plv8Signature, tag: string): Sql[] {
   if (!/^[a-z][a-z0-9_]*$/.test(sig.sqlName)) throw new Error(`plv8 signature name ${JSON.stringify(sig.sqlName)} must be snake_case`);
   if (!/^[a-z][a-z0-9_]*$/.test(sig.js)) throw new Error(`plv8 signature js ${JSON.stringify(sig.js)} must be snake_case`);
@@ -95,7 +119,7 @@ function signatureFunctions(sig: Plv8Signature, tag: string): Sql[] {
 AS ${dollarQuoted(jsBody(sig, tag))};`;
   if (direct) return [plv8Fn];
   const realArgs = sig.args.map(([name], i) => sql`${ident(name)} ${trustedSqlText(types[i]!)}`);
-  const callArgs = sig.args.map(([name], i) => (isBoundaryType(types[i]!) ? ident(name) : sql`${ident(name)}::text`));
+  const callArgs = sig.args.map(([name], i) => (isBoundaryType(types[i]!) ? ident(name) : textForJs(ident(name), types[i]!)));
   const call = sql`${ident('pgmask', plv8Name)}(${callArgs})`;
   const result = isBoundaryType(returns) ? call : sql`${call}::${trustedSqlText(returns)}`;
   // date/time text I/O depends on DateStyle/TimeZone (their casts are STABLE); a wrapper

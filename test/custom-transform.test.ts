@@ -106,7 +106,7 @@ export const firstOfMonth = defineCustomTransform({
     });
     const defs = await loadCustomTransforms(d);
     const install = await plv8RuntimeInstall(registry.with(defs));
-    expect(install).toContain(`RETURN "pgmask"."_js_custom_first_of_month"("value"::text, "params")::date;`);
+    expect(install).toContain(`RETURN "pgmask"."_js_custom_first_of_month"((CASE WHEN isfinite("value") THEN to_char("value", 'YYYY-MM-DD') || CASE WHEN to_char("value", 'BC') = 'BC' THEN ' BC' ELSE '' END ELSE "value"::text END), "params")::date;`);
     const sandbox = createPlv8Sandbox(install);
     expect(sandbox.call('pgmask.custom_first_of_month', ['2020-02-29', {}])).toBe('2020-02-01');
   });

@@ -16,7 +16,8 @@ export type PlanNode =
   | DropView
   | CreateMaskedView
   | EnsureRole
-  | GrantMaskingRole;
+  | GrantMaskingRole
+  | RestrictPlv8;
 
 export interface Header {
   readonly kind: 'Header';
@@ -123,4 +124,15 @@ export interface GrantMaskingRole {
   readonly views: readonly string[];
   readonly members: readonly string[];
   readonly database: string;
+}
+
+/**
+ * PLV8 runs a view's transform in the querying role's own JavaScript context and
+ * hands it the key as an argument: a role allowed to run its own plv8 code (a DO
+ * block, a function) could plant code there that receives the key. So no masking
+ * role, member or PUBLIC may use the language.
+ */
+export interface RestrictPlv8 {
+  readonly kind: 'RestrictPlv8';
+  readonly roles: readonly string[];
 }

@@ -155,6 +155,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
           database: snapshot.database,
         }) as const,
     ),
+    ...(runtime === 'plv8' ? [{ kind: 'RestrictPlv8', roles: [...new Set(policy.roles.flatMap((r) => [r.name, ...r.members]))] } as const] : []),
   ];
   return Object.freeze({ nodes: Object.freeze(nodes), runtime, policyHash: policy.hash });
 }

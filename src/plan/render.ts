@@ -101,6 +101,10 @@ END
       }
       return join(parts, '\n');
     }
+    case 'RestrictPlv8':
+      return sql`-- no masking role, member or PUBLIC may run its own PLV8 code in the context that receives the key
+REVOKE USAGE ON LANGUAGE plv8 FROM PUBLIC;
+${join(node.roles.map((r) => sql`REVOKE USAGE ON LANGUAGE plv8 FROM ${ident(r)};`), '\n')}`;
     default: {
       const unreachable: never = node;
       throw new Error(`no renderer for plan node ${JSON.stringify(unreachable)}`);

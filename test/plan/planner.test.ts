@@ -175,3 +175,18 @@ ALTER ROLE "metabase_reader" IN DATABASE "clinic" SET search_path = "masked";`);
     expect(() => resolveRuntime(policy(policyYaml('', 'error', 'plv8')), snapshot([]))).toThrow(/plv8/);
   });
 });
+
+describe('planner on the plv8 runtime', () => {
+  it('revokes PLV8 from PUBLIC, the masking roles and their members, after installing the runtime', () => {
+    const snap = { ...snapshot([patients]), availableExtensions: ['pgcrypto', 'plv8'] };
+    const p = policy();
+    const text = renderPlan(planMigration({ policy: p, snapshot: snap, registry, runtime: 'plv8', runtimeSql: '-- plv8 runtime', pgmaskVersion: '9.9.9' }));
+    expect(text).toContain('CREATE EXTENSION IF NOT EXISTS "plv8" WITH SCHEMA "pg_catalog";');
+    expect(text).toContain(`REVOKE USAGE ON LANGUAGE plv8 FROM PUBLIC;
+REVOKE USAGE ON LANGUAGE plv8 FROM "analyst";
+REVOKE USAGE ON LANGUAGE plv8 FROM "metabase_reader";`);
+    expect(text.indexOf('REVOKE USAGE ON LANGUAGE plv8')).toBeGreaterThan(text.indexOf('CREATE ROLE "analyst"'));
+    const sqlText = renderPlan(plan(p, snapshot([patients])));
+    expect(sqlText).not.toContain('LANGUAGE plv8');
+  });
+});

@@ -199,16 +199,42 @@ function parseArg(text: string): { name: string; type: string } {
   return { name: m[1]!, type: m[2]! };
 }
 
-/** `"pgmask"."_js_x"("value"::text, "key", "opts")::int8` */
+/**
+ * `"pgmask"."_js_x"("value"::text, "key", "opts")::int8`; a date/timestamp argument is
+ * spelled `(CASE WHEN isfinite("value") THEN to_char(…) … END)` (ISO text whatever the
+ * session's DateStyle) — the sandbox is handed that ISO text already.
+ */
 function parseWrapper(ret: string): NonNullable<SandboxFunction['wrapper']> {
-  const m = /^"([^"]+)"\."([^"]+)"\(([^)]*)\)(?:::(\w+))?$/.exec(ret.trim());
+  const m = /^"([^"]+)"\."([^"]+)"\((.*)\)(?:::(\w+))?$/s.exec(ret.trim());
   if (!m) throw new Error(`plv8 sandbox: cannot parse wrapper body ${JSON.stringify(ret)}`);
-  const argCasts = m[3]!.split(', ').map((a) => {
-    const am = /^"([^"]+)"(::text)?$/.exec(a);
+  const argCasts = splitTopLevel(m[3]!).map((a) => {
+    const am = /^"([^"]+)"(::text)?$/.exec(a) ?? /^\(CASE WHEN isfinite\("([^"]+)"\)()/.exec(a);
     if (!am) throw new Error(`plv8 sandbox: cannot parse wrapper argument ${JSON.stringify(a)}`);
     return { arg: am[1]!, toText: am[2] !== undefined };
   });
   return { target: `${m[1]}.${m[2]}`, argCasts, resultCast: m[4] ?? null };
+}
+
+/** splits a SQL argument list at the commas outside parentheses and quotes */
+function splitTopLevel(list: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(list.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(list.slice(start).trim());
+  return parts;
 }
 
 /** The text PostgreSQL would give for a non-boundary argument passed as a JS value. */
