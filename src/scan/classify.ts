@@ -27,12 +27,16 @@ export interface Classification {
   /** 0..1 */
   readonly confidence: number;
   readonly reasons: readonly string[];
+  /** what the name and value rules behind the category matched, e.g. `postal code`, `birth date` (rule choice reads these) */
+  readonly kinds: readonly string[];
 }
 
 interface Evidence {
   readonly category: Category;
   readonly weight: number;
   readonly reason: string;
+  /** the matching rule's `what`, for name, comment and value rules */
+  readonly kind?: string;
 }
 
 const textual: readonly TypeFamily[] = ['text', 'other', 'json', 'array'];
@@ -125,13 +129,13 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
 
   const tokens = tokenizeName(evidence.column);
   for (const { rule } of matchNameRules(tokens)) {
-    if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight, reason: `name "${evidence.column}" says ${rule.what}` });
+    if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight, reason: `name "${evidence.column}" says ${rule.what}`, kind: rule.what });
   }
   if (evidence.comment) {
     for (const { rule, length, token } of matchNameRules(tokenizeName(evidence.comment))) {
       // prose is full of short and generic words (`at`, `no`, `number`): in a comment only a specific term counts
       if (rule.category === 'other' || rule.weight < 0.7 || (length === 1 && token.length <= 3)) continue;
-      if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight * commentWeight, reason: `comment says ${rule.what}` });
+      if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight * commentWeight, reason: `comment says ${rule.what}`, kind: rule.what });
     }
   }
 
@@ -160,7 +164,7 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
       const share = shareAtLeast(distinct, samples.length, rule.test, rule.minShare);
       if (share < rule.minShare) continue;
       if (share >= rule.minShare) {
-        found.push({ category: rule.category, weight: rule.weight * (0.85 + 0.15 * share), reason: `${percent(share)} of ${samples.length} sampled values are ${rule.what}` });
+        found.push({ category: rule.category, weight: rule.weight * (0.85 + 0.15 * share), reason: `${percent(share)} of ${samples.length} sampled values are ${rule.what}`, kind: rule.what });
       }
     }
     const unique = uniqueCodeEvidence(samples);
@@ -212,7 +216,7 @@ function decide(found: readonly Evidence[], notes: readonly string[], evidence: 
   }
   if (best === null) {
     const fallback: Category = ['integer', 'numeric', 'float'].includes(evidence.family) ? 'clinical' : 'other';
-    return { category: fallback, confidence: 0.3, reasons: ['no name, type, key or value evidence', ...notes] };
+    return { category: fallback, confidence: 0.3, reasons: ['no name, type, key or value evidence', ...notes], kinds: [] };
   }
   const winner = best;
   const reasons = found
@@ -221,7 +225,8 @@ function decide(found: readonly Evidence[], notes: readonly string[], evidence: 
     .map((e) => e.reason);
   const runnerUp = [...scores.entries()].filter(([c]) => c !== winner).sort((a, b) => b[1] - a[1])[0];
   const alsoIdentifying = runnerUp && isIdentifying(runnerUp[0]) && runnerUp[1] >= 0.5 ? [`also looks like ${runnerUp[0]} (${runnerUp[1].toFixed(2)})`] : [];
-  return { category: winner, confidence: Math.round(bestScore * 100) / 100, reasons: [...new Set([...reasons, ...notes, ...alsoIdentifying])] };
+  const kinds = [...new Set(found.filter((e) => e.category === winner && e.kind !== undefined).map((e) => e.kind!))];
+  return { category: winner, confidence: Math.round(bestScore * 100) / 100, reasons: [...new Set([...reasons, ...notes, ...alsoIdentifying])], kinds };
 }
 
 interface NameMatch {

@@ -179,6 +179,8 @@ function dropStaleDrafts(doc: Document, tables: readonly TableScan[]): void {
       const col = String(isScalar(p.key) ? p.key.value : p.key);
       return isReviewedComment(commentOf(p)) || (scanned?.columns.some((c) => c.name === col) ?? false);
     });
+    // a dropped table whose rules were all drafts leaves nothing a human wrote: remove it
+    if (!scanned && columns.items.length === 0) tablesMap.items.splice(tablesMap.items.indexOf(tablePair), 1);
   }
 }
 
@@ -220,8 +222,9 @@ function nameKind(column: string): string {
 const cityWords: ReadonlySet<string> = new Set(['city', 'town', 'ort', 'wohnort', 'stadt', 'ville', 'ciudad', 'localidad', 'poblacion', 'municipio', 'commune', 'gemeinde']);
 const dateFamilies: ReadonlySet<string> = new Set(['date', 'timestamp', 'timestamptz']);
 
+/** Whether a name or value rule with this `what` (see name-rules.ts, value-validators.ts) supports the column's category. */
 function has(column: ColumnScan, what: string): boolean {
-  return column.classification.reasons.some((r) => r.includes(what));
+  return column.classification.kinds.includes(what);
 }
 
 /** Safe Harbor: what each category becomes, most useful transform first. */
@@ -231,18 +234,18 @@ function safeHarborCandidates(column: ColumnScan): readonly Candidate[] {
     case 'name':
       return [{ transform: 'fake', params: { kind: nameKind(column.name) } }, { transform: 'redact' }];
     case 'geography':
-      if (has(column, 'postal code') || has(column, 'ZIP')) return [{ transform: 'zip3' }, { transform: 'redact' }];
+      if (has(column, 'postal code') || has(column, 'ZIP/postcodes')) return [{ transform: 'zip3' }, { transform: 'redact' }];
       if (has(column, 'street address')) return [{ transform: 'fake', params: { kind: 'street_address' } }, { transform: 'redact' }];
       if (tokenizeName(column.name).some((t) => cityWords.has(t))) return [{ transform: 'fake', params: { kind: 'city' } }, { transform: 'redact' }];
       return [{ transform: 'redact' }];
     case 'date':
       // a date kept as text or as separate day/month numbers cannot be shifted: it is removed
       if (!dateFamilies.has(column.family)) return [{ transform: 'redact' }];
-      if (has(column, 'says birth date')) return [{ transform: 'age', note: birthDateNote }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
+      if (has(column, 'birth date')) return [{ transform: 'age', note: birthDateNote }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
       return [{ transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
     case 'age_over_89':
       // a birth year is not an age: capping it at 90 would be wrong, so it is removed for review
-      if (has(column, 'birth year')) return [{ transform: 'redact' }];
+      if (has(column, 'birth year (reveals ages over 89)')) return [{ transform: 'redact' }];
       return [{ transform: 'age' }, { transform: 'redact' }];
     case 'photo':
     case 'biometric':

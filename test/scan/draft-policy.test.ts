@@ -96,6 +96,8 @@ describe('draft policy', () => {
     await db.query('ALTER TABLE visits DROP COLUMN reason');
     // a reviewed rule for a column that no longer exists stays: the plan will flag it for a human
     edited = edited.replace(/^(\s+)admitted_on: .*$/m, '$&\n$1legacy_col: keep # reviewed');
+    // a table that is gone and had only drafted rules disappears
+    edited += '  gone_table:\n    columns:\n      x: keep # other, confidence 0.30: no name, type, key or value evidence\n';
     try {
       const second = await runScan({ databaseUrl: db.url, schemas: ['public'], preset: 'hipaa-safe-harbor', existingPolicy: edited });
       const policy = parseYaml(second.draft.yaml) as { tables: Record<string, { columns: Record<string, unknown> }> };
@@ -107,6 +109,7 @@ describe('draft policy', () => {
       expect(lineOf(second.draft.yaml, 'email')).toMatch(/# email, confidence/);
       expect(policy.tables.visits!.columns).not.toHaveProperty('reason');
       expect(policy.tables.visits!.columns.legacy_col).toBe('keep');
+      expect(policy.tables).not.toHaveProperty('gone_table');
       expect(second.draft.rules.filter((r) => r.reviewed).map((r) => r.column).sort()).toEqual(['first_name', 'zip']);
       // the header and the rest of the file the user wrote survive
       expect(second.draft.yaml.startsWith('# Draft policy written by `pgmask scan`')).toBe(true);

@@ -20,7 +20,11 @@ beforeAll(async () => {
     INSERT INTO large SELECT i, md5(i::text) FROM generate_series(1, 400000) i;
     CREATE TABLE large_unanalyzed (id int, v text) WITH (autovacuum_enabled = false);
     INSERT INTO large_unanalyzed SELECT i, md5(i::text) FROM generate_series(1, 200000) i;
-    ANALYZE small; ANALYZE medium; ANALYZE large;
+    CREATE TABLE measurements (id int, taken date, v numeric) PARTITION BY RANGE (taken);
+    CREATE TABLE measurements_2023 PARTITION OF measurements FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+    CREATE TABLE measurements_2024 PARTITION OF measurements FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+    INSERT INTO measurements SELECT i, date '2023-01-01' + i % 700, i FROM generate_series(1, 100000) i;
+    ANALYZE small; ANALYZE medium; ANALYZE large; ANALYZE measurements;
     CREATE TABLE ${ident(hostile).text} (${ident('"; DROP TABLE small; --').text} text, ${ident('Größe ü').text} int);
     INSERT INTO ${ident(hostile).text} VALUES ('x', 1), ('y', 2);
   `);
@@ -77,6 +81,18 @@ describe('bounded sampling', () => {
     expect(s.method).toBe('system');
     expect(s.rowsRead).toBeGreaterThan(0);
     expect(s.rowsRead).toBeLessThanOrEqual(1000);
+  });
+
+  it('samples a partitioned table through its parent', async () => {
+    const t = await table('measurements');
+    expect(t.kind).toBe('partitioned table');
+    const s = await sampleTable(db.pool, t, 1000);
+    expect(s.method).not.toBe('limit');
+    expect(s.rowsRead).toBeGreaterThan(250);
+    expect(s.rowsRead).toBeLessThanOrEqual(1000);
+    // both partitions are represented, not only the first one a LIMIT would read
+    const years = new Set(s.values.get('taken')!.map((d) => d.slice(0, 4)));
+    expect(years).toEqual(new Set(['2023', '2024']));
   });
 
   it('quotes hostile table and column names', async () => {
