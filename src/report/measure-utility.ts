@@ -49,6 +49,8 @@ export interface TableUtilityInput {
   readonly view: CreateMaskedView;
   readonly policyTable: PolicyTable;
   readonly columns: readonly CatalogColumn[];
+  /** primary and foreign key columns: identifiers, not measurements, so left out of correlations */
+  readonly keyColumns: readonly string[];
 }
 
 function measuredColumns(input: TableUtilityInput): MeasuredColumn[] {
@@ -129,7 +131,7 @@ export async function measureTableUtility(client: pg.ClientBase, input: TableUti
       rows: Number(row.rows),
       distinctRaw,
       distinctMasked,
-      informationLoss: distinctRaw === 0 ? 0 : 1 - distinctMasked / distinctRaw,
+      informationLoss: techniqueOf(c.transform) === 'perturbed' ? null : distinctRaw === 0 ? 0 : 1 - distinctMasked / distinctRaw,
       unchangedShare: Number(row.unchanged),
       error: numeric ? { unit: NUMERIC.has(c.source.family) ? 'relative' : 'days', mean: num(row.error_mean), median: num(row.error_median) } : null,
       sdRatio: numeric ? num(row.sd_ratio) : null,
@@ -145,7 +147,7 @@ export async function measureTableUtility(client: pg.ClientBase, input: TableUti
  * construction).
  */
 async function measureCorrelations(client: pg.ClientBase, input: TableUtilityInput, all: readonly MeasuredColumn[]): Promise<CorrelationPair[]> {
-  const eligible = all.filter((c) => comparable(c) && (c.transform === 'keep' || isMeasuredTransform(c.transform)));
+  const eligible = all.filter((c) => comparable(c) && !input.keyColumns.includes(c.source.name) && (c.transform === 'keep' || isMeasuredTransform(c.transform)));
   const ordered = [...eligible.filter((c) => c.transform !== 'keep'), ...eligible.filter((c) => c.transform === 'keep')].slice(0, MAX_CORRELATED_COLUMNS);
   const pairs: [MeasuredColumn, MeasuredColumn][] = [];
   for (let i = 0; i < ordered.length; i++) {

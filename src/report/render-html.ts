@@ -17,14 +17,17 @@ table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; } th, td
 th { background: #f2f4f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .verdict { display: inline-block; padding: 6px 12px; border-radius: 4px; font-weight: 600; margin: 8px 0; }
 .pass { background: #e3f4e6; color: #1c6b2c; } .fail { background: #fbe3e3; color: #9b1c1c; } .info { background: #eef2f8; color: #2a4a7a; }
-.flag { color: #9b1c1c; font-weight: 600; } .ok { color: #1c6b2c; } .review { color: #8a5a00; }
+.flag { color: #9b1c1c; font-weight: 600; } summary { cursor: pointer; font-size: 13px; color: #9b1c1c; margin: 6px 0; } .ok { color: #1c6b2c; } .review { color: #8a5a00; }
 .legend { font-size: 12px; color: #556; } .chart { display: block; margin: 6px 0 14px; }
 `;
 
+/** Bar colors of the class-size histogram (tests look for them in screenshots). */
+export const CLASS_COLORS = { below: '#d64545', partly: '#e0a030', above: '#3f9b5a' } as const;
+
 function classColor(min: number, max: number | null, threshold: number): string {
-  if (max !== null && max < threshold) return '#d64545';
-  if (min < threshold) return '#e0a030';
-  return '#3f9b5a';
+  if (max !== null && max < threshold) return CLASS_COLORS.below;
+  if (min < threshold) return CLASS_COLORS.partly;
+  return CLASS_COLORS.above;
 }
 
 function tableRisk(t: DeclaredTableRisk, report: Report, index: number): string {
@@ -37,7 +40,8 @@ function tableRisk(t: DeclaredTableRisk, report: Report, index: number): string 
   const chart = columnChart({
     id: `class-sizes-${index}`,
     title: `${t.table}: records by equivalence-class size`,
-    yLabel: 'class size (records sharing the same quasi-identifier values)',
+    xLabel: 'class size (records sharing the same quasi-identifier values); bar height: % of records',
+    format: (v) => `${v.toFixed(v >= 10 ? 0 : 1)}%`,
     bars: t.histogram.map((b) => ({
       label: b.label,
       value: t.records === 0 ? 0 : (100 * b.records) / t.records,
@@ -56,10 +60,10 @@ function tableRisk(t: DeclaredTableRisk, report: Report, index: number): string 
   const failing =
     t.failingClasses.length === 0
       ? ''
-      : `<h3>Classes smaller than ${report.riskThreshold} (masked values${t.failingClassesTruncated ? `; first ${t.failingClasses.length} of ${count(t.atRisk.classes)}` : ''})</h3>
+      : `<details><summary>${count(t.atRisk.classes)} class(es) smaller than ${report.riskThreshold}: show their masked quasi-identifier values${t.failingClassesTruncated ? ` (first ${t.failingClasses.length})` : ''}</summary>
 <table><tr><th>size</th>${t.quasiIdentifiers.map((q) => `<th>${esc(q)}</th>`).join('')}</tr>${t.failingClasses
           .map((f) => `<tr><td class="num">${f.size}</td>${t.quasiIdentifiers.map((q) => `<td>${f.values[q] === null ? '<i>NULL</i>' : esc(String(f.values[q]))}</td>`).join('')}</tr>`)
-          .join('')}</table>`;
+          .join('')}</table></details>`;
   return `<h3>${esc(t.table)} — quasi-identifiers: ${t.quasiIdentifiers.map(esc).join(', ')}</h3>
 ${verdict}
 <table>
@@ -120,7 +124,7 @@ export function renderReportHtml(report: Report): string {
     .map(
       (c) => `<tr><td>${c.technique}</td><td>${esc(c.transform)}</td><td>${esc(`${c.table}.${c.column}`)}</td><td><code>${esc(c.rule)}</code></td>
 <td class="num">${c.error ? errorText(c.error.mean, c.error.unit) : '—'}</td><td class="num">${c.error ? errorText(c.error.median, c.error.unit) : '—'}</td>
-<td class="num">${fixed(c.sdRatio, 3)}</td><td class="num">${pct(c.histogramOverlap)}</td><td class="num">${count(c.distinctRaw)} → ${count(c.distinctMasked)}</td><td class="num">${pct(c.informationLoss)}</td></tr>`,
+<td class="num">${fixed(c.sdRatio, 3)}</td><td class="num">${pct(c.histogramOverlap)}</td><td class="num">${count(c.distinctRaw)} → ${count(c.distinctMasked)}</td><td class="num">${c.informationLoss === null ? '—' : pct(c.informationLoss)}</td></tr>`,
     )
     .join('');
   const correlations = report.utility.correlations.length

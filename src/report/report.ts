@@ -138,8 +138,8 @@ export interface ColumnUtility {
   readonly rows: number;
   readonly distinctRaw: number;
   readonly distinctMasked: number;
-  /** 1 − distinctMasked / distinctRaw (0 when nothing was merged; negative when masking adds values) */
-  readonly informationLoss: number;
+  /** generalized columns: 1 − distinctMasked / distinctRaw (the share of distinct values merged away); null for perturbed ones */
+  readonly informationLoss: number | null;
   /** share of rows whose masked value equals the raw value */
   readonly unchangedShare: number;
   /** null when the masked value is not comparable as a number (text output) */

@@ -157,7 +157,8 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
       const policyTable = policy.tables.find((t) => t.name === view.name)!;
       const source = findTable(snapshot, view.sourceSchema, view.sourceTable)!;
       try {
-        const measured = await measureTableUtility(admin, { view, policyTable, columns: source.columns });
+        const keyColumns = [...(source.primaryKey ?? []), ...source.foreignKeys.flatMap((k) => k.columns)];
+        const measured = await measureTableUtility(admin, { view, policyTable, columns: source.columns, keyColumns });
         columns.push(...measured.columns);
         correlations.push(...measured.correlations);
       } catch (cause) {

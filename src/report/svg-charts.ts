@@ -9,6 +9,9 @@ export function escapeXml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }
 
+/** Fill of the error bars (tests look for it in screenshots). */
+export const ERROR_BAR_COLOR = '#4a7bb7';
+
 const FONT = 'font-family="system-ui, sans-serif" font-size="12"';
 
 export interface ColumnBar {
@@ -23,7 +26,7 @@ export interface ColumnBar {
  * Vertical bars (the equivalence-class size histogram): x = bucket, height =
  * value, on a 0..max scale with four grid lines.
  */
-export function columnChart(opts: { readonly title: string; readonly yLabel: string; readonly bars: readonly ColumnBar[]; readonly width?: number; readonly height?: number; readonly id: string }): string {
+export function columnChart(opts: { readonly title: string; readonly xLabel: string; readonly bars: readonly ColumnBar[]; readonly format: (v: number) => string; readonly width?: number; readonly height?: number; readonly id: string }): string {
   const width = opts.width ?? 560;
   const height = opts.height ?? 260;
   const left = 56;
@@ -32,14 +35,14 @@ export function columnChart(opts: { readonly title: string; readonly yLabel: str
   const bottom = 44;
   const plotW = width - left - right;
   const plotH = height - top - bottom;
-  const max = Math.max(1e-12, ...opts.bars.map((b) => b.value));
+  const max = niceCeiling(Math.max(1e-12, ...opts.bars.map((b) => b.value)));
   const slot = plotW / Math.max(1, opts.bars.length);
   const parts: string[] = [];
   parts.push(`<text x="${left}" y="18" ${FONT} font-weight="600">${escapeXml(opts.title)}</text>`);
   for (let i = 0; i <= 4; i++) {
     const y = top + plotH - (plotH * i) / 4;
     parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" ${FONT} text-anchor="end" fill="#555">${escapeXml(formatTick((max * i) / 4))}</text>`);
+    parts.push(`<text x="${left - 6}" y="${(y + 4).toFixed(1)}" ${FONT} text-anchor="end" fill="#555">${escapeXml(opts.format((max * i) / 4))}</text>`);
   }
   opts.bars.forEach((b, i) => {
     const h = (plotH * b.value) / max;
@@ -50,7 +53,7 @@ export function columnChart(opts: { readonly title: string; readonly yLabel: str
     parts.push(`<text x="${(x + slot * 0.35).toFixed(1)}" y="${top + plotH + 16}" ${FONT} text-anchor="middle">${escapeXml(b.label)}</text>`);
   });
   parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
-  parts.push(`<text x="${left + plotW / 2}" y="${height - 6}" ${FONT} text-anchor="middle" fill="#555">${escapeXml(opts.yLabel)}</text>`);
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 6}" ${FONT} text-anchor="middle" fill="#555">${escapeXml(opts.xLabel)}</text>`);
   return `<svg id="${escapeXml(opts.id)}" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(opts.title)}">${parts.join('')}</svg>`;
 }
 
@@ -66,10 +69,10 @@ export interface ErrorBar {
  * black tick the median, on one shared axis starting at 0.
  */
 export function errorBarChart(opts: { readonly title: string; readonly axisLabel: string; readonly rows: readonly ErrorBar[]; readonly format: (v: number) => string; readonly width?: number; readonly id: string }): string {
-  const width = opts.width ?? 760;
+  const width = opts.width ?? 900;
   const rowH = 26;
   const left = 230;
-  const right = 90;
+  const right = 210;
   const top = 34;
   const bottom = 36;
   const height = top + bottom + rowH * Math.max(1, opts.rows.length);
@@ -87,7 +90,7 @@ export function errorBarChart(opts: { readonly title: string; readonly axisLabel
     const y = top + i * rowH;
     parts.push(`<text x="${left - 8}" y="${y + rowH / 2 + 4}" ${FONT} text-anchor="end">${escapeXml(r.label)}</text>`);
     const w = Math.max(x(r.mean) - left, 1);
-    parts.push(`<rect class="bar" x="${left}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="#4a7bb7"><title>${escapeXml(`${r.label}: ${r.caption}`)}</title></rect>`);
+    parts.push(`<rect class="bar" x="${left}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${ERROR_BAR_COLOR}"><title>${escapeXml(`${r.label}: ${r.caption}`)}</title></rect>`);
     if (r.median !== null) {
       const mx = x(r.median);
       parts.push(`<line class="median" x1="${mx.toFixed(1)}" x2="${mx.toFixed(1)}" y1="${y + 2}" y2="${y + rowH - 2}" stroke="#111" stroke-width="2"/>`);
@@ -98,9 +101,9 @@ export function errorBarChart(opts: { readonly title: string; readonly axisLabel
   return `<svg id="${escapeXml(opts.id)}" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(opts.title)}">${parts.join('')}</svg>`;
 }
 
-function formatTick(v: number): string {
-  if (v === 0) return '0';
-  if (v >= 100) return Math.round(v).toLocaleString('en-US');
-  if (v >= 1) return v.toFixed(1);
-  return v.toPrecision(2);
+/** The smallest of 1, 2, 2.5, 5 × 10^n at or above v: round grid lines. */
+export function niceCeiling(v: number): number {
+  const power = 10 ** Math.floor(Math.log10(v));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= v - 1e-12 * power) return step * power;
+  return 10 * power;
 }
