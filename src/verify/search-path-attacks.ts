@@ -109,6 +109,15 @@ const configuredPath: Attack = {
   title: "check the role's login search_path (pg_db_role_setting) names no schema the role or PUBLIC can write",
   async run(s) {
     const path = s.searchPath;
+    const who = await s.rows<{ login: boolean; configured: boolean }>(
+      `SELECT r.rolcanlogin AS login, EXISTS (
+                SELECT 1 FROM pg_catalog.pg_db_role_setting d, unnest(d.setconfig) AS c
+                 WHERE d.setrole = r.oid AND c LIKE 'search_path=%'
+                   AND d.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))) AS configured
+         FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`,
+    );
+    // a NOLOGIN role never starts a session with the server default: its members' paths are what counts
+    if (who[0] && !who[0].login && !who[0].configured) return held(`${s.subject.role} cannot log in and has no search_path of its own; each login member's is checked as that member`);
     const schemas = parseSearchPath(path, s.subject.role);
     const found: string[] = [];
     for (const name of schemas) {
