@@ -182,7 +182,9 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
       const over = shareOf(samples, (v) => Number(v) > 89 && Number(v) <= 130);
       if (over > 0) notes.push(`${percent(over)} of sampled ages are over 89`);
     }
-  } else if (evidence.samples !== null && evidence.samples.length === 0) {
+  } else if (evidence.samples === null) {
+    notes.push('table not sampled (no SELECT privilege): names, types and keys only');
+  } else if (evidence.samples.length === 0) {
     notes.push('no values sampled (empty table or all NULL)');
   }
 

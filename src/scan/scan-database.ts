@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
 import { introspect } from '../db/introspect.ts';
+import { PgmaskError } from '../errors.ts';
 import { classifyColumn, type Classification } from './classify.ts';
 import { detectSubject, type SubjectDetection } from './detect-subject.ts';
 import { sampleTable, type SampleMethod } from './sample.ts';
@@ -25,7 +26,14 @@ export interface ColumnScan {
 export interface TableScan {
   readonly schema: string;
   readonly name: string;
-  readonly sample: { readonly method: SampleMethod; readonly percent: number | null; readonly rowsRead: number; readonly estimatedRows: number };
+  readonly sample: {
+    readonly method: SampleMethod;
+    readonly percent: number | null;
+    readonly rowsRead: number;
+    readonly estimatedRows: number;
+    /** why the table could not be sampled (classified from its catalog entry alone), or null */
+    readonly error: string | null;
+  };
   /** the column holding the patient key in this table, or null */
   readonly subjectColumn: string | null;
   readonly columns: readonly ColumnScan[];
@@ -66,13 +74,20 @@ export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise
       while (next < tables.length) {
         const i = next++;
         const table = tables[i]!;
-        const sample = await sampleTable(client, table, rows);
-        results[i] = classifyTable(table, subject, sample.values, {
-          method: sample.method,
-          percent: sample.percent,
-          rowsRead: sample.rowsRead,
-          estimatedRows: sample.estimatedRows,
-        });
+        try {
+          const sample = await sampleTable(client, table, rows);
+          results[i] = classifyTable(table, subject, sample.values, {
+            method: sample.method,
+            percent: sample.percent,
+            rowsRead: sample.rowsRead,
+            estimatedRows: sample.estimatedRows,
+            error: null,
+          });
+        } catch (error) {
+          // one table we may not read should not stop the scan: it is classified from names, types and keys alone
+          if (!(error instanceof PgmaskError) || error.code !== 'DB_42501') throw error;
+          results[i] = classifyTable(table, subject, null, { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows, error: error.message });
+        }
         options.onTable?.(++done, tables.length, `${table.schema}.${table.name}`);
       }
     } finally {

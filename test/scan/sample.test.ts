@@ -4,6 +4,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { introspect } from '../../src/db/introspect.ts';
 import { findTable, type CatalogTable } from '../../src/db/catalog-snapshot.ts';
 import { sampleQuery, sampleTable } from '../../src/scan/sample.ts';
+import { scanDatabase } from '../../src/scan/scan-database.ts';
+import { createPool } from '../../src/db/connection.ts';
 import { ident } from '../../src/sql/index.ts';
 
 let db: TestDatabase;
@@ -119,6 +121,24 @@ describe('bounded sampling', () => {
       await expect(sampleTable(client, await table('small'), 10)).rejects.toMatchObject({ code: 'DB_42501', exitCode: 4 });
     } finally {
       await client.end();
+    }
+  });
+
+  it('scans on when one table may not be read, classifying it from the catalog alone', async () => {
+    const role = `scan_partial_${Math.random().toString(16).slice(2, 8)}`;
+    const url = await db.createLoginRole(role);
+    await db.query(`GRANT SELECT ON small, medium TO ${ident(role).text}`);
+    const pool = createPool(url, 2);
+    try {
+      const scan = await scanDatabase(pool, { schemas: ['public'], sampleRows: 100 });
+      const small = scan.tables.find((t) => t.name === 'small')!;
+      const large = scan.tables.find((t) => t.name === 'large')!;
+      expect(small.sample.error).toBeNull();
+      expect(small.sample.rowsRead).toBe(100);
+      expect(large.sample.error).toMatch(/permission denied/);
+      expect(large.columns[0]!.classification.reasons).toContain('table not sampled (no SELECT privilege): names, types and keys only');
+    } finally {
+      await pool.end();
     }
   });
 });

@@ -19,7 +19,8 @@ draft, and the next scan rewrites it. To keep a rule, add the word "reviewed" to
 of the file, redrafts the draft rules, and adds the columns that are new.
 
 Sampling: about --sample rows per table (TABLESAMPLE on large tables, LIMIT always); a
-large table is never read in full. The scan only reads (read-only session).
+large table is never read in full. The scan only reads (read-only session). A table the role
+may not SELECT from is classified from its names, types and keys alone (said in its reasons).
 
 Examples:
   pgmask scan --preset hipaa-safe-harbor --out pgmask.yaml
