@@ -10,15 +10,17 @@ import { held, leaked, listSome, skipped, type Attack, type AttackSession } from
  * values (taken here as admin, out of band) and tries every key it could get.
  */
 
-/** Keys an attacker could try, as bytea SQL expressions over the row (`src`); `$self` is the column's own value. */
-function candidateKeys(keyName: string, policyHash: string): { label: string; expr: (column: Sql) => Sql }[] {
+/** Keys an attacker could try, as bytea SQL expressions over the row (`src`); `column` is the column's own value. */
+function candidateKeys(keyNames: readonly string[], policyHash: string): { label: string; expr: (column: Sql) => Sql }[] {
   const text = (t: string) => sql`pg_catalog.convert_to(${literal(t)}, 'UTF8')`;
   return [
     { label: 'NULL', expr: () => sql`NULL::bytea` },
     { label: 'empty', expr: () => sql`'\\x'::bytea` },
     { label: '32 zero bytes', expr: () => sql`pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex')` },
-    { label: `the key name '${keyName}'`, expr: () => text(keyName) },
-    { label: `sha256 of the key name`, expr: () => sql`pg_catalog.sha256(${text(keyName)})` },
+    ...keyNames.flatMap((name) => [
+      { label: `the key name '${name}'`, expr: () => text(name) },
+      { label: `sha256 of the key name '${name}'`, expr: () => sql`pg_catalog.sha256(${text(name)})` },
+    ]),
     { label: `'pgmask'`, expr: () => text('pgmask') },
     { label: 'the policy hash', expr: () => text(policyHash) },
     { label: 'the value itself', expr: (column) => sql`pg_catalog.convert_to(${column}::text, 'UTF8')` },
@@ -65,7 +67,6 @@ const oracle: Attack = {
     for (const sample of facts.oracleSamples) {
       if (sample.rows.length === 0) continue;
       const keyNames = facts.policy.keys;
-      // what the live view shows must be what the plan says, or the comparison means nothing
       for (const [j, i] of sample.keyedColumns.entries()) {
         const col = sample.view.columns[i]!;
         const where = `${sample.view.schema}.${sample.view.name}.${col.name}`;
@@ -74,6 +75,7 @@ const oracle: Attack = {
         const informative = expected.flatMap((e, k) => (e !== null && e !== raw[k] ? [k] : []));
         if (informative.length === 0) continue;
         columns++;
+        // what the live view shows must be what the plan says, or the comparison means little
         const shown = await s.attempt<{ n: number }>(
           // the samples are the first rows the admin's scan passed, so the view's first rows hold them; a bound keeps big tables cheap
           sql`SELECT count(*)::int AS n FROM (SELECT v.${ident(col.name)} AS c FROM ${ident(sample.view.schema, sample.view.name)} AS v LIMIT 1000) AS v WHERE v.c::text = ANY($1::text[])`,
@@ -82,25 +84,17 @@ const oracle: Attack = {
         if (shown.ok && shown.rows[0]!.n === 0) {
           tried.push(`${where}: the live view shows none of the values the policy computes (out of date? run pgmask check)`);
         }
-        const candidates = candidateKeys(keyNames[0]!, facts.policy.hash);
+        const candidates = candidateKeys(keyNames, facts.policy.hash);
         const columnRef = sql`src.${ident(col.name)}`;
-        const exprs = [
-          ...candidates.map((c) => withKey(col.expression, keyNames, c.expr(columnRef))),
-          // the key subquery itself, run as the role: it must be refused
-          col.expression,
-        ];
-        const labels = [...candidates.map((c) => c.label), 'the key subquery on pgmask_private.keys'];
-        let results = await evaluate(s, sample, exprs);
-        if (typeof results === 'string') {
-          // one candidate failing (permission denied on the keys) must not hide the others
-          const guessed = await evaluate(s, sample, exprs.slice(0, -1));
-          const real = await evaluate(s, sample, exprs.slice(-1));
-          if (typeof guessed === 'string') {
-            tried.push(`${where}: the role cannot call the transform (${guessed})`);
-            continue;
-          }
-          results = guessed.map((row, k) => [...row, typeof real === 'string' ? null : (real[k]?.[0] ?? null)]);
+        const guessed = await evaluate(s, sample, candidates.map((c) => withKey(col.expression, keyNames, c.expr(columnRef))));
+        if (typeof guessed === 'string') {
+          tried.push(`${where}: the role cannot call the transform (${guessed})`);
+          continue;
         }
+        // the key subquery itself, run as the role, on its own: it must be refused
+        const real = await evaluate(s, sample, [col.expression]);
+        const results = guessed.map((row, k) => [...row, typeof real === 'string' ? null : (real[k]?.[0] ?? null)]);
+        const labels = [...candidates.map((c) => c.label), 'the key subquery on pgmask_private.keys'];
         for (const [c, label] of labels.entries()) {
           const reproduced = informative.every((k) => results[k]![c] === expected[k]);
           if (reproduced) found.push(`${where} reproduced for ${informative.length} known value(s) with key = ${label}`);
@@ -110,7 +104,7 @@ const oracle: Attack = {
     if (found.length > 0) return leaked(`the role recomputes pseudonyms itself: ${listSome(found)}`, found);
     if (columns === 0) return held('no sampled row has a keyed value that differs from its raw value: nothing to reproduce');
     return held(
-      `${columns} keyed column(s): no candidate key (NULL, empty, zeros, key name and its sha256, 'pgmask', the policy hash, the value itself, the key subquery as the role) reproduced a single view value${tried.length ? `; notes: ${listSome(tried, 3)}` : ''}`,
+      `${columns} keyed column(s): no candidate key (NULL, empty, zeros, key name and its sha256, 'pgmask', the policy hash, the value itself, the key subquery as the role) reproduced the view's values from the raw ones${tried.length ? `; notes: ${listSome(tried, 3)}` : ''}`,
     );
   },
 };
