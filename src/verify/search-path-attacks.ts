@@ -68,6 +68,8 @@ const hijack: Attack = {
         ORDER BY 1, 2, 3`,
       [[...operators]],
     );
+    // argument and result types below are SQL text the server produced (pg_get_function_identity_arguments,
+    // format_type: quoted as needed), not names from a policy; names pgmask builds go through ident()
     const baseline = await readSample(s);
     let created = 0;
     for (const f of overloads) {
