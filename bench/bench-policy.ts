@@ -55,6 +55,8 @@ const rules: Readonly<Record<string, Readonly<Record<string, Rule>>>> = {
   },
 };
 
+const primaryKeys: Readonly<Record<string, string>> = { patients: 'patient_id', encounters: 'encounter_id', observations: 'observation_id' };
+
 export function benchPolicy(opts: BenchPolicyOptions): BenchPolicy {
   const fallbacks: string[] = [];
   const lines = [
@@ -76,8 +78,11 @@ export function benchPolicy(opts: BenchPolicyOptions): BenchPolicy {
     if (table === 'patients') lines.push('    filter: "NOT research_opt_out"');
     lines.push('    columns:');
     for (const [column, rule] of Object.entries(columns)) {
-      const transform = typeof rule === 'string' ? rule : rule.transform;
-      const text = typeof rule === 'string' ? rule : rule.yaml;
+      // a materialized view needs a unique key, so its primary keys are pseudonymized (one-to-one)
+      // instead of redacted; the dynamic sources keep the cheaper rule the hand-written views mirror
+      const effective = opts.materialize && primaryKeys[table] === column ? 'pseudonymize' : rule;
+      const transform = typeof effective === 'string' ? effective : effective.transform;
+      const text = typeof effective === 'string' ? effective : effective.yaml;
       if (opts.available.has(transform)) {
         lines.push(`      ${column}: ${text}`);
       } else {
