@@ -24,7 +24,9 @@ export type DriftKind =
   | 'view-missing'
   | 'view-not-pgmask'
   | 'view-columns-differ'
-  | 'view-stale';
+  | 'view-stale'
+  | 'role-missing'
+  | 'member-not-granted';
 
 export interface DriftFinding {
   readonly kind: DriftKind;
@@ -104,6 +106,20 @@ export async function checkDrift(client: pg.ClientBase, policy: Policy, registry
       continue;
     }
     checkView(policy, registry, ptable.name, table, view, add);
+  }
+
+  for (const r of policy.roles) {
+    if (!snapshot.roles.some((x) => x.name === r.name)) {
+      add({ kind: 'role-missing', table: null, column: null, message: `masking role ${r.name} does not exist`, hint: 'run pgmask migrate (it creates masking roles)' });
+    }
+    for (const m of r.members) {
+      const member = snapshot.roles.find((x) => x.name === m);
+      if (!member) {
+        add({ kind: 'role-missing', table: null, column: null, message: `login member ${m} of masking role ${r.name} does not exist`, hint: `create the login role ${m} (pgmask does not create people's logins), then run pgmask migrate` });
+      } else if (!member.memberOf.includes(r.name)) {
+        add({ kind: 'member-not-granted', table: null, column: null, message: `${m} is not a member of masking role ${r.name}`, hint: 'run pgmask migrate (it grants the masking role to its members)' });
+      }
+    }
   }
 
   for (const name of unlisted) {

@@ -67,6 +67,17 @@ describe('pgmask check', () => {
     }
   });
 
+  it('reports a login member that lost its masking role', async () => {
+    await f.db.query(`REVOKE "${f.role}" FROM "${f.member}"`);
+    try {
+      const r = await check();
+      expect(kinds(r)).toEqual([['member-not-granted', null, null]]);
+      expect(r.findings[0]!.message).toBe(`${f.member} is not a member of masking role ${f.role}`);
+    } finally {
+      await f.db.query(`GRANT "${f.role}" TO "${f.member}"`);
+    }
+  });
+
   it('reports a source table the policy does not list', async () => {
     await f.db.query('CREATE TABLE public.lab_results (id int PRIMARY KEY, value text)');
     try {
@@ -96,7 +107,10 @@ describe('pgmask check', () => {
         ['not-migrated', null, null],
         ['view-missing', 'patients', null],
         ['view-missing', 'encounters', null],
+        ['role-missing', null, null],
+        ['role-missing', null, null],
       ]);
+      expect(r.findings.slice(3).map((x) => x.message)).toEqual([`masking role ${role} does not exist`, `login member ${role}_m of masking role ${role} does not exist`]);
     } finally {
       await db.drop();
     }
