@@ -85,6 +85,15 @@ describe('classifyColumn', () => {
     for (const [column, category] of cases) expect(classify({ column }).category, column).toBe(category);
   });
 
+  it('reads the abbreviations of other widely used schemas (Epic Clarity, Synthea, FHIR flattenings)', () => {
+    const cases: [string, string][] = [
+      ['PAT_MRN_ID', 'mrn'], ['PAT_FIRST_NAME', 'name'], ['ADD_LINE_1', 'geography'], ['ETHNIC_GROUP_C', 'ethnicity'], ['HSP_ACCOUNT_ID', 'account_number'],
+      ['MEM_NUMBER', 'health_plan_id'], ['SUBSCR_NUM', 'health_plan_id'], ['subscriber_name', 'name'], ['DRIVERS_LIC_NUM', 'license_number'], ['DRIVERS', 'license_number'],
+      ['MAIDEN', 'name'], ['FIPS', 'geography'], ['address_postalCode', 'geography'], ['name_given', 'name'], ['telecom', 'phone'], ['identifier_value', 'other_unique_id'],
+    ];
+    for (const [column, category] of cases) expect(classify({ column }).category, column).toBe(category);
+  });
+
   it('lets a longer phrase win over a word inside it', () => {
     expect(classify({ column: 'email_address' }).category).toBe('email');
     expect(classify({ column: 'direccion_ip' }).category).toBe('ip_address');
