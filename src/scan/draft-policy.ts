@@ -86,7 +86,8 @@ export function draftPolicy(scan: ScanResult, options: DraftOptions): DraftPolic
   return { yaml: docs.join('---\n'), rules };
 }
 
-function parseExisting(text: string): Document {
+/** Parses an existing policy to merge into; throws a usage error when it is not a YAML mapping (call it before a long scan). */
+export function parseExisting(text: string): Document {
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) {
     throw usageError('EXISTING_POLICY_INVALID', `the existing policy is not a YAML mapping: ${doc.errors[0]?.message ?? 'unexpected content'}`, 'fix or move the existing policy file, or write the draft with --out to a new file');
@@ -126,6 +127,8 @@ function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Pre
     tablesMap.items.push(doc.createPair(table.name, body) as Pair);
     tablePair = findPair(tablesMap, table.name)!;
   }
+  // `patients:` written with nothing under it parses as null: give it a body
+  if (!isMap(tablePair.value)) tablePair.value = new YAMLMap();
   const body = tablePair.value as YAMLMap;
   const defaultSubject = (doc.get('subject') as string | undefined) ?? null;
   if (table.subjectColumn && table.subjectColumn !== defaultSubject && !body.has('subject')) body.set('subject', table.subjectColumn);

@@ -1,7 +1,7 @@
 import { createPool } from '../db/connection.ts';
 import { databaseError } from '../errors.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
-import { draftPolicy, type DraftPolicy, type Preset } from './draft-policy.ts';
+import { draftPolicy, parseExisting, type DraftPolicy, type Preset } from './draft-policy.ts';
 import { scanDatabase, type ScanResult } from './scan-database.ts';
 
 export interface RunScanOptions {
@@ -22,6 +22,8 @@ export interface RunScanResult {
 
 /** Connects, scans the schemas and drafts the policy: what `pgmask scan` does, without printing. */
 export async function runScan(options: RunScanOptions): Promise<RunScanResult> {
+  // a broken policy file should fail before the scan, not after it
+  if (options.existingPolicy) parseExisting(options.existingPolicy);
   const pool = createPool(options.databaseUrl, 4);
   try {
     await pool.query('SELECT 1').catch((cause: unknown) => {

@@ -119,6 +119,21 @@ describe('draft policy', () => {
     }
   });
 
+  it('merges into a hand-started policy: its settings stay, an empty table entry gets its columns', async () => {
+    const existing = 'version: 1\nmasked_schema: analytics # ours\nruntime: sql\nsubject: patient_id\ntables:\n  visits:\n';
+    const { draft } = await runScan({ databaseUrl: db.url, schemas: ['public'], existingPolicy: existing });
+    const policy = parseYaml(draft.yaml) as { masked_schema: string; runtime: string; tables: Record<string, { columns: Record<string, unknown> }> };
+    expect(policy.masked_schema).toBe('analytics');
+    expect(policy.runtime).toBe('sql');
+    expect(draft.yaml).toContain('masked_schema: analytics # ours');
+    expect(Object.keys(policy.tables.visits!.columns)).toEqual(['visit_id', 'patient_id', 'admitted_on', 'reason']);
+    expect(Object.keys(policy.tables)).toContain('patients');
+  });
+
+  it('refuses an existing policy that is not YAML', async () => {
+    await expect(runScan({ databaseUrl: db.url, schemas: ['public'], existingPolicy: 'version: [1' })).rejects.toMatchObject({ code: 'EXISTING_POLICY_INVALID', exitCode: 2 });
+  });
+
   it('marks reviewed rules as documented', () => {
     expect(isReviewedComment(null)).toBe(true);
     expect(isReviewedComment(' name, confidence 0.93: x')).toBe(false);
