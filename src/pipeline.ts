@@ -31,6 +31,8 @@ export interface PreparedMigration {
   readonly runtime: Runtime;
   readonly plan: MigrationPlan;
   readonly sql: string;
+  /** validation warnings (the migration still runs): the CLI prints them */
+  readonly warnings: readonly ErrorDetail[];
 }
 
 export interface LoadedPolicy {
@@ -109,7 +111,8 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
   const snapshot = await snapshotFor(client, policy);
   const runtime = resolveRuntime(policy, snapshot);
   // validate before touching the database again: a policy that does not fit fails with positions (exit 3)
-  assertValid(validatePolicy(policy, snapshot, registry, runtime), policy);
+  const details = validatePolicy(policy, snapshot, registry, runtime);
+  assertValid(details, policy);
   await client.query('BEGIN READ ONLY');
   try {
     await checkFilters(client, policy);
@@ -118,7 +121,7 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
   }
   const runtimeSql = runtime === 'sql' ? sqlRuntimeInstall(registry) : await plv8RuntimeInstall(registry, { customDir: policy.transformsDir ?? undefined });
   const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION });
-  return { policy, snapshot, registry, runtime, plan, sql: renderPlan(plan) };
+  return { policy, snapshot, registry, runtime, plan, sql: renderPlan(plan), warnings: details.filter((d) => d.severity === 'warning') };
 }
 
 export interface ApplyOptions {

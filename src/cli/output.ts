@@ -20,6 +20,12 @@ export function createOutput(json: boolean): Output {
   };
 }
 
+/** Validation warnings, on stderr (never in --json stdout, where they are a field). */
+export function reportWarnings(out: Output, warnings: readonly ErrorDetail[]): void {
+  if (out.json) return;
+  for (const w of warnings) out.err(formatDetail(w).replace(/^ {2}/, ''));
+}
+
 function formatDetail(d: ErrorDetail): string {
   const lines: string[] = [];
   const where = d.location ? `${d.location.file}:${d.location.line}:${d.location.column}: ` : d.path ? `${d.path}: ` : '';

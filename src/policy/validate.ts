@@ -43,6 +43,7 @@ export function validatePolicy(policy: Policy, snapshot: CatalogSnapshot, regist
       checkTable(problems, map, policy, snapshot, registry, runtime, ptable, table);
     }
     checkDefaultSubject(problems, policy, sourceTables);
+    checkPseudonymJoins(problems, policy, sourceTables);
   }
   checkRoles(problems, policy, snapshot);
   return problems.details();
@@ -213,6 +214,39 @@ function checkDefaultSubject(problems: ProblemList, policy: Policy, sourceTables
     path: ['subject'],
     part: 'value',
   });
+}
+
+/**
+ * Integer pseudonyms are a permutation of one type's range, so an int4 key and an
+ * int8 foreign key to it get different pseudonyms: the masked join would silently
+ * match nothing. Both ends must be pseudonymized, with the same key, in the same type.
+ */
+function checkPseudonymJoins(problems: ProblemList, policy: Policy, sourceTables: readonly CatalogTable[]): void {
+  const ruleOf = (table: string, column: string) => policy.tables.find((t) => t.name === table)?.columns.find((c) => c.name === column);
+  for (const table of sourceTables) {
+    for (const fk of table.foreignKeys) {
+      if (fk.refSchema !== policy.sourceSchema || fk.columns.length !== 1) continue;
+      const from = ruleOf(table.name, fk.columns[0]!);
+      const to = ruleOf(fk.refTable, fk.refColumns[0]!);
+      if (!from || !to) continue;
+      const fromType = table.columns.find((c) => c.name === fk.columns[0])?.typeName;
+      const toType = sourceTables.find((t) => t.name === fk.refTable)?.columns.find((c) => c.name === fk.refColumns[0])?.typeName;
+      const pseudonymized = [from.rule.transform, to.rule.transform].filter((t) => t === 'pseudonymize').length;
+      let message: string | null = null;
+      if (pseudonymized === 1) message = `${table.name}.${fk.columns[0]} references ${fk.refTable}.${fk.refColumns[0]}, but only one of them is pseudonymized: the masked join matches nothing`;
+      else if (pseudonymized === 2 && from.rule.key !== to.rule.key) message = `${table.name}.${fk.columns[0]} and ${fk.refTable}.${fk.refColumns[0]} are pseudonymized with different keys (${from.rule.key}, ${to.rule.key}): the masked join matches nothing`;
+      else if (pseudonymized === 2 && fromType !== toType) message = `${table.name}.${fk.columns[0]} (${fromType}) references ${fk.refTable}.${fk.refColumns[0]} (${toType}): integer pseudonyms of different widths differ, so the masked join matches nothing`;
+      if (!message) continue;
+      problems.add({
+        code: 'POLICY_BROKEN_JOIN',
+        severity: 'warning',
+        message,
+        hint: 'pseudonymize both columns with the same key (and give them the same integer type), or accept that analysts cannot join them',
+        path: ['tables', table.name, 'columns', fk.columns[0]!],
+        position: from.position,
+      });
+    }
+  }
 }
 
 function checkRoles(problems: ProblemList, policy: Policy, snapshot: CatalogSnapshot): void {

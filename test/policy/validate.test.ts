@@ -84,6 +84,26 @@ describe('validatePolicy against a catalog snapshot', () => {
     expect(parsePolicy(text, 'p.yaml', testRegistry).tables[0]).toMatchObject({ quasiIdentifiers: ['sex', 'zipp'], sensitive: ['weight_kg'], materialize: false });
   });
 
+  it('warns when a foreign key and its target are masked so that the masked join matches nothing', () => {
+    const fk = { name: 'enc_patient', columns: ['patient_id'], refSchema: 'public', refTable: 'patients', refColumns: ['patient_id'] };
+    const base = designSnapshot();
+    const withFk = (encPatientType: 'text' | 'int8', patientType: 'text' | 'int4') => ({
+      ...base,
+      tables: [
+        table('public', 'encounters', [['encounter_id', 'text'], ['patient_id', encPatientType], ['admitted_at', 'timestamptz'], ['reason', 'text']], { foreignKeys: [fk] }),
+        table('public', 'patients', [['patient_id', patientType], ...base.tables[1]!.columns.slice(1).map((c) => [c.name, c.typeName] as [string, 'text'])]),
+      ],
+    });
+    const codes = (text: string, snap: CatalogSnapshot) => check(text, snap).map((d) => [d.severity, d.code, d.message]);
+    expect(codes(DESIGN_EXAMPLE, withFk('text', 'text'))).toEqual([]);
+    expect(codes(designWith('      patient_id: pseudonymize\n      admitted_at', '      patient_id: keep\n      admitted_at'), withFk('text', 'text'))).toEqual([
+      ['warning', 'POLICY_BROKEN_JOIN', 'encounters.patient_id references patients.patient_id, but only one of them is pseudonymized: the masked join matches nothing'],
+    ]);
+    expect(codes(DESIGN_EXAMPLE, withFk('int8', 'int4'))).toEqual([
+      ['warning', 'POLICY_BROKEN_JOIN', 'encounters.patient_id (int8) references patients.patient_id (int4): integer pseudonyms of different widths differ, so the masked join matches nothing'],
+    ]);
+  });
+
   it('a transform that does not take the column type says which families it takes', () => {
     const details = check(designWith('      zip: zip3\n', '      zip: { noise: { relative: 0.1 } }\n').replace('birth_date: { shift_date: { max_days: 30 } }', 'birth_date: zip3'));
     expect(details.map((d) => [shown(d), d.message, d.hint])).toEqual([

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { generateSql, loadPolicyFile } from '../../pipeline.ts';
-import { createOutput } from '../output.ts';
+import { createOutput, reportWarnings } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
 import { usageError } from '../../errors.ts';
 
@@ -19,6 +19,7 @@ export function generateCommand(): Command {
       const out = createOutput(Boolean(opts.json));
       const loaded = await loadPolicyFile(opts.policy, opts.transforms);
       const prepared = await generateSql(url, loaded);
+      reportWarnings(out, prepared.warnings);
       if (opts.out) {
         await writeFile(opts.out, prepared.sql).catch((e: Error) => {
           throw usageError('OUT_NOT_WRITABLE', `cannot write ${opts.out}: ${e.message}`, 'check the path and its permissions');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { applyLoadedPolicy, loadPolicyFile } from '../../pipeline.ts';
-import { createOutput } from '../output.ts';
+import { createOutput, reportWarnings } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
 
 export function migrateCommand(): Command {
@@ -18,6 +18,7 @@ export function migrateCommand(): Command {
       const loaded = await loadPolicyFile(opts.policy, opts.transforms);
       out.progress(`planning ${opts.policy} …`);
       const { prepared, migration } = await applyLoadedPolicy(url, loaded, { dryRun: Boolean(opts.dryRun) });
+      reportWarnings(out, prepared.warnings);
       if (out.json) {
         out.out(
           JSON.stringify(
@@ -26,6 +27,7 @@ export function migrateCommand(): Command {
               dryRun: Boolean(opts.dryRun),
               runtime: prepared.runtime,
               policyHash: prepared.policy.hash,
+              warnings: prepared.warnings,
               own: migration.own,
               policy: migration.policy,
               views: prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').map((n) => `${n.schema}.${n.name}`),
