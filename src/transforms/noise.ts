@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { jsonbLiteral, sql } from '../sql/index.ts';
+import { jsonbLiteral, literal, sql } from '../sql/index.ts';
 import type { CatalogColumn } from '../db/catalog-snapshot.ts';
 import { defineTransform } from './transform.ts';
 import { noise as noiseValue } from './js/noise.ts';
+
+/** the docs example, computed: 72.4 at primary key 1 under an all-zero key, rounded as the view rounds */
+const exampleNoise = Math.floor(noiseValue(72.4, '1', new Uint8Array(32), { column: 'weight_kg', relative: 0.05 }) * 10 + 0.5) / 10;
 
 const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
   int2: [-32768, 32767],
@@ -93,26 +96,36 @@ export const noise = defineTransform({
     const decimals = params.decimals ?? defaultDecimals(column);
     const min = range && params.min !== undefined ? Math.max(params.min, range[0]) : (params.min ?? range?.[0]);
     const max = range && params.max !== undefined ? Math.min(params.max, range[1]) : (params.max ?? range?.[1]);
-    const opts = {
-      column: column.name,
-      ...(params.relative !== undefined ? { relative: params.relative } : { absolute: params.absolute }),
-      ...(params.distribution === 'laplace' ? { distribution: 'laplace' } : {}),
-      ...(decimals !== null ? { decimals } : {}),
-      ...(min !== undefined ? { min } : {}),
-      ...(max !== undefined ? { max } : {}),
-    };
-    return sql`pgmask.noise(${value}::float8, ${rowKey}, ${key}, ${jsonbLiteral(opts)})`;
+    const v = sql`${value}::float8`;
+    const opts = jsonbLiteral({ column: column.name, ...(params.relative !== undefined ? { relative: params.relative } : { absolute: params.absolute }) });
+    const fn = params.distribution === 'laplace' ? sql`pgmask.noise_laplace` : sql`pgmask.noise`;
+    let out = sql`${fn}(${v}, ${rowKey}, ${key}, ${opts})`;
+    if (decimals === null && min === undefined && max === undefined) return out;
+    // Rounding and clamping are SQL in the view, so they are the same under both runtimes, and
+    // the function stays a single expression PostgreSQL inlines. NULL, NaN, ±Infinity and
+    // |value| ≥ 1e280 (returned unchanged by the function) skip them.
+    const f8 = (n: number) => sql`${literal(String(n))}::float8`;
+    if (decimals !== null) {
+      const p = f8(Number(`1e${Math.abs(decimals)}`));
+      out = decimals >= 0 ? sql`floor(${out} * ${p} + 0.5::float8) / ${p}` : sql`floor(${out} / ${p} + 0.5::float8) * ${p}`;
+    }
+    if (max !== undefined) out = sql`least(${out}, ${f8(max)})`;
+    if (min !== undefined) out = sql`greatest(${out}, ${f8(min)})`;
+    return sql`CASE WHEN abs(${v}) < 1e280::float8 THEN ${out} ELSE ${v} END`;
   },
   sqlFile: 'noise.sql',
-  plv8: [{ sqlName: 'noise', args: [['value', 'float8'], ['row_key', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'float8', js: 'noise' }],
+  plv8: [
+    { sqlName: 'noise', args: [['value', 'float8'], ['row_key', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'float8', js: 'noise' },
+    { sqlName: 'noise_laplace', args: [['value', 'float8'], ['row_key', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'float8', js: 'noise_laplace' },
+  ],
   notes: [
     'The factor comes from HMAC-SHA256(key, "noise" NUL column NUL primary key), so each row and column has its own fixed noise: repeating or averaging queries reveals nothing more. The mean absolute error equals the scale (uniform: within ±2× scale; laplace: exponential tails).',
-    'Computed in float8 with only + − × ÷ and floor in both runtimes (no ln()), so sql and plv8 return the same bits. Rounding is half up: floor(x·10^d + 0.5)/10^d; values of 10^15 or more are not rounded. min/max clamp after rounding; integer, real and numeric(p,s) columns are also clamped to their type range.',
-    'NaN, ±Infinity, |value| ≥ 1e300 and, with a relative scale, 0 < |value| < 1e-270 are returned unchanged (perturbing them would leave the float8 range). A table without a primary key is refused.',
+    'Computed in float8 with only + − × ÷ in both runtimes (no ln()), so sql and plv8 return the same bits. The view then rounds half up, floor(x·10^d + 0.5)/10^d, and clamps to min/max after rounding, in SQL; integer, real and numeric(p,s) columns are also clamped to their type range.',
+    'NaN, ±Infinity, |value| ≥ 1e280 and, with a relative scale, 0 < |value| < 1e-270 are returned unchanged, not rounded or clamped (perturbing them could leave the float8 range). A table without a primary key is refused.',
   ],
   example: {
     rule: 'weight_kg: { noise: { relative: 0.05, decimals: 1 } }',
     input: '72.4 (primary key 1)',
-    output: `${noiseValue(72.4, '1', new Uint8Array(32), { column: 'weight_kg', relative: 0.05, decimals: 1 })} (the same in every query; all-zero key)`,
+    output: `${exampleNoise} (the same in every query; all-zero key)`,
   },
 });

@@ -14,7 +14,7 @@ import { shiftDateDays } from './shift-date.ts';
 import { generalizeDate } from './generalize-date.ts';
 import { ageBirthDate, ageBirthTimestamp, ageYears } from './age.ts';
 import { zip3 } from './zip3.ts';
-import { noise } from './noise.ts';
+import { noise, noiseLaplace } from './noise.ts';
 import { bucket, bucketLabel } from './bucket.ts';
 import { partial } from './partial.ts';
 import { fake } from './fake.ts';
@@ -32,6 +32,7 @@ export const implementations: Record<string, (...args: any[]) => unknown> = {
   age_birth_timestamp: ageBirthTimestamp,
   zip3,
   noise,
+  noise_laplace: noiseLaplace,
   bucket,
   bucket_label: bucketLabel,
   partial,

@@ -1,10 +1,12 @@
 /**
- * JavaScript implementation of pgmask.noise (plv8 runtime and TypeScript reference); must give
- * the same float8 as sql/noise.sql, bit for bit. Both runtimes use only IEEE-754 +, −, ×, ÷
- * and floor, in the same order, on the same operands: those are correctly rounded everywhere,
- * whereas Math.log and PostgreSQL's ln() may differ in the last bit. So the random fraction
- * comes from the HMAC as an exact integer, and the logarithm the Laplace draw needs is a
- * fixed polynomial, written out identically in sql/noise.sql.
+ * JavaScript implementation of pgmask.noise and pgmask.noise_laplace (plv8 runtime and
+ * TypeScript reference); must give the same float8 as sql/noise.sql, bit for bit. Both
+ * runtimes use only IEEE-754 +, −, ×, ÷ in the same order on the same operands: those are
+ * correctly rounded everywhere, whereas Math.log and PostgreSQL's ln() may differ in the last
+ * bit. So the random fraction comes from the HMAC as an exact integer, and the logarithm the
+ * Laplace draw needs is a fixed polynomial, written out identically in sql/noise.sql.
+ * Rounding to `decimals` and the min/max clamp are not here: the masked view applies them in
+ * SQL (src/transforms/noise.ts), the same under both runtimes.
  */
 import { labelledDigest } from './labelled-digest.ts';
 
@@ -15,15 +17,14 @@ export interface NoiseOpts {
   readonly relative?: number;
   /** … or this absolute scale */
   readonly absolute?: number;
-  readonly distribution?: 'uniform' | 'laplace';
-  readonly decimals?: number | null;
-  readonly min?: number | null;
-  readonly max?: number | null;
 }
 
 const LN2 = 0.6931471805599453;
 const TWO_POW_51 = 2251799813685248;
 const TWO_POW_52 = 4503599627370496;
+
+/** Values outside [1e-270, 1e280) in magnitude are returned unchanged (see noise()). */
+export const NOISE_MAX_MAGNITUDE = 1e280;
 
 /**
  * ln(1 + t) for t in [0, 1): 2·atanh(s) with s = t/(2+t) in [0, 1/3), the series to s¹⁹
@@ -35,18 +36,22 @@ function ln1p(t: number): number {
   return 2 * s * (((((((((((1 / 19) * z + 1 / 17) * z + 1 / 15) * z + 1 / 13) * z + 1 / 11) * z + 1 / 9) * z + 1 / 7) * z + 1 / 5) * z + 1 / 3) * z + 1));
 }
 
+/** m = the top 52 bits of digest bytes 0…6 */
+function top52(digest: Uint8Array): number {
+  return digest[0]! * 17592186044416 + digest[1]! * 68719476736 + digest[2]! * 268435456 + digest[3]! * 1048576 + digest[4]! * 4096 + digest[5]! * 16 + (digest[6]! >> 4);
+}
+
+/** uniform factor on (−2, 2), mean absolute value 1: (2m+1)/2⁵¹ − 2, exact. */
+export function uniformFactor(digest: Uint8Array): number {
+  return (2 * top52(digest) + 1) / TWO_POW_51 - 2;
+}
+
 /**
- * The noise factor, with mean absolute value 1 (so `scale` is the mean absolute error).
- * m = the top 52 bits of digest bytes 0…6.
- * uniform: (2m+1)/2⁵¹ − 2, uniform on (−2, 2), exact.
- * laplace: sign from the top bit of byte 7; |factor| = −ln(w) for w uniform on (0, 1), split as
- * w = 2^−(g+1)·(1+t): g = leading zero bits of bytes 8…15 (geometric), t = m/2⁵² — so
- * −ln(w) = (g+1)·ln 2 − ln(1+t), an exponential variable with mean 1.
+ * Laplace factor, mean absolute value 1: sign from the top bit of byte 7; |factor| = −ln(w)
+ * for w uniform on (0, 1), split as w = 2^−(g+1)·(1+t): g = leading zero bits of bytes 8…15
+ * (geometric), t = m/2⁵² — so −ln(w) = (g+1)·ln 2 − ln(1+t), exponential with mean 1.
  */
-export function noiseFactor(digest: Uint8Array, distribution: string | undefined): number {
-  const m =
-    digest[0]! * 17592186044416 + digest[1]! * 68719476736 + digest[2]! * 268435456 + digest[3]! * 1048576 + digest[4]! * 4096 + digest[5]! * 16 + (digest[6]! >> 4);
-  if (distribution !== 'laplace') return (2 * m + 1) / TWO_POW_51 - 2;
+export function laplaceFactor(digest: Uint8Array): number {
   let g = 64;
   for (let i = 8; i < 16; i++) {
     const b = digest[i]!;
@@ -56,35 +61,29 @@ export function noiseFactor(digest: Uint8Array, distribution: string | undefined
     }
   }
   const sign = digest[7]! >= 128 ? -1 : 1;
-  return sign * ((g + 1) * LN2 - ln1p(m / TWO_POW_52));
+  return sign * ((g + 1) * LN2 - ln1p(top52(digest) / TWO_POW_52));
 }
 
-/** floor(r·10^d + 0.5)/10^d (half up); d < 0 rounds to tens, hundreds…; |r| ≥ 10¹⁵ is left as it is. */
-export function roundHalfUp(r: number, decimals: number | null | undefined): number {
-  if (decimals === null || decimals === undefined || !(Math.abs(r) < 1e15)) return r;
-  if (decimals >= 0) {
-    const p = Number('1e' + decimals);
-    return Math.floor(r * p + 0.5) / p;
-  }
-  const p = Number('1e' + -decimals);
-  return Math.floor(r / p + 0.5) * p;
+function perturb(value: number, rowKey: string, key: Uint8Array, opts: NoiseOpts, factor: (digest: Uint8Array) => number): number {
+  const magnitude = Math.abs(value);
+  const relative = opts.relative !== undefined && opts.relative !== null;
+  if (!(magnitude < NOISE_MAX_MAGNITUDE) || (relative && value !== 0 && magnitude < 1e-270)) return value;
+  const scale = relative ? magnitude * opts.relative! : opts.absolute!;
+  return value + scale * factor(labelledDigest(key, 'noise', opts.column, rowKey));
 }
 
 /**
- * value + scale × factor(HMAC(key, 'noise' NUL column NUL rowKey)), rounded to `decimals`
- * (half up) and then clamped to [min, max]. The same row and column always get the same
- * noise, so repeating a query and averaging gains nothing. NaN, ±Infinity, |value| ≥ 10³⁰⁰
- * and (with a relative scale) 0 < |value| < 10⁻²⁷⁰ are returned unchanged: perturbing them
- * would leave the float8 range, where PostgreSQL raises an error and JavaScript does not.
+ * value + scale × uniformFactor(HMAC(key, 'noise' NUL column NUL rowKey)); scale =
+ * |value| × relative or absolute. The same row and column always get the same noise, so
+ * repeating a query and averaging gains nothing. NaN, ±Infinity, |value| ≥ 1e280 and (with a
+ * relative scale) 0 < |value| < 1e-270 are returned unchanged: perturbing them could leave
+ * the float8 range, where PostgreSQL raises an error and JavaScript does not.
  */
 export function noise(value: number, rowKey: string, key: Uint8Array, opts: NoiseOpts): number {
-  const magnitude = Math.abs(value);
-  const relative = opts.relative !== undefined && opts.relative !== null;
-  if (!(magnitude < 1e300) || (relative && value !== 0 && magnitude < 1e-270)) return value;
-  const scale = relative ? magnitude * opts.relative! : opts.absolute!;
-  const factor = noiseFactor(labelledDigest(key, 'noise', opts.column, rowKey), opts.distribution);
-  let r = roundHalfUp(value + scale * factor, opts.decimals);
-  if (opts.min !== undefined && opts.min !== null && r < opts.min) r = opts.min;
-  if (opts.max !== undefined && opts.max !== null && r > opts.max) r = opts.max;
-  return r;
+  return perturb(value, rowKey, key, opts, uniformFactor);
+}
+
+/** As noise(), with the Laplace factor. */
+export function noiseLaplace(value: number, rowKey: string, key: Uint8Array, opts: NoiseOpts): number {
+  return perturb(value, rowKey, key, opts, laplaceFactor);
 }
