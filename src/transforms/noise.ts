@@ -49,13 +49,16 @@ function defaultDecimals(column: CatalogColumn): number | null {
  * queries gains nothing. `scale` is the mean absolute error: `relative: 0.05` perturbs a value
  * by 5% of itself on average (uniform: up to ±10%; laplace: heavier tails). The result is
  * rounded half up to `decimals` (default: 0 for integers, the scale of numeric(p,s), none for
- * float) and clamped to [min, max] and to the column type's range. Computed in float8 (a
- * numeric or bigint value beyond 15–17 significant digits is rounded first).
+ * float) and clamped to [min, max] and to the column type's range — by SQL in the view, so the
+ * transform function stays one inlinable expression and both runtimes round alike. Computed in
+ * float8 (a numeric or bigint value beyond 15–17 significant digits is rounded first).
  * A table without a primary key is refused: its rows have no stable identity.
  *
  * @example
  *   weight_kg: { noise: { relative: 0.05, decimals: 1 } }
- *   -- pgmask.noise(src."weight_kg"::float8, src."patient_id"::text, (SELECT …key…), '{"column":"weight_kg","decimals":1,"relative":0.05}'::jsonb)
+ *   -- CASE WHEN abs(src."weight_kg"::float8) < 1e280::float8
+ *   --   THEN floor(pgmask.noise(src."weight_kg"::float8, src."id"::text, (SELECT …key…), '{"column":"weight_kg","relative":0.05}'::jsonb) * '10'::float8 + 0.5::float8) / '10'::float8
+ *   --   ELSE src."weight_kg"::float8 END
  */
 export const noise = defineTransform({
   name: 'noise',
