@@ -97,5 +97,21 @@ const explainVerbose: Attack = {
   },
 };
 
-export const keySecrecyAttacks: readonly Attack[] = [keysRead, keyMaterial, explainVerbose];
+/**
+ * PLV8 runs a view's transform in the querying role's own JavaScript context and
+ * passes it the key: a role that may run its own PLV8 code (a DO block, a function
+ * in a writable schema) can plant a fake runtime there that receives the key.
+ */
+const plv8Code: Attack = {
+  id: 'plv8-own-code',
+  title: 'run its own PLV8 code in the JavaScript context that receives the key',
+  async run(s) {
+    const lang = await s.rows<{ usage: boolean }>(`SELECT pg_catalog.has_language_privilege(oid, 'USAGE') AS usage FROM pg_catalog.pg_language WHERE lanname = 'plv8'`);
+    if (lang.length === 0) return held('plv8 is not installed in this database');
+    if (lang[0]!.usage) return leaked('the role has USAGE on LANGUAGE plv8: a DO block can replace the runtime on globalThis and receive the key of the next masked query', ['language plv8']);
+    return held('no USAGE on LANGUAGE plv8');
+  },
+};
+
+export const keySecrecyAttacks: readonly Attack[] = [keysRead, keyMaterial, explainVerbose, plv8Code];
 

@@ -8,6 +8,7 @@ import { createClinicalSchema, loadClinicalData } from '../../src/db/synthetic.t
 import { refreshMaterialized, refreshOrder } from '../../src/db/refresh.ts';
 import { maskingStatus } from '../../src/db/status.ts';
 import { PgmaskError } from '../../src/errors.ts';
+import { verify } from '../../src/verify/verify.ts';
 
 /** Materialized masking: same names for the analyst, indexes on masked keys, refresh without blocking readers. */
 const s = uniqueSuffix();
@@ -139,6 +140,15 @@ describe('materialized masked views', () => {
     } finally {
       await admin.end();
     }
+  });
+
+  it('passes pgmask verify: every attack holds against the materialized views too', async () => {
+    const { policy } = await loadPolicyText(materialized, 'clinic.yaml');
+    const report = await verify(db.url, policy);
+    const leaked = report.subjects.flatMap((sub) => sub.attacks.filter((a) => a.status === 'leaked').map((a) => `${sub.role}: ${a.id}: ${a.evidence}`));
+    expect(leaked).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.summary.held).toBeGreaterThan(20);
   });
 
   it('switches a table between dynamic and materialized on migrate', async () => {
