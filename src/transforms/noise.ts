@@ -3,6 +3,7 @@ import { jsonbLiteral, literal, sql } from '../sql/index.ts';
 import type { CatalogColumn } from '../db/catalog-snapshot.ts';
 import { defineTransform } from './transform.ts';
 import { noise as noiseValue } from './js/noise.ts';
+import { SESSION_STABLE_TEXT } from './session-stable-text.ts';
 
 /** the docs example, computed: 72.4 at primary key 1 under an all-zero key, rounded as the view rounds */
 const exampleNoise = Math.floor(noiseValue(72.4, '1', new Uint8Array(32), { column: 'weight_kg', relative: 0.05 }) * 10 + 0.5) / 10;
@@ -86,6 +87,14 @@ export const noise = defineTransform({
         code: 'NOISE_NO_PRIMARY_KEY',
         message: `noise on ${column.name}: table ${table.name} has no primary key, so rows have no stable identity to derive their noise from`,
         hint: 'add a primary key to the table, or use bucket, redact or keep for this column',
+      });
+    }
+    const unstable = (table.primaryKey ?? []).map((name) => table.columns.find((c) => c.name === name)).filter((c) => c !== undefined && !SESSION_STABLE_TEXT.has(c.family));
+    if (unstable.length > 0) {
+      problems.push({
+        code: 'NOISE_PRIMARY_KEY_TYPE',
+        message: `noise on ${column.name}: the primary key of ${table.name} includes ${unstable.map((c) => `${c!.name} (${c!.sqlType})`).join(', ')}, whose text form depends on session settings, so a row's noise would differ between sessions`,
+        hint: 'use noise on tables keyed by text, integer, numeric or uuid columns, or bucket/redact this column',
       });
     }
     if (column.family === 'integer' && params.decimals !== undefined && params.decimals > 0) {

@@ -3,6 +3,7 @@ import { jsonbLiteral, sql } from '../sql/index.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';
 import { shiftDateDays } from './js/shift-date.ts';
+import { SESSION_STABLE_TEXT } from './session-stable-text.ts';
 
 /** the docs example, computed: patient P1 under an all-zero key */
 const exampleDays = shiftDateDays('P1', new Uint8Array(32), { max_days: 30 });
@@ -35,7 +36,17 @@ export const shiftDate = defineTransform({
   runtimes: ['sql', 'plv8'],
   immutable: true,
   usesKey: true,
-  check({ subjectColumn, column }) {
+  check({ subjectColumn, column, table }) {
+    const subject = subjectColumn === null ? undefined : table.columns.find((c) => c.name === subjectColumn);
+    if (subject && !SESSION_STABLE_TEXT.has(subject.family)) {
+      return [
+        {
+          code: 'SHIFT_DATE_SUBJECT_TYPE',
+          message: `the subject column ${subject.name} is ${subject.sqlType}, whose text form depends on session settings (DateStyle, TimeZone, extra_float_digits), so the same subject would get different offsets in different sessions`,
+          hint: 'use an identifier column (text, integer, numeric or uuid) as the subject',
+        },
+      ];
+    }
     if (subjectColumn === null) {
       return [
         {

@@ -129,6 +129,8 @@ describe('noise: metadata, check and render', () => {
     expect(problems[0]!.message).toMatch(/has no primary key/);
     const int = column('n', 'integer', 'integer', 'int4');
     expect(noise.check!({ column: int, table: table('obs', [int], ['n']), params: { absolute: 1, decimals: 1 }, subjectColumn: null, runtime: 'sql' }).map((p) => p.code)).toEqual(['NOISE_DECIMALS_INTEGER']);
+    const at = column('measured_at', 'timestamptz', 'timestamp with time zone', 'timestamptz');
+    expect(noise.check!({ column: weight, table: table('obs', [at, weight], ['measured_at']), params: { relative: 0.05 }, subjectColumn: null, runtime: 'sql' }).map((p) => p.code)).toEqual(['NOISE_PRIMARY_KEY_TYPE']);
     expect(noise.params.safeParse({ relative: 0.05, absolute: 1 }).success).toBe(false);
     expect(noise.params.safeParse({}).success).toBe(false);
     expect(noise.params.safeParse({ absolute: 1, min: 5, max: 1 }).success).toBe(false);

@@ -78,6 +78,8 @@ describe('shift_date: metadata, check and render', () => {
     expect(problems.map((p) => p.code)).toEqual(['SHIFT_DATE_NO_SUBJECT']);
     expect(problems[0]!.hint).toMatch(/subject:/);
     expect(shiftDate.check!({ column: birthDate, table: patients, params: { max_days: 30 }, subjectColumn: 'patient_id', runtime: 'sql' })).toEqual([]);
+    // a subject whose text depends on DateStyle/TimeZone would shift differently per session
+    expect(shiftDate.check!({ column: birthDate, table: patients, params: { max_days: 30 }, subjectColumn: 'birth_date', runtime: 'sql' }).map((p) => p.code)).toEqual(['SHIFT_DATE_SUBJECT_TYPE']);
     const bad = shiftDate.params.safeParse({ max_days: 6, keep_weekday: true });
     expect(bad.success).toBe(false);
     expect(JSON.stringify(bad.error?.issues)).toMatch(/at least 7/);
