@@ -62,7 +62,7 @@ export function formatReport(report: Report): string {
         c.error ? errorText(c.error.median, c.error.unit) : '—',
         fixed(c.sdRatio, 3),
         pct(c.histogramOverlap),
-        `${count(c.distinctRaw)}→${count(c.distinctMasked)}`,
+        c.distinctRaw === null || c.distinctMasked === null ? '—' : `${count(c.distinctRaw)}→${count(c.distinctMasked)}`,
       ]);
     }
     lines.push(...table(rows).map((l) => `  ${l}`));

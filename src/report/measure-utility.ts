@@ -72,56 +72,142 @@ function fromSource(input: TableUtilityInput): Sql {
   return sql`FROM ${ident(input.view.sourceSchema, input.view.sourceTable)} AS src${where}`;
 }
 
+/** Columns whose pairwise correlations are compared: numeric or date on both sides, not keys, masked or kept. */
+function correlationPairs(input: TableUtilityInput, all: readonly MeasuredColumn[]): [MeasuredColumn, MeasuredColumn][] {
+  const eligible = all.filter((c) => comparable(c) && !input.keyColumns.includes(c.source.name) && (c.transform === 'keep' || isMeasuredTransform(c.transform)));
+  const ordered = [...eligible.filter((c) => c.transform !== 'keep'), ...eligible.filter((c) => c.transform === 'keep')].slice(0, MAX_CORRELATED_COLUMNS);
+  const pairs: [MeasuredColumn, MeasuredColumn][] = [];
+  for (let i = 0; i < ordered.length; i++) {
+    for (let j = i + 1; j < ordered.length; j++) {
+      // kept × kept is equal by construction
+      if (ordered[i]!.transform !== 'keep' || ordered[j]!.transform !== 'keep') pairs.push([ordered[i]!, ordered[j]!]);
+    }
+  }
+  return pairs;
+}
+
+export interface TableUtilityQuery {
+  readonly text: Sql;
+  /** the perturbed and generalized columns */
+  readonly measured: readonly MeasuredColumn[];
+  readonly pairs: readonly [MeasuredColumn, MeasuredColumn][];
+  /** every column the CTE projects (measured ones, then kept ones of a pair): `c<i>_…` indexes into this */
+  readonly projected: readonly MeasuredColumn[];
+}
+
 /**
- * The fidelity query of one column. The masked value is computed by the view's
- * own expression next to the raw value in the same row of the source table
- * (the pairing a join on the primary key would give, without recomputing
- * pseudonyms to join on), and every figure is an aggregate.
+ * The fidelity query of one table: one statement, one row of aggregates. Each
+ * masked value is computed once, by the view's own expression, next to the raw
+ * value in the same source row (the pairing a join on the primary key would
+ * give, without recomputing pseudonyms to join on), into a materialized CTE;
+ * errors, medians, spreads, distinct counts, histograms and correlations are
+ * then aggregated from it. Nothing row-sized leaves the server.
+ *
+ * @example
+ *   // noise on weight_kg:
+ *   // WITH p AS MATERIALIZED (SELECT (src."weight_kg")::float8 AS "r0", (CAST(pgmask.noise(…) AS numeric(5,1)))::float8 AS "m0" FROM "public"."patients" AS src WHERE (NOT research_opt_out)),
+ *   //      b AS (SELECT min("r0") AS "lo0", … FROM p), h0 AS (… GROUPING SETS …)
+ *   // SELECT count(*) AS "rows", avg(abs("m0" - "r0") / nullif(abs("r0"), 0)) AS "c0_mean", … FROM p
  */
-export function columnUtilityQuery(input: TableUtilityInput, c: MeasuredColumn): Sql {
-  const numeric = comparable(c);
-  const raw = sql`src.${ident(c.source.name)}`;
-  const r = numeric ? asNumber(raw, c.source.family)! : sql`(${raw})::text`;
-  const m = numeric ? asNumber(c.expression, c.source.family)! : sql`(${c.expression})::text`;
-  const base = sql`WITH p AS MATERIALIZED (SELECT ${r} AS r, ${m} AS m ${fromSource(input)})`;
-  const common = sql`count(*) AS rows, count(DISTINCT r) AS distinct_raw, count(DISTINCT m) AS distinct_masked,
-  coalesce(avg(CASE WHEN r IS NOT DISTINCT FROM m THEN 1.0 ELSE 0.0 END), 0)::float8 AS unchanged`;
-  if (!numeric) return sql`${base} SELECT ${common} FROM p`;
-  const relative = NUMERIC.has(c.source.family);
-  const error = relative ? sql`abs(m - r) / nullif(abs(r), 0)` : sql`abs(m - r)`;
+export function tableUtilityQuery(input: TableUtilityInput): TableUtilityQuery | null {
+  const all = measuredColumns(input);
+  const measured = all.filter((c) => isMeasuredTransform(c.transform));
+  const pairs = correlationPairs(input, all);
+  const inP = [...measured, ...pairs.flat().filter((c) => c.transform === 'keep')].filter((c, i, list) => list.indexOf(c) === i);
+  if (inP.length === 0) return null;
+  const at = (c: MeasuredColumn) => inP.indexOf(c);
+  const r = (c: MeasuredColumn) => ident(`r${at(c)}`);
+  // a kept column is its own masked value
+  const m = (c: MeasuredColumn) => (c.transform === 'keep' ? r(c) : ident(`m${at(c)}`));
+  const out = (c: MeasuredColumn, what: string) => ident(`c${at(c)}_${what}`);
+
+  const projections = inP.flatMap((c) => {
+    const raw = sql`src.${ident(c.source.name)}`;
+    const numeric = comparable(c);
+    const rp = numeric ? asNumber(raw, c.source.family)! : sql`(${raw})::text`;
+    const mp = numeric ? asNumber(c.expression, c.source.family)! : sql`(${c.expression})::text`;
+    return c.transform === 'keep' ? [sql`${rp} AS ${r(c)}`] : [sql`${rp} AS ${r(c)}`, sql`${mp} AS ${m(c)}`];
+  });
+  const numericMeasured = measured.filter(comparable);
   const bins = literal(HISTOGRAM_BINS);
-  return sql`${base},
-bounds AS (SELECT min(r) AS lo, CASE WHEN max(r) > min(r) THEN max(r) ELSE min(r) + 1 END AS hi, nullif(count(r), 0)::float8 AS nr, nullif(count(m), 0)::float8 AS nm FROM p),
-bins AS (
-  SELECT least(greatest(width_bucket(u.v, b.lo, b.hi, ${bins}), 1), ${bins}) AS bin, u.side
-  FROM (SELECT r AS v, 0 AS side FROM p WHERE r IS NOT NULL UNION ALL SELECT m, 1 FROM p WHERE m IS NOT NULL) u, bounds b
-)
-SELECT ${common},
-  avg(e) AS error_mean,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY e) AS error_median,
-  stddev_samp(m) / nullif(stddev_samp(r), 0) AS sd_ratio,
-  (SELECT sum(least(g.raw / b.nr, g.masked / b.nm)) FROM (
-     SELECT bin, count(*) FILTER (WHERE side = 0)::float8 AS raw, count(*) FILTER (WHERE side = 1)::float8 AS masked FROM bins GROUP BY bin
-   ) g, bounds b) AS overlap
-FROM (SELECT r, m, ${error} AS e FROM p) x`;
+  const ctes: Sql[] = [sql`p AS MATERIALIZED (SELECT ${join(projections)} ${fromSource(input)})`];
+  if (numericMeasured.length > 0) {
+    ctes.push(
+      sql`b AS (SELECT ${join(
+        numericMeasured.flatMap((c) => [
+          sql`min(${r(c)}) AS ${ident(`lo${at(c)}`)}`,
+          sql`CASE WHEN max(${r(c)}) > min(${r(c)}) THEN max(${r(c)}) ELSE min(${r(c)}) + 1 END AS ${ident(`hi${at(c)}`)}`,
+          sql`nullif(count(${r(c)}), 0)::float8 AS ${ident(`nr${at(c)}`)}`,
+          sql`nullif(count(${m(c)}), 0)::float8 AS ${ident(`nm${at(c)}`)}`,
+        ]),
+      )} FROM p)`,
+    );
+    for (const c of numericMeasured) {
+      const i = at(c);
+      const bin = (v: Sql) => sql`least(greatest(width_bucket(${v}, b.${ident(`lo${i}`)}, b.${ident(`hi${i}`)}, ${bins}), 1), ${bins})`;
+      // both sides binned in one pass (two grouping sets) over the raw range's 20 equal bins
+      ctes.push(sql`${ident(`h${i}`)} AS (
+  SELECT GROUPING(br) AS masked_side, coalesce(br, bm) AS bin, count(*)::float8 AS n
+  FROM (SELECT ${bin(sql`p.${r(c)}`)} AS br, ${bin(sql`p.${m(c)}`)} AS bm FROM p, b) z
+  GROUP BY GROUPING SETS ((br), (bm))
+  HAVING coalesce(br, bm) IS NOT NULL
+)`);
+    }
+  }
+  const aggregates: Sql[] = [sql`count(*) AS "rows"`];
+  for (const c of measured) {
+    const i = at(c);
+    if (techniqueOf(c.transform) === 'generalized') {
+      // distinct counts (two sorts) only where they mean something: values merged by a generalization
+      aggregates.push(sql`count(DISTINCT ${r(c)}) AS ${out(c, 'distinct_raw')}`, sql`count(DISTINCT ${m(c)}) AS ${out(c, 'distinct_masked')}`);
+    }
+    aggregates.push(sql`coalesce(avg(CASE WHEN ${r(c)} IS NOT DISTINCT FROM ${m(c)} THEN 1.0 ELSE 0.0 END), 0)::float8 AS ${out(c, 'unchanged')}`);
+    if (!comparable(c)) continue;
+    const e = ident(`e${i}`);
+    aggregates.push(
+      sql`avg(${e}) AS ${out(c, 'mean')}`,
+      sql`percentile_cont(0.5) WITHIN GROUP (ORDER BY ${e}) AS ${out(c, 'median')}`,
+      sql`stddev_samp(${m(c)}) / nullif(stddev_samp(${r(c)}), 0) AS ${out(c, 'sd_ratio')}`,
+      sql`(SELECT sum(least(coalesce(hr.n, 0) / b.${ident(`nr${i}`)}, coalesce(hm.n, 0) / b.${ident(`nm${i}`)}))
+    FROM (SELECT bin, n FROM ${ident(`h${i}`)} WHERE masked_side = 0) hr FULL JOIN (SELECT bin, n FROM ${ident(`h${i}`)} WHERE masked_side = 1) hm USING (bin), b) AS ${out(c, 'overlap')}`,
+    );
+  }
+  pairs.forEach(([a, bcol], k) => {
+    aggregates.push(sql`corr(${r(a)}, ${r(bcol)}) AS ${ident(`raw${k}`)}`, sql`corr(${m(a)}, ${m(bcol)}) AS ${ident(`masked${k}`)}`);
+  });
+  const errors = numericMeasured.map((c) => {
+    const e = NUMERIC.has(c.source.family) ? sql`abs(${m(c)} - ${r(c)}) / nullif(abs(${r(c)}), 0)` : sql`abs(${m(c)} - ${r(c)})`;
+    return sql`${e} AS ${ident(`e${at(c)}`)}`;
+  });
+  const from = errors.length > 0 ? sql`(SELECT *, ${join(errors)} FROM p) x` : sql`p`;
+  return {
+    text: sql`WITH ${join(ctes, ',\n')}
+SELECT ${join(aggregates, ',\n  ')}
+FROM ${from}`,
+    measured,
+    pairs,
+    projected: inP,
+  };
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /**
- * Fidelity of every perturbed or generalized column of one table, computed on
- * a session that reads the source and the keys (the admin connection, inside a
- * read-only transaction whose search_path resolves the row filter).
+ * Fidelity of every perturbed or generalized column of one table, and the
+ * correlations between its numeric columns, computed on a session that reads
+ * the source and the keys (the admin connection, inside a read-only
+ * transaction whose search_path resolves the row filter).
  */
 export async function measureTableUtility(client: pg.ClientBase, input: TableUtilityInput): Promise<{ columns: ColumnUtility[]; correlations: CorrelationPair[] }> {
-  const all = measuredColumns(input);
-  const columns: ColumnUtility[] = [];
-  for (const c of all.filter((x) => isMeasuredTransform(x.transform))) {
-    const row = (await client.query<Record<string, unknown>>(columnUtilityQuery(input, c).text)).rows[0]!;
+  const query = tableUtilityQuery(input);
+  if (query === null) return { columns: [], correlations: [] };
+  const row = (await client.query<Record<string, unknown>>(query.text.text)).rows[0]!;
+  const get = (c: MeasuredColumn, what: string) => row[`c${query.projected.indexOf(c)}_${what}`];
+  const columns: ColumnUtility[] = query.measured.map((c) => {
     const numeric = comparable(c);
-    const distinctRaw = Number(row.distinct_raw);
-    const distinctMasked = Number(row.distinct_masked);
-    columns.push({
+    const distinctRaw = num(get(c, 'distinct_raw'));
+    const distinctMasked = num(get(c, 'distinct_masked'));
+    return {
       table: input.policyTable.name,
       column: c.source.name,
       transform: c.transform,
@@ -131,44 +217,17 @@ export async function measureTableUtility(client: pg.ClientBase, input: TableUti
       rows: Number(row.rows),
       distinctRaw,
       distinctMasked,
-      informationLoss: techniqueOf(c.transform) === 'perturbed' ? null : distinctRaw === 0 ? 0 : 1 - distinctMasked / distinctRaw,
-      unchangedShare: Number(row.unchanged),
-      error: numeric ? { unit: NUMERIC.has(c.source.family) ? 'relative' : 'days', mean: num(row.error_mean), median: num(row.error_median) } : null,
-      sdRatio: numeric ? num(row.sd_ratio) : null,
-      histogramOverlap: numeric ? num(row.overlap) : null,
-    });
-  }
-  return { columns, correlations: await measureCorrelations(client, input, all) };
-}
-
-/**
- * corr() of every pair of numeric/date columns, raw and masked, in one scan;
- * only pairs where masking changed at least one side (kept pairs are equal by
- * construction).
- */
-async function measureCorrelations(client: pg.ClientBase, input: TableUtilityInput, all: readonly MeasuredColumn[]): Promise<CorrelationPair[]> {
-  const eligible = all.filter((c) => comparable(c) && !input.keyColumns.includes(c.source.name) && (c.transform === 'keep' || isMeasuredTransform(c.transform)));
-  const ordered = [...eligible.filter((c) => c.transform !== 'keep'), ...eligible.filter((c) => c.transform === 'keep')].slice(0, MAX_CORRELATED_COLUMNS);
-  const pairs: [MeasuredColumn, MeasuredColumn][] = [];
-  for (let i = 0; i < ordered.length; i++) {
-    for (let j = i + 1; j < ordered.length; j++) {
-      if (ordered[i]!.transform !== 'keep' || ordered[j]!.transform !== 'keep') pairs.push([ordered[i]!, ordered[j]!]);
-    }
-  }
-  if (pairs.length === 0) return [];
-  const index = (c: MeasuredColumn) => ordered.indexOf(c);
-  const projections = ordered.flatMap((c, i) => [
-    sql`${asNumber(sql`src.${ident(c.source.name)}`, c.source.family)!} AS ${ident(`r${i}`)}`,
-    sql`${asNumber(c.expression, c.source.family)!} AS ${ident(`m${i}`)}`,
-  ]);
-  const aggregates = pairs.flatMap(([a, b], i) => [
-    sql`corr(${ident(`r${index(a)}`)}, ${ident(`r${index(b)}`)}) AS ${ident(`raw${i}`)}`,
-    sql`corr(${ident(`m${index(a)}`)}, ${ident(`m${index(b)}`)}) AS ${ident(`masked${i}`)}`,
-  ]);
-  const row = (await client.query<Record<string, unknown>>(sql`SELECT ${join(aggregates)} FROM (SELECT ${join(projections)} ${fromSource(input)}) t`.text)).rows[0]!;
-  return pairs.map(([a, b], i) => {
-    const raw = num(row[`raw${i}`]);
-    const masked = num(row[`masked${i}`]);
+      informationLoss: distinctRaw === null || distinctMasked === null ? null : distinctRaw === 0 ? 0 : 1 - distinctMasked / distinctRaw,
+      unchangedShare: Number(get(c, 'unchanged')),
+      error: numeric ? { unit: NUMERIC.has(c.source.family) ? 'relative' : 'days', mean: num(get(c, 'mean')), median: num(get(c, 'median')) } : null,
+      sdRatio: numeric ? num(get(c, 'sd_ratio')) : null,
+      histogramOverlap: numeric ? num(get(c, 'overlap')) : null,
+    };
+  });
+  const correlations: CorrelationPair[] = query.pairs.map(([a, b], k) => {
+    const raw = num(row[`raw${k}`]);
+    const masked = num(row[`masked${k}`]);
     return { table: input.policyTable.name, a: a.source.name, b: b.source.name, raw, masked, difference: raw === null || masked === null ? null : Math.abs(masked - raw) };
   });
+  return { columns, correlations };
 }

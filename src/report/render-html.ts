@@ -124,7 +124,7 @@ export function renderReportHtml(report: Report): string {
     .map(
       (c) => `<tr><td>${c.technique}</td><td>${esc(c.transform)}</td><td>${esc(`${c.table}.${c.column}`)}</td><td><code>${esc(c.rule)}</code></td>
 <td class="num">${c.error ? errorText(c.error.mean, c.error.unit) : '—'}</td><td class="num">${c.error ? errorText(c.error.median, c.error.unit) : '—'}</td>
-<td class="num">${fixed(c.sdRatio, 3)}</td><td class="num">${pct(c.histogramOverlap)}</td><td class="num">${count(c.distinctRaw)} → ${count(c.distinctMasked)}</td><td class="num">${c.informationLoss === null ? '—' : pct(c.informationLoss)}</td></tr>`,
+<td class="num">${fixed(c.sdRatio, 3)}</td><td class="num">${pct(c.histogramOverlap)}</td><td class="num">${c.distinctRaw === null || c.distinctMasked === null ? '—' : `${count(c.distinctRaw)} → ${count(c.distinctMasked)}`}</td><td class="num">${c.informationLoss === null ? '—' : pct(c.informationLoss)}</td></tr>`,
     )
     .join('');
   const correlations = report.utility.correlations.length

@@ -136,8 +136,9 @@ export interface ColumnUtility {
   /** type family of the source column */
   readonly family: string;
   readonly rows: number;
-  readonly distinctRaw: number;
-  readonly distinctMasked: number;
+  /** distinct values before and after masking: generalized columns only (null for perturbed ones) */
+  readonly distinctRaw: number | null;
+  readonly distinctMasked: number | null;
   /** generalized columns: 1 − distinctMasked / distinctRaw (the share of distinct values merged away); null for perturbed ones */
   readonly informationLoss: number | null;
   /** share of rows whose masked value equals the raw value */

@@ -13,6 +13,14 @@ import { measureTableUtility } from './measure-utility.ts';
 import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, type ColumnUtility, type CorrelationPair, type Report, type RiskSection, type TableRisk, type UtilitySection } from './report.ts';
 import { safeHarborChecklist } from './safe-harbor-checklist.ts';
 
+/**
+ * Memory for each sort and hash of the report's queries (its transactions
+ * only): with the default 4MB the million-row sorts (medians, distinct counts)
+ * and materialized rows spill to disk; measured on 1M observations, utility
+ * 5.7 → 4.3 s and risk 1.6 → 1.0 s.
+ */
+const REPORT_WORK_MEM = `'128MB'`;
+
 export interface ReportOptions {
   /** the masking role to read the views as; default: the policy's first role */
   readonly role?: string;
@@ -110,6 +118,7 @@ async function openAsRole(databaseUrl: string, snapshot: CatalogSnapshot, role: 
   try {
     await client.query('BEGIN READ ONLY');
     await client.query('SET LOCAL search_path = pg_catalog');
+    await client.query(`SET LOCAL work_mem = ${REPORT_WORK_MEM}`);
     if (snapshot.isSuperuser) {
       await client.query(sql`SET LOCAL SESSION AUTHORIZATION ${ident(role)}`.text);
       return { client, impersonation: 'session authorization' };
@@ -153,6 +162,7 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
   try {
     // the row filter is written against the source schema, as in the view
     await admin.query(sql`SET LOCAL search_path = pg_catalog, ${ident(policy.sourceSchema)}`.text);
+    await admin.query(`SET LOCAL work_mem = ${REPORT_WORK_MEM}`);
     for (const view of views) {
       const policyTable = policy.tables.find((t) => t.name === view.name)!;
       const source = findTable(snapshot, view.sourceSchema, view.sourceTable)!;

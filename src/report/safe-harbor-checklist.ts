@@ -109,7 +109,9 @@ export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot): 
   for (const ptable of policy.tables) {
     const table = findTable(snapshot, policy.sourceSchema, ptable.name);
     if (!table) continue;
-    const scanned = classifyTable(table, subject, null, { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows });
+    // no values are sampled (values = null); the sample record is only echoed back by classifyTable
+    const notSampled = { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows, error: null } as unknown as Parameters<typeof classifyTable>[3];
+    const scanned = classifyTable(table, subject, null, notSampled);
     for (const column of scanned.columns) {
       const rule = ptable.columns.find((c) => c.name === column.name)?.rule ?? (policy.unlistedColumns === 'redact' ? REDACT_UNLISTED : null);
       if (!rule) continue;

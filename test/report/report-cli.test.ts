@@ -175,7 +175,7 @@ describe('pgmask report --json and --html', () => {
       histogramOverlap: 'number',
     };
     expect(shape(column('birth_date'))).toEqual(columnShape);
-    expect(shape(column('weight_kg'))).toEqual({ ...columnShape, informationLoss: 'null' });
+    expect(shape(column('weight_kg'))).toEqual({ ...columnShape, distinctRaw: 'null', distinctMasked: 'null', informationLoss: 'null' });
     expect(shape(column('zip'))).toEqual({ ...columnShape, error: 'null', sdRatio: 'null', histogramOverlap: 'null' });
     expect(Object.keys(utility)).toEqual(['computedAs', 'columns', 'correlations']);
     expect(shape(utility.correlations)).toEqual([{ table: 'string', a: 'string', b: 'string', raw: 'number', masked: 'number', difference: 'number' }]);
