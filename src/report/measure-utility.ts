@@ -144,7 +144,8 @@ export function tableUtilityQuery(input: TableUtilityInput): TableUtilityQuery |
     );
     for (const c of numericMeasured) {
       const i = at(c);
-      const bin = (v: Sql) => sql`least(greatest(width_bucket(${v}, b.${ident(`lo${i}`)}, b.${ident(`hi${i}`)}, ${bins}), 1), ${bins})`;
+      // greatest() ignores NULLs: a NULL value must stay out of every bin, not land in the first
+      const bin = (v: Sql) => sql`CASE WHEN ${v} IS NOT NULL THEN least(greatest(width_bucket(${v}, b.${ident(`lo${i}`)}, b.${ident(`hi${i}`)}, ${bins}), 1), ${bins}) END`;
       // both sides binned in one pass (two grouping sets) over the raw range's 20 equal bins
       ctes.push(sql`${ident(`h${i}`)} AS (
   SELECT GROUPING(br) AS masked_side, coalesce(br, bm) AS bin, count(*)::float8 AS n

@@ -4,7 +4,7 @@ import { applyPolicy } from '../../src/pipeline.ts';
 /**
  * A small clinic for the report tests: 600 people whose birth dates span ten
  * years, in two ZIP3 areas, three sexes (one of them NULL), a diagnosis
- * (sensitive, with NULLs) and a weight; a consent filter drops some rows.
+ * (sensitive, with NULLs) and a weight (with NULLs); a consent filter drops some rows.
  * `exactPolicy` keeps exact birth dates and ZIPs (almost everyone unique);
  * `safeHarborPolicy` generalizes them to the year and the ZIP3.
  */
@@ -40,7 +40,7 @@ SELECT i,
   (10000 + (i % 7) * 13 + (i % 2) * 100)::text,
   CASE i % 5 WHEN 0 THEN NULL WHEN 1 THEN 'M' WHEN 2 THEN 'M' ELSE 'F' END,
   CASE WHEN i % 11 = 0 THEN NULL ELSE (ARRAY['asthma', 'diabetes', 'hypertension', 'migraine'])[1 + (i * 13) % 4] END,
-  round((50 + (i * 37) % 60 + ((i * 7) % 10) / 10.0)::numeric, 1),
+  CASE WHEN i % 23 = 0 THEN NULL ELSE round((50 + (i * 37) % 60 + ((i * 7) % 10) / 10.0)::numeric, 1) END,
   150 + (i * 53) % 45 + ((i * 3) % 10) / 10.0,
   i % 17 = 0
 FROM generate_series(1, 600) AS i;

@@ -163,9 +163,13 @@ describe('risk equals an independent computation', () => {
     expect(pairs.every((p) => p.m !== undefined)).toBe(true);
 
     const weight = safe.utility.columns.find((c) => c.column === 'weight_kg')!;
-    const rw = pairs.map((p) => Number(p.r.weight_kg));
-    const mw = pairs.map((p) => Number(p.m.weight_kg));
-    const rel = rw.map((r, i) => Math.abs(mw[i]! - r) / Math.abs(r));
+    // NULL weights: left out of errors and spreads, and of the histogram bins (not counted in the first)
+    const value = (v: string | null) => (v === null ? null : Number(v));
+    expect(pairs.filter((p) => p.r.weight_kg === null).length).toBeGreaterThan(10);
+    const rw = pairs.map((p) => value(p.r.weight_kg)).filter((v) => v !== null);
+    const mw = pairs.map((p) => value(p.m.weight_kg)).filter((v) => v !== null);
+    const both = pairs.filter((p) => p.r.weight_kg !== null && p.m.weight_kg !== null);
+    const rel = both.map((p) => Math.abs(Number(p.m.weight_kg) - Number(p.r.weight_kg)) / Math.abs(Number(p.r.weight_kg)));
     expect(weight.technique).toBe('perturbed');
     expect(weight.error!.unit).toBe('relative');
     expect(weight.error!.mean).toBeCloseTo(mean(rel), 9);
@@ -203,10 +207,12 @@ describe('risk equals an independent computation', () => {
     expect(safe.utility.columns.map((c) => c.column).sort()).toEqual(['birth_date', 'height_cm', 'weight_kg', 'zip']);
 
     const c = safe.utility.correlations.find((x) => x.table === 'people' && [x.a, x.b].sort().join() === 'height_cm,weight_kg')!;
-    const rh = pairs.map((p) => Number(p.r.height_cm));
-    const mh = pairs.map((p) => Number(p.m.height_cm));
-    expect(c.raw).toBeCloseTo(corr(rw, rh), 9);
-    expect(c.masked).toBeCloseTo(corr(mw, mh), 9);
+    const rPairs = pairs.filter((p) => p.r.weight_kg !== null);
+    const mPairs = pairs.filter((p) => p.m.weight_kg !== null);
+    expect(c.raw).toBeCloseTo(corr(rPairs.map((p) => Number(p.r.weight_kg)), rPairs.map((p) => Number(p.r.height_cm))), 9);
+    expect(c.masked).toBeCloseTo(corr(mPairs.map((p) => Number(p.m.weight_kg)), mPairs.map((p) => Number(p.m.height_cm))), 9);
+    expect(c.a === 'person_id' || c.b === 'person_id').toBe(false);
+    expect(safe.utility.correlations.some((x) => x.a === 'person_id' || x.b === 'person_id')).toBe(false);
   });
 
   it('Safe Harbor checklist: raw identifiers flagged, generalizations accepted', () => {
