@@ -28,10 +28,11 @@ export interface ColumnBar {
  */
 export function columnChart(opts: { readonly title: string; readonly xLabel: string; readonly bars: readonly ColumnBar[]; readonly format: (v: number) => string; readonly width?: number; readonly height?: number; readonly id: string }): string {
   const width = opts.width ?? 560;
-  const height = opts.height ?? 260;
+  const height = opts.height ?? 280;
   const left = 56;
   const right = 12;
-  const top = 34;
+  // room for the caption above the tallest bar, under the title
+  const top = 48;
   const bottom = 44;
   const plotW = width - left - right;
   const plotH = height - top - bottom;
@@ -69,15 +70,15 @@ export interface ErrorBar {
  * black tick the median, on one shared axis starting at 0.
  */
 export function errorBarChart(opts: { readonly title: string; readonly axisLabel: string; readonly rows: readonly ErrorBar[]; readonly format: (v: number) => string; readonly width?: number; readonly id: string }): string {
-  const width = opts.width ?? 900;
+  const width = opts.width ?? 1000;
   const rowH = 26;
-  const left = 230;
-  const right = 210;
+  const left = 300;
+  const right = 230;
   const top = 34;
   const bottom = 36;
   const height = top + bottom + rowH * Math.max(1, opts.rows.length);
   const plotW = width - left - right;
-  const max = Math.max(1e-12, ...opts.rows.flatMap((r) => [r.mean, r.median ?? 0]));
+  const max = niceCeiling(Math.max(1e-12, ...opts.rows.flatMap((r) => [r.mean, r.median ?? 0])));
   const x = (v: number) => left + (plotW * v) / max;
   const parts: string[] = [];
   parts.push(`<text x="8" y="18" ${FONT} font-weight="600">${escapeXml(opts.title)}</text>`);
@@ -88,7 +89,9 @@ export function errorBarChart(opts: { readonly title: string; readonly axisLabel
   }
   opts.rows.forEach((r, i) => {
     const y = top + i * rowH;
-    parts.push(`<text x="${left - 8}" y="${y + rowH / 2 + 4}" ${FONT} text-anchor="end">${escapeXml(r.label)}</text>`);
+    // a long table.column is cut to fit the label column; the full name is in the tooltip
+    const shown = r.label.length > 46 ? `${r.label.slice(0, 45)}…` : r.label;
+    parts.push(`<text x="${left - 8}" y="${y + rowH / 2 + 4}" ${FONT} text-anchor="end">${escapeXml(shown)}<title>${escapeXml(r.label)}</title></text>`);
     const w = Math.max(x(r.mean) - left, 1);
     parts.push(`<rect class="bar" x="${left}" y="${y + 5}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${ERROR_BAR_COLOR}"><title>${escapeXml(`${r.label}: ${r.caption}`)}</title></rect>`);
     if (r.median !== null) {
