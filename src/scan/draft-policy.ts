@@ -244,7 +244,7 @@ function safeHarborCandidates(column: ColumnScan): readonly Candidate[] {
     case 'date':
       // a date kept as text or as separate day/month numbers cannot be shifted: it is removed
       if (!dateFamilies.has(column.family)) return [{ transform: 'redact' }];
-      if (has(column, 'birth date')) return [{ transform: 'age', note: birthDateNote }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
+      if (has(column, 'birth date')) return [{ transform: 'age', params: { year_only: true } }, { transform: 'age', note: birthDateNote }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
       return [{ transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
     case 'age_over_89':
       // a birth year is not an age: capping it at 90 would be wrong, so it is removed for review

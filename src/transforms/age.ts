@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { literal, sql } from '../sql/index.ts';
+import { jsonbLiteral, literal, sql, type Sql } from '../sql/index.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';
 import { daysInMonth } from './js/civil-date.ts';
@@ -36,6 +36,10 @@ export const age = defineTransform({
         .optional()
         .describe('birth dates: the reference date as YYYY-MM-DD (default: today, which makes the view depend on the current date)'),
       time_zone: timeZoneParam,
+      year_only: z
+        .boolean()
+        .optional()
+        .describe('birth dates: also reduce every (capped) birth date to 1 January of its year, as Safe Harbor requires (no date element but the year)'),
     })
     .strict(),
   types: ['integer', 'numeric', 'float', 'date', 'timestamp', 'timestamptz'],
@@ -44,8 +48,8 @@ export const age = defineTransform({
   usesKey: false,
   check({ column, params }) {
     const isDate = column.family === 'date' || column.family === 'timestamp' || column.family === 'timestamptz';
-    if (!isDate && (params.as_of !== undefined || params.time_zone !== undefined)) {
-      return [{ code: 'AGE_PARAM_TYPE', message: `as_of and time_zone apply to birth dates, but ${column.name} is ${column.sqlType} (an age in years)`, hint: 'remove as_of/time_zone for an age column' }];
+    if (!isDate && (params.as_of !== undefined || params.time_zone !== undefined || params.year_only !== undefined)) {
+      return [{ code: 'AGE_PARAM_TYPE', message: `as_of, time_zone and year_only apply to birth dates, but ${column.name} is ${column.sqlType} (an age in years)`, hint: 'remove them for an age column' }];
     }
     if (params.as_of !== undefined && !isCalendarDate(params.as_of)) {
       return [{ code: 'AGE_AS_OF', message: `as_of ${params.as_of} is not a calendar date`, hint: 'write the date as YYYY-MM-DD' }];
@@ -55,12 +59,14 @@ export const age = defineTransform({
   render({ value, column, params }) {
     const tz = literal(params.time_zone ?? 'UTC');
     const asOf = params.as_of !== undefined ? sql`${literal(params.as_of)}::date` : sql`(CURRENT_TIMESTAMP AT TIME ZONE ${tz})::date`;
+    // year_only composes with generalize_date (both runtimes have it), so no third implementation is needed
+    const capped = (v: Sql) => (params.year_only ? sql`pgmask.generalize_date(pgmask.age(${v}, ${asOf}), ${jsonbLiteral({ to: 'year' })})` : sql`pgmask.age(${v}, ${asOf})`);
     switch (column.family) {
       case 'date':
       case 'timestamp':
-        return sql`pgmask.age(${value}, ${asOf})`;
+        return capped(value);
       case 'timestamptz':
-        return inTimeZone(value, params.time_zone, (local) => sql`pgmask.age(${local}, ${asOf})`);
+        return inTimeZone(value, params.time_zone, capped);
       default:
         return sql`pgmask.age(${value}::numeric)`;
     }
@@ -74,6 +80,7 @@ export const age = defineTransform({
   notes: [
     'Age columns: a value above 89 (including 89.5, NaN and Infinity) becomes 90; others are unchanged.',
     'Birth dates: born on or before as_of − 90 years → as_of − 90 years (everyone 90 or older shows exactly 90); timestamps are compared by calendar day and a moved one is midnight.',
+    'year_only: true (birth dates) also reduces every birth date, capped or not, to 1 January of its year: with it the rule alone meets Safe Harbor for a birth date.',
     'Without as_of the view uses today on the wall clock of `time_zone` (default UTC): the transform functions are IMMUTABLE and get the date as an argument, so the view is STABLE and its output changes when the date changes. Give as_of for reproducible releases.',
   ],
   example: { rule: 'birth_date: { age: { as_of: "2025-01-01" } }', input: "'1930-05-02'", output: "'1935-01-01' (shown as 90; people under 90 unchanged)" },

@@ -53,7 +53,7 @@ describe('draft policy', () => {
     const cols = (parseYaml(draft.yaml) as { tables: Record<string, { columns: Record<string, unknown> }> }).tables.patients!.columns;
     expect(cols.first_name).toEqual({ fake: { kind: 'first_name' } });
     expect(cols.last_name).toEqual({ fake: { kind: 'last_name' } });
-    expect(cols.birth_date).toBe('age');
+    expect(cols.birth_date).toEqual({ age: { year_only: true } });
     expect(cols.zip).toBe('zip3');
     expect(cols.age).toBe('age');
     expect(cols.ssn).toBe('pseudonymize');

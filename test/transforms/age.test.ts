@@ -7,7 +7,7 @@ import { batch, column, randomInt, seededRandom, table, twinDatabase, type TwinD
 
 let db: TwinDatabase;
 beforeAll(async () => {
-  db = await twinDatabase(['age.sql']);
+  db = await twinDatabase(['age.sql', 'generalize_date.sql']);
   await db.client.query(`SET DateStyle = 'ISO, MDY'`);
 });
 afterAll(async () => {
@@ -78,6 +78,18 @@ describe('age: metadata, check and render', () => {
     expect(check(birth, { as_of: '2024-02-29' })).toEqual([]);
     expect(check(years, { as_of: '2024-02-29' })).toEqual(['AGE_PARAM_TYPE']);
     expect(age.params.safeParse({ as_of: '1/2/2024' }).success).toBe(false);
+  });
+
+  it('year_only reduces every birth date, capped or not, to 1 January of its year (Safe Harbor alone)', async () => {
+    expect(render(birth, { as_of: '2025-06-15', year_only: true }).text).toBe(
+      `pgmask.generalize_date(pgmask.age(src."birth_date", '2025-06-15'::date), '{"to":"year"}'::jsonb)`,
+    );
+    const check = (params: Record<string, unknown>) => age.check!({ column: years, table: tbl, params: age.params.parse(params), subjectColumn: null, runtime: 'sql' }).map((p) => p.code);
+    expect(check({ year_only: true })).toEqual(['AGE_PARAM_TYPE']);
+    await db.client.query(`CREATE TABLE born (birth_date date)`);
+    await db.client.query(`INSERT INTO born VALUES ('1930-05-02'), ('1980-07-31'), ('2000-02-29'), (NULL)`);
+    const { rows } = await db.client.query(sql`SELECT CAST(${render(birth, { as_of: '2025-06-15', year_only: true })} AS date)::text AS b FROM born AS src ORDER BY src.birth_date`.text);
+    expect(rows.map((r) => r.b)).toEqual(['1935-01-01', '1980-01-01', '2000-01-01', null]);
   });
 
   it('runs on the server: today by default, and the cast back keeps the column type', async () => {
