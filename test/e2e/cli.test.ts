@@ -1,25 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runPgmask } from '../support/cli.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pgmask.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function pgmask(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const pgmask = (args: string[], env: Record<string, string> = {}) => runPgmask(args, { env });
 
 const s = uniqueSuffix();
 const ROLE = `cli_analyst_${s}`;

@@ -1,16 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pgmask.js');
+import { runPgmask } from '../support/cli.ts';
 
 describe('pgmask demo', () => {
   it('starts its own embedded server, masks the clinic and shows the analyst refused', async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [BIN, 'demo', '--rows', '300'], { timeout: 170_000, env: { ...process.env, DATABASE_URL: '' } }, (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    const { code, stdout, stderr } = await runPgmask(['demo', '--rows', '300'], { timeoutMs: 170_000, env: { DATABASE_URL: '' } });
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/raw \(public\.patients, as the owner\)/);
     expect(stdout).toMatch(/patient_id\s+P\d+\s+→ [0-9a-f]{20}/);

@@ -1,41 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runPgmask, jsonShape } from '../support/cli.ts';
 import { createVerifyFixture, dropVerifyFixture, type VerifyFixture } from './verify-fixture.ts';
 
 /**
  * `pgmask verify` and `pgmask check` from the command line: exit codes 0 / 5 / 6,
  * and the --json shapes docs/verify.md documents, pinned key by key.
  */
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pgmask.js');
-
-function pgmask(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** The JSON's shape: every key with its type; array elements merged. */
-function shape(value: unknown): unknown {
-  if (Array.isArray(value)) return value.length === 0 ? [] : [value.map(shape).reduce(merge)];
-  if (value === null) return 'null';
-  if (typeof value === 'object') return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, shape(v)]));
-  return typeof value;
-}
-function merge(a: unknown, b: unknown): unknown {
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === 0 ? b : b.length === 0 ? a : [merge(a[0], b[0])];
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const out: Record<string, unknown> = { ...(a as object) };
-    for (const [k, v] of Object.entries(b as object)) out[k] = k in out ? merge(out[k], v) : v;
-    return out;
-  }
-  if (a === b) return a;
-  return [a, b].flat().filter((x, i, all) => all.indexOf(x) === i).sort().join('|');
-}
+const pgmask = (args: string[]) => runPgmask(args);
+const shape = jsonShape;
 
 let f: VerifyFixture;
 let policyFile: string;
