@@ -64,7 +64,7 @@ function measuredColumns(input: TableUtilityInput): MeasuredColumn[] {
 
 /** The masked value compares as a number only when masking kept the column's type. */
 function comparable(c: MeasuredColumn): boolean {
-  return c.maskedType === c.source.sqlType && asNumber(sql`x`, c.source.family) !== null;
+  return c.maskedType === c.source.sqlType && (NUMERIC.has(c.source.family) || TEMPORAL.has(c.source.family));
 }
 
 function fromSource(input: TableUtilityInput): Sql {
@@ -107,7 +107,7 @@ export interface TableUtilityQuery {
  *   // noise on weight_kg:
  *   // WITH p AS MATERIALIZED (SELECT (src."weight_kg")::float8 AS "r0", (CAST(pgmask.noise(…) AS numeric(5,1)))::float8 AS "m0" FROM "public"."patients" AS src WHERE (NOT research_opt_out)),
  *   //      b AS (SELECT min("r0") AS "lo0", … FROM p), h0 AS (… GROUPING SETS …)
- *   // SELECT count(*) AS "rows", avg(abs("m0" - "r0") / nullif(abs("r0"), 0)) AS "c0_mean", … FROM p
+ *   // SELECT count(*) AS "rows", avg("e0") AS "c0_mean", … FROM (SELECT *, abs("m0" - "r0") / nullif(abs("r0"), 0) AS "e0" FROM p) x
  */
 export function tableUtilityQuery(input: TableUtilityInput): TableUtilityQuery | null {
   const all = measuredColumns(input);
