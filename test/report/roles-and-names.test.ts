@@ -113,4 +113,16 @@ describe('report with hostile names and a non-superuser admin', () => {
       message: expect.stringContaining(`cannot become ${other}`),
     });
   });
+
+  it('reads the views as the role, not as the admin: without SELECT on a view the report fails', async () => {
+    await db.query(sql`REVOKE SELECT ON ${ident('masked', TABLE)} FROM ${ident(ROLE)}`);
+    try {
+      await expect(runReport(db.url, await loadPolicyText(policyText, 'names.yaml'), {})).rejects.toMatchObject({
+        exitCode: 4,
+        message: expect.stringContaining(`cannot measure masked.${TABLE} as ${ROLE}`),
+      });
+    } finally {
+      await db.query(sql`GRANT SELECT ON ${ident('masked', TABLE)} TO ${ident(ROLE)}`);
+    }
+  });
 });
