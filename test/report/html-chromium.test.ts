@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicyText } from '../../src/pipeline.ts';
@@ -36,6 +36,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await f?.drop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the HTML report', () => {

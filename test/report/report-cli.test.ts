@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryAs } from '../support/db.ts';
@@ -53,6 +53,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await f?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Classes below k, computed with a window function as the analyst's login (not the report's GROUP BY). */
