@@ -44,6 +44,8 @@ export interface BenchResult {
   readonly counts: { readonly patients: number; readonly encounters: number; readonly observations: number; readonly notes: number };
   readonly loadMs: number;
   readonly machine: BenchMachine;
+  /** a query faster than this in the warm-up is repeated back to back within each sample (0: never) */
+  readonly minSampleMs: number;
   readonly shapes: readonly string[];
   /** sources that ran, in report order */
   readonly sources: readonly string[];
@@ -85,7 +87,8 @@ export function renderBenchMarkdown(result: Omit<BenchResult, 'markdown'>): stri
     `Data: ${result.counts.patients.toLocaleString('en-US')} patients, ${result.counts.encounters.toLocaleString('en-US')} encounters, ` +
       `${result.counts.observations.toLocaleString('en-US')} observations, ${result.counts.notes.toLocaleString('en-US')} notes ` +
       `(seed ${result.seed}, loaded with COPY in ${(result.loadMs / 1000).toFixed(1)} s). ` +
-      `Median of ${result.runs} runs after ${result.warmups} warm-up round${result.warmups === 1 ? '' : 's'}; the sources are interleaved in every round (rotating order) so drift hits them alike.`,
+      `Median of ${result.runs} runs after ${result.warmups} warm-up round${result.warmups === 1 ? '' : 's'}; the sources are interleaved in every round (rotating order) so drift hits them alike` +
+      (result.minSampleMs > 0 ? `; a query under ${result.minSampleMs} ms is run back to back until a sample lasts ~${result.minSampleMs} ms (mean per call).` : '.'),
   );
   lines.push('');
   lines.push('| query shape | source | median ms | min–max ms | × raw | × hand-written | rows |');
