@@ -165,6 +165,7 @@ ${undeclared.length ? `<p class="meta">Quasi-identifiers not declared (not measu
 <p class="meta">Computed in the database as ${esc(report.utility.computedAs)}: each masked value next to its raw value, aggregated in SQL. No raw value appears in this report.</p>
 ${errorCharts(report.utility.columns)}
 <table><tr><th>technique</th><th>transform</th><th>column</th><th>rule</th><th>mean error</th><th>median error</th><th>sd ratio</th><th>histogram overlap</th><th>distinct raw → masked</th><th>information lost</th></tr>${utilityRows || '<tr><td colspan="10" class="meta">no perturbed or generalized column</td></tr>'}</table>
+<p class="legend">Mean / median error: how far a masked value is from the true one (numbers: relative to the value; dates: in days). SD ratio: spread of the masked values ÷ spread of the true ones (1 = kept). Histogram overlap: share of the distribution that is the same in 20 equal bins (100% = identical). Distinct raw → masked and information lost: how many distinct values a generalization merged.</p>
 <h3>Correlations between numeric columns</h3>
 ${correlations}
 <h2>3. HIPAA Safe Harbor checklist</h2>
