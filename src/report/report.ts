@@ -43,10 +43,10 @@ export interface Report {
 }
 
 export interface RiskSection {
-  /** the role the masked views were read as */
+  /** the role the masked views were read as (with --login-url: that login's user) */
   readonly role: string;
-  /** how the report became that role */
-  readonly impersonation: 'session authorization' | 'set role';
+  /** how the report became that role: a superuser's SET SESSION AUTHORIZATION, a member's SET ROLE, or a real login */
+  readonly impersonation: 'session authorization' | 'set role' | 'login';
   readonly tables: readonly TableRisk[];
 }
 

@@ -28,6 +28,8 @@ export interface ReportOptions {
   readonly minK?: number | null;
   /** progress lines (the CLI shows them on a TTY) */
   readonly progress?: (line: string) => void;
+  /** read the views through this login (e.g. the BI tool's) instead of becoming the role */
+  readonly loginUrl?: string;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
   const threshold = minK ?? DEFAULT_RISK_THRESHOLD;
   const progress = options.progress ?? (() => {});
   const role = options.role ?? policy.roles[0]?.name;
-  if (!role) throw usageError('REPORT_NO_ROLE', 'the policy has no masking role to measure the views as', 'add a role under roles: in the policy, or pass --role ROLE');
+  if (!role && !options.loginUrl) throw usageError('REPORT_NO_ROLE', 'the policy has no masking role to measure the views as', 'add a role under roles: in the policy, or pass --role ROLE or --login-url URL');
 
   const admin = await connect(databaseUrl);
   try {
@@ -58,13 +60,13 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
     const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
     const views = plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView');
     const warnings = checkViews(snapshot, views, policy.hash);
-    if (!snapshot.roles.some((r) => r.name === role)) {
+    if (!options.loginUrl && !snapshot.roles.some((r) => r.name === role)) {
       throw usageError('REPORT_UNKNOWN_ROLE', `role ${role} does not exist`, 'run pgmask migrate first (it creates the masking roles), or pass --role with an existing role');
     }
 
-    progress(`measuring risk as ${role} and utility as ${snapshot.currentUser} …`);
+    progress(`measuring risk as ${options.loginUrl ? 'the login of --login-url' : role} and utility as ${snapshot.currentUser} …`);
     const [risk, utility] = await Promise.all([
-      measureRisk(databaseUrl, snapshot, loaded, role, threshold, minK),
+      measureRisk(options.loginUrl ? { loginUrl: options.loginUrl } : { databaseUrl, snapshot, role: role! }, loaded, threshold, minK),
       measureUtility(admin, loaded, snapshot, views),
     ]);
     const safeHarbor = safeHarborChecklist(policy, snapshot);
@@ -112,28 +114,39 @@ function checkViews(snapshot: CatalogSnapshot, views: readonly CreateMaskedView[
   return warnings;
 }
 
-/** A new read-only session that has become the masking role (faithfully when the admin is a superuser). */
-async function openAsRole(databaseUrl: string, snapshot: CatalogSnapshot, role: string): Promise<{ client: pg.Client; impersonation: RiskSection['impersonation'] }> {
-  const client = await connect(databaseUrl);
+type RiskSession = { readonly loginUrl: string } | { readonly databaseUrl: string; readonly snapshot: CatalogSnapshot; readonly role: string };
+
+/**
+ * A new read-only session as the analyst: a real login (--login-url), or the
+ * admin become the masking role (faithfully, SET SESSION AUTHORIZATION, when
+ * the admin is a superuser; else SET ROLE, as a member of the role).
+ */
+async function openRiskSession(how: RiskSession): Promise<{ client: pg.Client; role: string; impersonation: RiskSection['impersonation'] }> {
+  const client = await connect('loginUrl' in how ? how.loginUrl : how.databaseUrl);
   try {
     await client.query('BEGIN READ ONLY');
     await client.query('SET LOCAL search_path = pg_catalog');
     await client.query(sql`SET LOCAL work_mem = ${REPORT_WORK_MEM}`.text);
-    if (snapshot.isSuperuser) {
-      await client.query(sql`SET LOCAL SESSION AUTHORIZATION ${ident(role)}`.text);
-      return { client, impersonation: 'session authorization' };
+    if ('loginUrl' in how) {
+      const me = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+      return { client, role: me, impersonation: 'login' };
     }
-    await client.query(sql`SET LOCAL ROLE ${ident(role)}`.text);
-    return { client, impersonation: 'set role' };
+    if (how.snapshot.isSuperuser) {
+      await client.query(sql`SET LOCAL SESSION AUTHORIZATION ${ident(how.role)}`.text);
+      return { client, role: how.role, impersonation: 'session authorization' };
+    }
+    await client.query(sql`SET LOCAL ROLE ${ident(how.role)}`.text);
+    return { client, role: how.role, impersonation: 'set role' };
   } catch (cause) {
     await client.end().catch(() => {});
-    throw databaseError(cause, `cannot become ${role}`, `connect as a superuser, or as a member of ${role}`);
+    const who = 'loginUrl' in how ? 'the --login-url login' : how.role;
+    throw databaseError(cause, `cannot become ${who}`, 'loginUrl' in how ? 'check --login-url' : `connect as a superuser, or as a member of ${how.role}`);
   }
 }
 
-async function measureRisk(databaseUrl: string, snapshot: CatalogSnapshot, loaded: LoadedPolicy, role: string, threshold: number, minK: number | null): Promise<RiskSection> {
+async function measureRisk(how: RiskSession, loaded: LoadedPolicy, threshold: number, minK: number | null): Promise<RiskSection> {
   const { policy } = loaded;
-  const { client, impersonation } = await openAsRole(databaseUrl, snapshot, role);
+  const { client, role, impersonation } = await openRiskSession(how);
   try {
     const tables: TableRisk[] = [];
     for (const t of policy.tables) {

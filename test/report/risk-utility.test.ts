@@ -154,6 +154,13 @@ describe('risk equals an independent computation', () => {
     expect(safe.risk.tables.find((x) => x.table === 'visits')).toEqual({ table: 'visits', status: 'not declared' });
   });
 
+  it('through a real login of a member (--login-url): the same risk figures, read as that user', async () => {
+    const viaLogin = await runReport(f.db.url, await loadPolicyText(f.safeHarborPolicy, 'safe.yaml'), { minK: 3, loginUrl: f.readerUrl });
+    expect(viaLogin.risk.impersonation).toBe('login');
+    expect(viaLogin.risk.role).toBe(f.reader);
+    expect(viaLogin.risk.tables).toEqual(safe.risk.tables);
+  });
+
   it('utility: errors, sd ratio, overlap, distinct counts and correlation equal a computation over joined rows', async () => {
     const raw = await f.db.query<Row>(
       'SELECT person_id::text, birth_date::text AS birth_date, weight_kg::float8::text AS weight_kg, height_cm::text AS height_cm FROM public.people WHERE NOT opted_out',
@@ -164,7 +171,7 @@ describe('risk equals an independent computation', () => {
 
     const weight = safe.utility.columns.find((c) => c.column === 'weight_kg')!;
     // NULL weights: left out of errors and spreads, and of the histogram bins (not counted in the first)
-    const value = (v: string | null) => (v === null ? null : Number(v));
+    const value = (v: string | null | undefined) => (v === null || v === undefined ? null : Number(v));
     expect(pairs.filter((p) => p.r.weight_kg === null).length).toBeGreaterThan(10);
     const rw = pairs.map((p) => value(p.r.weight_kg)).filter((v) => v !== null);
     const mw = pairs.map((p) => value(p.m.weight_kg)).filter((v) => v !== null);
