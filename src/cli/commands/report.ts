@@ -23,7 +23,7 @@ export function reportCommand(): Command {
     .addOption(transformsOption())
     .option('-r, --role <role>', "masking role to read the views as (default: the policy's first role)")
     .option('--login-url <url>', "read the masked views through this login (e.g. the BI tool's) instead of becoming --role; --database-url still computes utility")
-    .option('--min-k <k>', 'fail (exit 7) when any table with quasi_identifiers has a class smaller than k; lists the failing classes', positiveInteger)
+    .option('--min-k <k>', 'fail (exit 7) when any table with quasi_identifiers has a class smaller than k; lists the failing classes (without it nothing gates and "at risk" means a class smaller than 5)', positiveInteger)
     .option('--html <file>', 'also write a self-contained HTML page (charts inline, no external request)')
     .addOption(jsonOption())
     .addHelpText(
