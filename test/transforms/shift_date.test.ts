@@ -87,12 +87,32 @@ describe('shift_date: metadata, check and render', () => {
     expect(shiftDate.params.safeParse({ max_days: 30, extra: 1 }).success).toBe(false);
   });
 
+  it('moves a timestamptz in UTC by 24·d hours exactly as through the UTC wall clock, in any session TimeZone', async () => {
+    const c = await db.pool.connect();
+    try {
+      await c.query(`SET TimeZone = 'America/New_York'`);
+      const { rows } = await c.query(`
+        SELECT count(*)::int AS n,
+               count(*) FILTER (WHERE t + make_interval(hours => 24 * d) IS DISTINCT FROM ((t AT TIME ZONE 'UTC') + make_interval(days => d)) AT TIME ZONE 'UTC')::int AS differ
+          FROM (SELECT timestamptz '2021-03-13 12:34:56.789+00' + g * interval '7 hours 13 minutes' AS t, (g % 61) - 30 AS d
+                  FROM generate_series(-20000, 20000) g
+                UNION ALL SELECT 'infinity', 5 UNION ALL SELECT '-infinity', -3 UNION ALL SELECT NULL, 1) x`);
+      expect(rows).toEqual([{ n: 40004, differ: 0 }]);
+    } finally {
+      await c.query('RESET TimeZone');
+      c.release();
+    }
+  });
+
   it('renders date, timestamp and timestamptz columns as exact SQL', () => {
     expect(render(birthDate, patients, { max_days: 30 }).text).toBe(
       `(src."birth_date" + pgmask.shift_date_days(src."patient_id"::text, ${keyRef.text}, '{"max_days":30}'::jsonb))`,
     );
     expect(render(dischargedOn, encounters, { max_days: 30, keep_weekday: true }).text).toBe(
       `(src."discharged_on" + make_interval(days => pgmask.shift_date_days(src."patient_id"::text, ${keyRef.text}, '{"keep_weekday":true,"max_days":30}'::jsonb)))`,
+    );
+    expect(render(admittedAt, encounters, { max_days: 30 }).text).toBe(
+      `(src."admitted_at" + make_interval(hours => 24 * pgmask.shift_date_days(src."patient_id"::text, ${keyRef.text}, '{"max_days":30}'::jsonb)))`,
     );
     expect(render(admittedAt, encounters, { max_days: 30, time_zone: 'America/New_York' }).text).toBe(
       `(((src."admitted_at" AT TIME ZONE 'America/New_York') + make_interval(days => pgmask.shift_date_days(src."patient_id"::text, ${keyRef.text}, '{"max_days":30}'::jsonb))) AT TIME ZONE 'America/New_York')`,
