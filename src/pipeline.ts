@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Policy } from './policy/policy.ts';
 import { parsePolicy } from './policy/parse.ts';
-import { readFile } from 'node:fs/promises';
+import { readPolicyFile } from './policy/load.ts';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validatePolicy, assertValid } from './policy/validate.ts';
@@ -17,7 +17,7 @@ import { planMigration, resolveRuntime, type MigrationPlan } from './plan/planne
 import { renderPlan } from './plan/render.ts';
 import { PGMASK_VERSION } from './version.ts';
 import { ident, sql, sqlExpression } from './sql/index.ts';
-import { policyError, usageError, type ErrorDetail } from './errors.ts';
+import { policyError, type ErrorDetail } from './errors.ts';
 
 /**
  * The imperative shell around the pure planner: connect, introspect, validate,
@@ -38,6 +38,8 @@ export interface PreparedMigration {
 export interface LoadedPolicy {
   readonly policy: Policy;
   readonly registry: TransformRegistry;
+  /** the directory the custom transforms came from (--transforms, else the policy's transforms:), or null */
+  readonly transformsDir: string | null;
 }
 
 /**
@@ -57,17 +59,11 @@ export async function loadPolicyText(text: string, file: string, transformsDir?:
     }
   }
   const registry = dir ? builtinRegistry.with(await loadCustomTransforms(dir)) : builtinRegistry;
-  return { policy: parsePolicy(text, file, registry), registry };
+  return { policy: parsePolicy(text, file, registry), registry, transformsDir: dir };
 }
 
 export async function loadPolicyFile(path: string, transformsDir?: string | null): Promise<LoadedPolicy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw usageError('POLICY_NOT_FOUND', `cannot read the policy file ${path}`, 'pass --policy FILE, or create pgmask.yaml (pgmask scan drafts one)');
-  }
-  return loadPolicyText(text, path, transformsDir);
+  return loadPolicyText(readPolicyFile(path), path, transformsDir);
 }
 
 /** Reads the catalog as pgmask sees it: names qualified (search_path = pg_catalog), so casts resolve in the migration. */
@@ -119,7 +115,7 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
   } finally {
     await client.query('ROLLBACK');
   }
-  const runtimeSql = runtime === 'sql' ? sqlRuntimeInstall(registry) : await plv8RuntimeInstall(registry, { customDir: policy.transformsDir ?? undefined });
+  const runtimeSql = runtime === 'sql' ? sqlRuntimeInstall(registry) : await plv8RuntimeInstall(registry, { customDir: loaded.transformsDir ?? undefined });
   const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION });
   return { policy, snapshot, registry, runtime, plan, sql: renderPlan(plan), warnings: details.filter((d) => d.severity === 'warning') };
 }

@@ -12,6 +12,11 @@ import type { Policy } from './policy.ts';
  *   const policy = loadPolicy('pgmask.yaml', registry);
  */
 export function loadPolicy(path: string, registry: TransformRegistry): Policy {
+  return parsePolicy(readPolicyFile(path), path, registry);
+}
+
+/** The policy file's text: a missing or unreadable file is a usage error (exit 2), bytes that are not UTF-8 an invalid policy (exit 3). */
+export function readPolicyFile(path: string): string {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -38,5 +43,5 @@ export function loadPolicy(path: string, registry: TransformRegistry): Policy {
       cause: e,
     });
   }
-  return parsePolicy(text, path, registry);
+  return text;
 }
