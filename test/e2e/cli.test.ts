@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPgmask } from '../support/cli.ts';
+import { registry } from '../../src/transforms/registry.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 
 const pgmask = (args: string[], env: Record<string, string> = {}) => runPgmask(args, { env });
@@ -104,6 +105,16 @@ describe('pgmask CLI', () => {
     expect(JSON.parse(m1.stdout)).toMatchObject({ ok: true, policy: 'applied', runtime: 'sql', views: ['masked.people'] });
     const m2 = await pgmask(['migrate', '--policy', file, '--database-url', db.url]);
     expect(m2.stdout).toMatch(/up to date/);
+  });
+
+  it('transforms lists every registered transform with its parameters', async () => {
+    const r = await pgmask(['transforms', '--json']);
+    expect(r.code).toBe(0);
+    const listed = JSON.parse(r.stdout).transforms as { name: string; params: string[]; keyed: boolean }[];
+    expect(listed.map((t) => t.name)).toEqual(registry.names());
+    expect(listed.find((t) => t.name === 'shift_date')).toMatchObject({ keyed: true, params: expect.arrayContaining(['max_days', 'keep_weekday']) });
+    const text = await pgmask(['transforms']);
+    expect(text.stdout).toMatch(/^noise \(keyed\)\n {2}.+\n {2}types: integer, numeric, float\n/m);
   });
 
   it('schema prints a JSON Schema naming every transform', async () => {
