@@ -206,7 +206,8 @@ function segment(s: PropertyKey): string | number {
   return typeof s === 'number' ? s : String(s);
 }
 
-function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
+/** The value at a path inside parsed YAML, or undefined. */
+export function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
   let v = value;
   for (const s of path) {
     if (v === null || typeof v !== 'object') return undefined;

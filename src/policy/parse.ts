@@ -6,7 +6,7 @@ import type { TransformRegistry } from '../transforms/registry.ts';
 import { checkRowFilter, type RowFilterProblem } from '../sql/row-filter.ts';
 import { didYouMean } from './closest-name.ts';
 import { deepFreeze } from './deep-freeze.ts';
-import { isPlainMap, parseRule } from './parse-rule.ts';
+import { isPlainMap, parseRule, valueAt } from './parse-rule.ts';
 import { attachSourceMap, formatPath, PolicySourceMap, ProblemList } from './policy-source-map.ts';
 import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema } from './policy-input-schema.ts';
 import type { Policy, PolicyColumn, PolicyRole, PolicyTable, Rule, SourcePosition } from './policy.ts';
@@ -293,13 +293,4 @@ function filterSpan(source: SourceText, value: Span, filter: string, problem: Ro
   if (written !== filter && !quoted) return value;
   const start = value.start + (quoted ? 1 : 0) + problem.offset;
   return { start, end: start + problem.length };
-}
-
-function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
-  let v = value;
-  for (const s of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[s];
-  }
-  return v;
 }
