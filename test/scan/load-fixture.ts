@@ -30,3 +30,26 @@ export async function loadTruth(name: FixtureName): Promise<ReadonlyMap<string, 
   }
   return truth;
 }
+
+/** The public clinical data models, as DDL from their projects plus synthetic rows (see the .ddl.sql and .data.sql files). */
+export const clinicalModels = {
+  'omop-cdm-5.4': { schemas: ['omop'] },
+  'mimic-iv': { schemas: ['mimiciv_hosp', 'mimiciv_icu', 'mimiciv_note'] },
+} as const;
+export type ClinicalModel = keyof typeof clinicalModels;
+
+/** Creates one clinical model's schemas, keys and synthetic rows in a test database (a few seconds). */
+export async function loadClinicalModel(db: TestDatabase, name: ClinicalModel): Promise<void> {
+  for (const file of ['common.sql', 'fill.sql', `${name}.ddl.sql`, `${name}.data.sql`]) await db.query(await readFile(`${dir}${file}`, 'utf8'));
+}
+
+/** The labelled ground truth of a clinical model: `schema.table.column` → category. */
+export async function loadModelTruth(name: ClinicalModel): Promise<ReadonlyMap<string, Category>> {
+  const raw = JSON.parse(await readFile(`${dir}${name}.truth.json`, 'utf8')) as Record<string, string>;
+  const truth = new Map<string, Category>();
+  for (const [column, category] of Object.entries(raw)) {
+    if (!isCategory(category)) throw new Error(`${name}.truth.json: ${column} has unknown category ${category}`);
+    truth.set(column, category);
+  }
+  return truth;
+}
