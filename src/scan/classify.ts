@@ -1,4 +1,4 @@
-import type { TypeFamily } from '../db/catalog-snapshot.ts';
+import type { CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
 import { categories, isIdentifying, type Category } from './category.ts';
 import { nameRules, type NameRule } from './name-rules.ts';
 import { tokenizeName } from './tokenize-name.ts';
@@ -20,6 +20,14 @@ export interface ColumnEvidence {
   readonly subjectKey: { readonly confidence: number; readonly reason: string } | null;
   /** sampled non-NULL values as text (bytea as hex), or null when the table was not sampled */
   readonly samples: readonly string[] | null;
+  /** the scanned tables that hold terms, not records (see vocabularyTablesOf); default: judged by each table's name */
+  readonly vocabulary?: VocabularyTables;
+}
+
+/** Which tables of a scan are vocabularies, and the names of their one-column keys (`concept_id`, `itemid`). */
+export interface VocabularyTables {
+  readonly tables: ReadonlySet<string>;
+  readonly keys: ReadonlySet<string>;
 }
 
 export interface Classification {
@@ -99,7 +107,7 @@ const typeNameEvidence: Readonly<Record<string, Evidence>> = {
 };
 
 /** Tables whose rows are terms, not records: a foreign key to one holds a code, not an identifier. */
-const vocabularyTableWords: ReadonlySet<string> = new Set(['concept', 'concepts', 'vocabulary', 'code', 'codes', 'lookup', 'type', 'types', 'dictionary', 'catalog', 'katalog', 'catalogue', 'catalogo', 'nomenclature', 'terminology', 'unit', 'units', 'domain', 'enum', 'ref', 'einheit', 'unite', 'unidad', 'analyte', 'analytes', 'test', 'tests']);
+const vocabularyTableWords: ReadonlySet<string> = new Set(['metadata', 'definition', 'definitions', 'concept', 'concepts', 'vocabulary', 'code', 'codes', 'lookup', 'type', 'types', 'dictionary', 'catalog', 'katalog', 'catalogue', 'catalogo', 'nomenclature', 'terminology', 'unit', 'units', 'domain', 'enum', 'ref', 'einheit', 'unite', 'unidad', 'analyte', 'analytes', 'test', 'tests']);
 
 /** Order used to break a tie: the more protective category wins. */
 const tiePreference: readonly Category[] = ['subject_key', ...categories.filter((c) => c !== 'subject_key')];
@@ -127,10 +135,15 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
   const allowed = (category: Category, families?: readonly string[]) =>
     (families ?? categoryFamilies[category]).includes(evidence.family) && categoryFamilies[category].includes(evidence.family);
 
+  const isVocabulary = (table: string) => evidence.vocabulary?.tables.has(table) ?? isVocabularyTable(table);
   const tokens = tokenizeName(evidence.column);
+  // `spec_itemid`, `reverse_relationship_id`: named after a vocabulary's key, the column holds a term code
+  const vocabularyKey = evidence.subjectKey ? undefined : [...(evidence.vocabulary?.keys ?? [])].find((k) => holdsKey(evidence.column, k));
   for (const { rule } of matchNameRules(tokens)) {
+    if (vocabularyKey && rule.category === 'other_unique_id') continue;
     if (allowed(rule.category, rule.families)) found.push({ category: rule.category, weight: rule.weight, reason: `name "${evidence.column}" says ${rule.what}`, kind: rule.what });
   }
+  if (vocabularyKey && !evidence.primaryKey) found.push({ category: 'clinical', weight: 0.6, reason: `named after ${vocabularyKey}, the key of a vocabulary table: a term code` });
   if (evidence.comment) {
     for (const { rule, length, token } of matchNameRules(tokenizeName(evidence.comment))) {
       // prose is full of short and generic words (`at`, `no`, `number`): in a comment only a specific term counts
@@ -147,7 +160,7 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
   if (evidence.subjectKey) {
     found.push({ category: 'subject_key', weight: evidence.subjectKey.confidence, reason: evidence.subjectKey.reason });
   } else if (evidence.references) {
-    if (isVocabularyTable(evidence.references.table)) {
+    if (isVocabulary(evidence.references.table)) {
       found.push({ category: 'clinical', weight: 0.5, reason: `foreign key to vocabulary table ${evidence.references.table}` });
     } else if (allowed('other_unique_id')) {
       found.push({ category: 'other_unique_id', weight: 0.75, reason: `foreign key to ${evidence.references.table}.${evidence.references.column}` });
@@ -168,8 +181,9 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
       }
     }
     const unique = uniqueCodeEvidence(samples);
-    if (unique && allowed('other_unique_id')) found.push(unique);
+    if (unique && allowed('other_unique_id') && !vocabularyKey) found.push(unique);
     contradictions(found, samples, notes);
+    valueContradictions(found, samples, tokens, evidence.family, notes);
     if (found.some((e) => e.category === 'free_text')) {
       // for the reviewer, not the decision: 200 notes are plenty
       const notesSample = samples.slice(0, 200);
@@ -189,7 +203,7 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
   }
 
   // a vocabulary table (OMOP `concept`, a code list) describes terms, never a person
-  if (isVocabularyTable(evidence.table)) {
+  if (isVocabulary(evidence.table)) {
     const kept = found.filter((e) => !isIdentifying(e.category)).map((e) => (e.reason === 'primary key of its table' ? { ...e, category: 'clinical' as const } : e));
     const byKey = found.find((e) => e.reason === 'primary key of its table');
     if (byKey) kept.push({ category: 'clinical', weight: byKey.weight, reason: 'primary key of a vocabulary table (a term code)' });
@@ -198,10 +212,39 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
   return decide(found, notes, evidence);
 }
 
-/** A table of terms (`concept`, `lab_test_codes`, `units`): its rows are not people. */
+/**
+ * A table of terms (`concept`, `concept_relationship`, `lab_test_codes`, `units`, MIMIC's `d_items`) or of data
+ * about the data set (`metadata`, `cohort_definition`): its rows are not people.
+ */
 export function isVocabularyTable(table: string): boolean {
   const words = tokenizeName(table);
-  return words.length > 0 && vocabularyTableWords.has(words[words.length - 1]!);
+  if (words.length === 0) return false;
+  if (vocabularyTableWords.has(words[words.length - 1]!)) return true;
+  // a term table named after its vocabulary (`concept_ancestor`, `source_to_concept_map`), or a `d_` dictionary
+  // (`d` is a connecting word for the tokenizer: the prefix is read from the raw name)
+  return words.some((w) => w === 'concept' || w === 'vocabulary') || /^d_[a-z]/i.test(table);
+}
+
+/**
+ * The vocabulary tables of a scan: those named as such (isVocabularyTable), and the tables they reference
+ * (OMOP `concept_relationship` → `relationship`, `concept` → `domain`), which hold terms too; with the names
+ * of their one-column keys.
+ */
+export function vocabularyTablesOf(tables: readonly CatalogTable[]): VocabularyTables {
+  const names = new Set(tables.filter((t) => isVocabularyTable(t.name)).map((t) => t.name));
+  for (const t of tables) {
+    if (!names.has(t.name)) continue;
+    for (const fk of t.foreignKeys) if (tables.some((r) => r.name === fk.refTable)) names.add(fk.refTable);
+  }
+  const keys = new Set<string>();
+  for (const t of tables) if (names.has(t.name) && t.primaryKey?.length === 1) keys.add(t.primaryKey[0]!);
+  return { tables: names, keys };
+}
+
+function holdsKey(column: string, key: string): boolean {
+  if (column === key || column.endsWith(`_${key}`)) return true;
+  // glued (`spec_itemid`): only for a key long enough not to occur inside other words by chance
+  return key.length >= 6 && column.endsWith(key);
 }
 
 function decide(found: readonly Evidence[], notes: readonly string[], evidence: ColumnEvidence): Classification {
@@ -343,5 +386,40 @@ function contradictions(found: Evidence[], samples: readonly string[], notes: st
     if (share >= 0.2) continue;
     for (const claim of claims) found.splice(found.indexOf(claim), 1, { ...claim, weight: claim.weight * 0.6 });
     notes.push(`only ${percent(share)} of sampled values look like ${category}`);
+  }
+}
+
+const numberWords: ReadonlySet<string> = new Set(['number', 'num', 'no', 'nr', 'nummer', 'numero']);
+
+/**
+ * Name evidence the sampled values disprove, for names that are often wrong on their own:
+ * - `ab_name`, `cohort_definition_name`: "a name", but the values are not people's names;
+ * - `reason_for_no_barcode`, `isolate_num`: "a number", but the values are words, or a handful of small counts;
+ * - telephone numbers that are all digits of one length (`00002123401`…): a fixed-length code such as an NDC.
+ */
+function valueContradictions(found: Evidence[], samples: readonly string[], tokens: readonly string[], family: TypeFamily, notes: string[]): void {
+  const drop = (test: (e: Evidence) => boolean, note: string) => {
+    const before = found.length;
+    for (let i = found.length - 1; i >= 0; i--) if (test(found[i]!)) found.splice(i, 1);
+    if (found.length < before) notes.push(note);
+  };
+  const named = (e: Evidence) => e.reason.startsWith('name ');
+  if (found.some((e) => e.kind === 'a name' && named(e))) {
+    const people = shareOf(samples, isPersonName);
+    if (people < 0.2) drop((e) => e.kind === 'a name' && named(e), `only ${percent(people)} of sampled values are person names`);
+  }
+  if (found.some((e) => e.category === 'other_unique_id' && named(e))) {
+    const words = shareOf(samples, (v) => /^\p{L}+([\s,'’-]+\p{L}+)+[.!?]?$/u.test(v.trim()));
+    if (words >= 0.6) drop((e) => e.category === 'other_unique_id' && named(e), `${percent(words)} of sampled values are words, not numbers`);
+    else if (tokens.some((t) => numberWords.has(t)) && !tokens.includes('id') && family === 'integer') {
+      const distinct = new Set(samples);
+      if (distinct.size <= 20 && [...distinct].every((v) => Number(v) >= 0 && Number(v) <= 100)) {
+        drop((e) => e.category === 'other_unique_id' && named(e), `only ${distinct.size} distinct small numbers in the sample: an ordinal or count, not an identifier`);
+      }
+    }
+  }
+  if (found.some((e) => e.category === 'phone' && !named(e))) {
+    const lengths = new Set(samples.map((v) => v.trim().length));
+    if (lengths.size === 1 && samples.every((v) => /^\d+$/.test(v.trim()))) drop((e) => e.category === 'phone' && !named(e), 'every sampled value is digits of one length: a fixed-length code, not a telephone number');
   }
 }

@@ -39,11 +39,11 @@ const thingNouns = [
   'team', 'program', 'study', 'protocol', 'trial', 'form', 'question', 'item', 'measurement', 'observation', 'condition',
   'diagnosis', 'icd', 'loinc', 'snomed', 'location', 'parameter', 'component', 'report', 'result', 'order', 'visit', 'event',
   'allergen', 'substance', 'ingredient', 'generic', 'trade', 'short', 'long', 'abbreviation', 'dose', 'material', 'test',
-  'pruefung', 'prueba', 'tipo', 'typ', 'art', 'ort', 'stadt', 'ville', 'ciudad', 'rue', 'calle', 'strasse', 'pays', 'pais', 'land',
+  'pruefung', 'prueba', 'tipo', 'typ', 'art', 'cohort', 'definition', 'metadata', 'antibiotic', 'organisms', 'ort', 'stadt', 'ville', 'ciudad', 'rue', 'calle', 'strasse', 'pays', 'pais', 'land',
 ];
 
 /** Nouns that make a number or id something else than an identifier of a record. */
-const vocabularyNouns = ['value', 'valor', 'wert', 'valeur', 'amount', 'quantity', 'qty', 'dose', 'concept', 'vocabulary', 'domain', 'type', 'typ', 'tipo', 'class', 'status', 'unit', 'units', 'einheit', 'unite', 'unidad', 'version', 'count', 'anzahl', 'nombre', 'cantidad', 'sequence', 'seq', 'position', 'rank', 'level'];
+const vocabularyNouns = ['definition', 'value', 'valor', 'wert', 'valeur', 'amount', 'quantity', 'qty', 'dose', 'concept', 'vocabulary', 'domain', 'type', 'typ', 'tipo', 'class', 'status', 'unit', 'units', 'einheit', 'unite', 'unidad', 'version', 'count', 'anzahl', 'nombre', 'cantidad', 'sequence', 'seq', 'position', 'rank', 'level'];
 
 export const nameRules: readonly NameRule[] = [
   // names
@@ -86,6 +86,12 @@ export const nameRules: readonly NameRule[] = [
   // OMOP CDM keeps the source system's identifiers in `*_source_value` columns
   { category: 'mrn', weight: 0.85, what: "the source system's patient identifier", words: ['person source value', 'patient source value'] },
   { category: 'other_unique_id', weight: 0.7, what: "the source system's identifier of a provider, site or place", words: ['provider source value', 'care site source value', 'location source value'] },
+  // a family or household code links relatives: an identifier of the person's family
+  { category: 'other_unique_id', weight: 0.8, what: 'family or household identifier', words: ['family source value', 'family id', 'family number', 'household', 'household id', 'household number', 'haushalt id', 'haushaltsnummer', 'foyer id', 'hogar id'] },
+  // a batch of a product is shared by everyone who received it: not an identifier of a person or record
+  { category: 'other', weight: 0.8, what: 'product lot or batch', words: ['lot', 'lot number', 'lot no', 'batch', 'batch number', 'batch no', 'chargennummer', 'charge nr', 'numero lot', 'lote', 'numero lote'] },
+  // when a code or mapping row is valid: a property of the vocabulary, not of a person
+  { category: 'other', weight: 0.9, what: 'validity period of a record', words: ['valid start date', 'valid end date', 'valid start', 'valid end', 'valid from', 'valid to', 'valid until', 'gueltig ab', 'gueltig bis', 'valide debut', 'valide fin', 'valido desde', 'valido hasta'] },
   { category: 'other_unique_id', weight: 0.75, what: 'login or identifier value', words: ['identifier value', 'login', 'username', 'user name', 'login name', 'user id', 'userid'] },
   // glued ids (`wardid`, `icustayid`, `cgid`); the veto list keeps `fluid`, `lipid`, `thyroid`… out
   { category: 'other_unique_id', weight: 0.55, what: 'identifier (glued *id)', words: ['*id'], unless: ['*oid', 'acid', 'fluid', 'lipid', 'valid', 'invalid', 'humid', 'rapid', 'liquid', 'solid', 'paid', 'covid', 'hybrid', 'david', 'madrid', 'vivid', 'avid', 'lucid', 'morbid', 'turbid', 'gravid', 'rigid', 'tepid', 'fetid', 'florid', 'putrid', 'rabid', 'pallid', 'insipid', 'squid', 'candid', 'sordid', 'torpid', 'placid', 'timid', 'stupid', 'splendid', 'frigid', ...vocabularyNouns] },

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
 import { introspect } from '../db/introspect.ts';
 import { PgmaskError } from '../errors.ts';
-import { classifyColumn, type Classification } from './classify.ts';
+import { classifyColumn, vocabularyTablesOf, type Classification, type VocabularyTables } from './classify.ts';
 import { detectSubject, type SubjectDetection } from './detect-subject.ts';
 import { sampleTable, type SampleMethod } from './sample.ts';
 
@@ -63,6 +63,7 @@ export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise
   const subject = detectSubject(snapshot);
   const tables = snapshot.tables.filter((t) => t.kind === 'table' || t.kind === 'partitioned table');
 
+  const vocabulary = vocabularyTablesOf(tables);
   const results: TableScan[] = new Array(tables.length);
   let next = 0;
   let done = 0;
@@ -82,11 +83,11 @@ export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise
             rowsRead: sample.rowsRead,
             estimatedRows: sample.estimatedRows,
             error: null,
-          });
+          }, vocabulary);
         } catch (error) {
           // one table we may not read should not stop the scan: it is classified from names, types and keys alone
           if (!(error instanceof PgmaskError) || error.code !== 'DB_42501') throw error;
-          results[i] = classifyTable(table, subject, null, { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows, error: error.message });
+          results[i] = classifyTable(table, subject, null, { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows, error: error.message }, vocabulary);
         }
         options.onTable?.(++done, tables.length, `${table.schema}.${table.name}`);
       }
@@ -106,6 +107,7 @@ export function classifyTable(
   subject: SubjectDetection,
   values: ReadonlyMap<string, readonly string[]> | null,
   sample: TableScan['sample'],
+  vocabulary?: VocabularyTables,
 ): TableScan {
   const subjectColumns = subject.columns.filter((c) => c.schema === table.schema && c.table === table.name);
   const columns = table.columns.map((column): ColumnScan => {
@@ -121,6 +123,7 @@ export function classifyTable(
       references: fk ? { table: fk.refTable, column: fk.refColumns[0]! } : null,
       subjectKey: key ? { confidence: key.confidence, reason: key.reason } : null,
       samples: values ? (values.get(column.name) ?? []) : null,
+      vocabulary,
     });
     return { name: column.name, sqlType: column.sqlType, family: column.family, classification };
   });

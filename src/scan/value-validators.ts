@@ -50,8 +50,25 @@ export function isPhone(value: string): boolean {
   const digits = v.replace(/\D/g, '');
   // formatted (separator, parentheses or a leading +/0) so that a bare counter or amount is not a phone
   const formatted = /[\s().\-/]/.test(v) || v.startsWith('+') || /^0\d{9,}$/.test(v);
-  if (isoDatePattern.test(v) || dmyDatePattern.test(v) || isSsn(v)) return false;
+  if (isoDatePattern.test(v) || dmyDatePattern.test(v) || isSsn(v) || isYearRange(v)) return false;
+  // a record number with a suffix (`10000037-12`): a phone's first group is short unless it starts with + or 0
+  const groups = v.split(/[\s().\-/]+/).filter((g) => g.length > 0);
+  if (groups.length === 2 && groups[0]!.length >= 6 && !/^[+0]/.test(v)) return false;
   return formatted && digits.length >= 7 && digits.length <= 15;
+}
+
+/** `2008 - 2010`: a range of calendar years (MIMIC's anchor_year_group), not a number to dial. */
+export function isYearRange(value: string): boolean {
+  const m = /^(\d{4})\s*[-–]\s*(\d{4})$/.exec(value.trim());
+  if (!m) return false;
+  const [from, to] = [Number(m[1]), Number(m[2])];
+  return from >= 1800 && to <= 2300 && to >= from;
+}
+
+/** A time of day written as text (`14:05`, `7:30:00`): an element of a date. */
+export function isTimeText(value: string): boolean {
+  const m = /^(\d{1,2}):(\d{2})(:\d{2}(\.\d+)?)?$/.exec(value.trim());
+  return m !== null && Number(m[1]) < 24 && Number(m[2]) < 60;
 }
 
 export function isIpAddress(value: string): boolean {
@@ -182,6 +199,7 @@ export const valueRules: readonly ValueRule[] = [
   // five bare digits in an integer column are far more often a code or a counter than a ZIP (which would lose its leading 0)
   { category: 'geography', what: 'ZIP/postcodes', test: isPostalCode, minShare: 0.8, weight: 0.45, families: ['text', 'other'] },
   { category: 'date', what: 'dates written as text', test: isDateText, minShare: 0.7, weight: 0.85, families: ['text', 'other'] },
+  { category: 'date', what: 'times of day written as text', test: isTimeText, minShare: 0.8, weight: 0.8, families: ['text', 'other'] },
   { category: 'name', what: 'person names (dictionary)', test: isPersonName, minShare: 0.35, weight: 0.88 },
   { category: 'photo', what: 'image files (JPEG/PNG/GIF… magic bytes)', test: isImageHex, minShare: 0.6, weight: 0.8 },
   { category: 'free_text', what: 'prose of several sentences', test: isProse, minShare: 0.5, weight: 0.8 },

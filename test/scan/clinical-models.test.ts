@@ -6,8 +6,12 @@ import { score, type Labelled } from './score.ts';
 
 /**
  * OMOP CDM 5.4 and MIMIC-IV: the published DDL with synthetic rows, one database per model shared by every test
- * here. Labels were committed before the classifier was tuned on these models; first measured, before tuning:
- * (see the history of this file for the figures)
+ * here. The labels were committed before the classifier was tuned on these models. Direct identifiers (the 18
+ * Safe Harbor kinds and the subject key), recall / exact-category precision:
+ *   before tuning  OMOP CDM 5.4  0.988 / 0.859    MIMIC-IV  1.000 / 0.871
+ *   after tuning   OMOP CDM 5.4  1.000 / 0.970    MIMIC-IV  1.000 / 1.000
+ * by general rules (vocabulary tables and the columns named after their keys, values that disprove a name,
+ * year ranges and record numbers that are not phones), none naming a column of these models.
  */
 const models = Object.keys(clinicalModels) as ClinicalModel[];
 const databases = new Map<ClinicalModel, TestDatabase>();
