@@ -88,6 +88,11 @@ export interface CatalogSnapshot {
   readonly roles: readonly CatalogRole[];
   /** tables (and views) of the introspected schemas, sorted by schema then name */
   readonly tables: readonly CatalogTable[];
+  /**
+   * the current (highest) version of each key in pgmask_private.keys, by name; absent or
+   * without a name when pgmask's schema is not there yet (the key is then created as version 1)
+   */
+  readonly keyVersions?: Readonly<Record<string, number>>;
 }
 
 /** Every masked view pgmask creates carries a comment starting with this marker. */

@@ -335,6 +335,22 @@ async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly 
       .$castTo<{ currentUser: string; isSuperuser: boolean; serverVersionNum: string; database: string }>()
       .executeTakeFirstOrThrow();
 
+    // names and versions only: the key bytes never leave the database. Checked first, not
+    // caught: a failed query would abort a transaction the caller may have open.
+    const keysReadable = await sql<{ ok: boolean }>`
+      SELECT CASE
+        WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask_private') THEN false
+        WHEN NOT pg_catalog.has_schema_privilege('pgmask_private', 'USAGE') THEN false
+        WHEN pg_catalog.to_regclass('pgmask_private.keys') IS NULL THEN false
+        ELSE pg_catalog.has_table_privilege('pgmask_private.keys', 'SELECT')
+         AND EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
+                     WHERE a.attrelid = pg_catalog.to_regclass('pgmask_private.keys') AND a.attname = 'version' AND NOT a.attisdropped)
+      END AS ok`.execute(db);
+    const keyVersionRows = keysReadable.rows[0]?.ok
+      ? (await sql<{ name: string; version: number }>`
+          SELECT k.name, pg_catalog.max(k.version)::int4 AS version FROM pgmask_private.keys AS k GROUP BY k.name`.execute(db)).rows
+      : [];
+
     const tables = assembleTables(relations, columns, primaryKeys, foreignKeys, [...tablePrivileges, ...columnPrivileges]);
 
     return deepFreeze({
@@ -360,6 +376,7 @@ async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly 
         )
         .sort((a, b) => byCodePoint(a.name, b.name)),
       tables,
+      keyVersions: Object.fromEntries(keyVersionRows.sort((a, b) => byCodePoint(a.name, b.name)).map((k) => [k.name, k.version] as const)),
     });
   } finally {
     await db.destroy();

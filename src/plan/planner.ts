@@ -46,9 +46,18 @@ export function resolveRuntime(policy: Policy, snapshot: CatalogSnapshot): Runti
   return policy.runtime;
 }
 
-/** The key reference written into views: a scalar subquery (an InitPlan, evaluated once per query). */
-export function keyReference(name: string): Sql {
-  return sql`(SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = ${literal(name)})`;
+/**
+ * The key reference written into views: a scalar subquery (an InitPlan, evaluated once per
+ * query) naming the key's version, so a view keeps its key until the next migrate after
+ * `pgmask keys rotate`.
+ */
+export function keyReference(name: string, version: number): Sql {
+  return sql`(SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = ${literal(name)} AND k.version = ${trustedSqlText(String(version))})`;
+}
+
+/** The version of a key a migration planned now uses: the newest in the database, or 1 for a key it will create. */
+export function currentKeyVersion(snapshot: CatalogSnapshot, name: string): number {
+  return snapshot.keyVersions?.[name] ?? 1;
 }
 
 const SOURCE_ALIAS = ident('src');
@@ -177,7 +186,8 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable): C
       column,
       table,
       params: rule.params,
-      key: keyReference(rule.key || policy.keys[0]!),
+      key: keyReference(rule.key || policy.keys[0]!, currentKeyVersion(input.snapshot, rule.key || policy.keys[0]!)),
+      keyVersion: currentKeyVersion(input.snapshot, rule.key || policy.keys[0]!),
       subject,
       rowKey,
     });

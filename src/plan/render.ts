@@ -35,7 +35,10 @@ ${node.body}
 SET LOCAL search_path = pg_catalog;`;
     case 'EnsureKey':
       // generated inside the database: the key never passes through pgmask, a log or this file
-      return sql`INSERT INTO pgmask_private.keys (name, key) VALUES (${literal(node.name)}, ${ident(node.pgcryptoSchema)}.gen_random_bytes(32)) ON CONFLICT (name) DO NOTHING;`;
+      // version 1 of a key the database does not have yet (an imported or rotated key is left alone)
+      return sql`INSERT INTO pgmask_private.keys (name, version, key)
+SELECT ${literal(node.name)}, 1, ${ident(node.pgcryptoSchema)}.gen_random_bytes(32)
+WHERE NOT EXISTS (SELECT FROM pgmask_private.keys AS k WHERE k.name = ${literal(node.name)});`;
     case 'EnsureSchema':
       // pgmask_owner owns the views; REFRESH … CONCURRENTLY runs its queries as that owner
       return sql`CREATE SCHEMA IF NOT EXISTS ${ident(node.name)};

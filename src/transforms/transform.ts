@@ -13,6 +13,8 @@ export interface RenderContext<P> {
   readonly params: P;
   /** a scalar subquery giving the rule's key (bytea), e.g. `(SELECT key FROM pgmask_private.keys WHERE name = 'default')` */
   readonly key: Sql;
+  /** the version of that key the view uses (the newest at plan time; 1, the default, for a key not created yet) */
+  readonly keyVersion?: number;
   /** the subject column as a text expression, or null when the table has none */
   readonly subject: Sql | null;
   /** the row's primary key as one text expression, or null when the table has none */

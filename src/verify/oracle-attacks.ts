@@ -30,9 +30,18 @@ function candidateKeys(keyNames: readonly string[], policyHash: string): { label
 /** The view column's expression with every key subquery replaced by `key`. */
 function withKey(expression: Sql, keyNames: readonly string[], key: Sql): Sql {
   let text = expression.text;
-  for (const name of keyNames) text = text.split(keyReference(name).text).join(`(${key.text})`);
+  for (const name of keyNames) {
+    // any version of the key: the reference names the version the view was planned with
+    const [before, after] = keyReference(name, 1).text.split(' AND k.version = 1') as [string, string];
+    const reference = new RegExp(`${escapeRegExp(before)} AND k\\.version = \\d+${escapeRegExp(after)}`, 'g');
+    text = text.replace(reference, () => `(${key.text})`);
+  }
   // the text was made by the planner from Sql pieces; only a Sql fragment is spliced in
   return trustedSqlText(text);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Runs the column expressions over the raw rows given as bind parameters (nothing raw is written into the query text). */

@@ -80,8 +80,8 @@ describe('planner', () => {
     expect(renderNode(view).text).toBe(`SET LOCAL search_path = pg_catalog, "public";
 CREATE OR REPLACE VIEW "masked"."patients" WITH (security_barrier) AS
 SELECT
-  CAST(pgmask.pseudonymize("src"."patient_id"::text, (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default'), '{}'::jsonb) AS text) AS "patient_id",
-  CAST(pgmask.pseudonymize("src"."mrn"::text, (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default'), '{"prefix":"MRN-"}'::jsonb) AS character varying(40)) AS "mrn",
+  CAST(pgmask.pseudonymize("src"."patient_id"::text, (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default' AND k.version = 1), '{}'::jsonb) AS text) AS "patient_id",
+  CAST(pgmask.pseudonymize("src"."mrn"::text, (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default' AND k.version = 1), '{"prefix":"MRN-"}'::jsonb) AS character varying(40)) AS "mrn",
   CAST("src"."research_opt_out" AS boolean) AS "research_opt_out"
 FROM "public"."patients" AS src
 WHERE (NOT research_opt_out);
@@ -102,7 +102,9 @@ COMMENT ON COLUMN "masked"."patients"."research_opt_out" IS 'pgmask: keep';`);
 GRANT SELECT ON "masked"."patients" TO "analyst";
 GRANT "analyst" TO "metabase_reader";
 ALTER ROLE "metabase_reader" IN DATABASE "clinic" SET search_path = "masked";`);
-    expect(sqlText).toContain(`INSERT INTO pgmask_private.keys (name, key) VALUES ('default', "pgmask".gen_random_bytes(32)) ON CONFLICT (name) DO NOTHING;`);
+    expect(sqlText).toContain(`INSERT INTO pgmask_private.keys (name, version, key)
+SELECT 'default', 1, "pgmask".gen_random_bytes(32)
+WHERE NOT EXISTS (SELECT FROM pgmask_private.keys AS k WHERE k.name = 'default');`);
     expect(sqlText).toContain('CREATE ROLE "analyst" NOLOGIN;');
     expect(sqlText).not.toMatch(/\bBEGIN;|\bCOMMIT;/);
   });

@@ -102,7 +102,7 @@ const MAX_CACHED_KEYS = 64;
 const padCache = new Map<string, KeyPads>();
 let lastPads: KeyPads | null = null;
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -18,6 +18,7 @@ import { noise, noiseLaplace } from './noise.ts';
 import { bucket, bucketLabel } from './bucket.ts';
 import { partial } from './partial.ts';
 import { fake } from './fake.ts';
+import { decryptFpe, decryptText, encryptFpe, encryptText, ff1Decrypt, ff1Encrypt } from './encrypt.ts';
 
 export const implementations: Record<string, (...args: any[]) => unknown> = {
   pseudonymize_text: pseudonymizeText,
@@ -37,4 +38,10 @@ export const implementations: Record<string, (...args: any[]) => unknown> = {
   bucket_label: bucketLabel,
   partial,
   fake,
+  encrypt: encryptText,
+  decrypt: decryptText,
+  encrypt_fpe: encryptFpe,
+  decrypt_fpe: decryptFpe,
+  ff1_encrypt: ff1Encrypt,
+  ff1_decrypt: ff1Decrypt,
 };

@@ -82,3 +82,34 @@ export function fromHex(hex: string): Uint8Array {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
   return out;
 }
+
+/**
+ * Text from UTF-8 bytes (no TextDecoder in PLV8). Only called on bytes that were UTF-8
+ * text when encrypted (the tag was checked first); a malformed sequence becomes U+FFFD.
+ */
+export function utf8Decode(bytes: Uint8Array): string {
+  let s = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      s += String.fromCharCode(b);
+      i++;
+      continue;
+    }
+    const need = b >= 0xf0 && b < 0xf8 ? 3 : b >= 0xe0 && b < 0xf0 ? 2 : b >= 0xc0 && b < 0xe0 ? 1 : 0;
+    let c = need === 0 ? -1 : b & (0x3f >> need);
+    for (let j = 1; j <= need && c >= 0; j++) {
+      const cont = bytes[i + j];
+      c = cont !== undefined && (cont & 0xc0) === 0x80 ? (c << 6) | (cont & 0x3f) : -1;
+    }
+    if (c < 0 || c > 0x10ffff) {
+      s += '\ufffd';
+      i++;
+      continue;
+    }
+    s += String.fromCodePoint(c);
+    i += need + 1;
+  }
+  return s;
+}
