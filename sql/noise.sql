@@ -16,10 +16,12 @@
 -- uses the digest and intermediate values many times, which a SQL function can only do
 -- through a non-inlined call (~17 µs on PostgreSQL 18) — so it is PL/pgSQL (~3 µs), using
 -- pg_catalog only, with its search_path pinned so a caller's path cannot redirect an operator.
+-- pg_temp is named last: left out, PostgreSQL searches it FIRST for type names, and a caller's
+-- CREATE DOMAIN pg_temp.float8 … CHECK (f(VALUE)) would receive every factor (verify: pg-temp).
 CREATE OR REPLACE FUNCTION pgmask._noise_laplace_factor(h bytea)
   RETURNS float8
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-  SET search_path = pg_catalog
+  SET search_path = pg_catalog, pg_temp
 AS $body$
 DECLARE
   g int := position(B'1' IN ('x' || encode(substr(h, 9, 8), 'hex'))::bit(64));

@@ -30,7 +30,7 @@ export function renderNode(node: PlanNode): Sql {
       return sql`CREATE EXTENSION IF NOT EXISTS ${ident(node.name)} WITH SCHEMA ${ident(node.schema)};`;
     case 'InstallRuntime':
       return sql`-- transform functions of the ${trustedSqlText(node.runtime)} runtime
-SET LOCAL search_path = pgmask, ${ident(node.pgcryptoSchema)}, pg_catalog;
+SET LOCAL search_path = pgmask, ${ident(node.pgcryptoSchema)}, pg_catalog, pg_temp;
 ${node.body}
 SET LOCAL search_path = pg_catalog;`;
     case 'EnsureKey':

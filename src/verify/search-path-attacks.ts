@@ -36,7 +36,7 @@ const hijack: Attack = {
   title: 'create look-alike functions and operators in a schema the role can write, put it first on search_path, and read the views',
   async run(s) {
     const writable = await writableSchemas(s);
-    if (writable.length === 0) return held('the role can create objects in no schema (pg_temp is never searched for functions or operators): no place for a look-alike');
+    if (writable.length === 0) return held('the role can create objects in no schema (pg_temp is never searched for functions or operators, even when the path names it; types: the pg-temp attack): no place for a look-alike');
     const evil = writable[0]!;
     // names the views' functions use: the functions themselves and every identifier called in their bodies
     const bodies = await s.rows<{ name: string; body: string }>(
@@ -97,10 +97,14 @@ const hijack: Attack = {
   },
 };
 
-async function readSample(s: AttackSession): Promise<Map<string, string[] | string>> {
+/**
+ * The first rows of every masked view as text. No unqualified type name: the pg-temp
+ * attack reads through this with pg_temp domains shadowing the built-in types.
+ */
+export async function readSample(s: AttackSession): Promise<Map<string, string[] | string>> {
   const out = new Map<string, string[] | string>();
   for (const v of s.facts.maskedViews) {
-    const r = await s.attempt<{ row: string }>(sql`SELECT v::text AS row FROM ${ident(s.facts.policy.maskedSchema, v.name)} AS v LIMIT 50`);
+    const r = await s.attempt<{ row: string }>(sql`SELECT v::pg_catalog.text AS row FROM ${ident(s.facts.policy.maskedSchema, v.name)} AS v LIMIT 50`);
     out.set(v.name, r.ok ? r.rows.map((x) => x.row) : 'error');
   }
   return out;

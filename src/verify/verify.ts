@@ -14,6 +14,7 @@ import { oracleAttacks } from './oracle-attacks.ts';
 import { determinismAttacks } from './determinism-attacks.ts';
 import { rowBarrierAttacks } from './row-barrier-attacks.ts';
 import { searchPathAttacks } from './search-path-attacks.ts';
+import { pgTempAttacks } from './pg-temp-attacks.ts';
 import { escalationAttacks } from './escalation-attacks.ts';
 import { roleHygieneAttacks } from './role-hygiene-attacks.ts';
 
@@ -25,6 +26,7 @@ export const ATTACKS: readonly Attack[] = [
   ...determinismAttacks,
   ...rowBarrierAttacks,
   ...searchPathAttacks,
+  ...pgTempAttacks,
   ...escalationAttacks,
   ...roleHygieneAttacks,
 ];

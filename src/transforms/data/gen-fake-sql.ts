@@ -59,11 +59,12 @@ ${picker('city', fakeCities)}
 ${picker('area_code', fakeAreaCodes)}
 
 -- PL/pgSQL because the digest is used several times (see sql/noise.sql: a non-inlined SQL
--- function costs far more per call); it only uses pg_catalog and pgmask, with a pinned path.
+-- function costs far more per call); it only uses pg_catalog and pgmask, with a pinned path
+-- that names pg_temp last (unnamed, pg_temp is searched first for type names such as text).
 CREATE OR REPLACE FUNCTION pgmask._fake_from_digest(h bytea, kind text)
   RETURNS text
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-  SET search_path = pg_catalog
+  SET search_path = pg_catalog, pg_temp
 AS $body$
 BEGIN
   RETURN CASE kind
