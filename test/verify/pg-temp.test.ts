@@ -1,4 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
 import { verify } from '../../src/verify/verify.ts';
@@ -71,5 +73,23 @@ describe('pg-temp: the caller cannot shadow the types pgmask functions use', () 
     } finally {
       await db.query(`ALTER FUNCTION ${fn} SET search_path = pg_catalog, pg_temp`);
     }
+  });
+});
+
+describe('every PL/pgSQL function of the sql runtime names pg_temp last on its search_path', () => {
+  const dir = join(import.meta.dirname, '..', '..', 'sql');
+  const functions = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .flatMap((f) =>
+      [...readFileSync(join(dir, f), 'utf8').matchAll(/CREATE OR REPLACE FUNCTION (\S+)\([^]*?(?=CREATE OR REPLACE FUNCTION|$)/g)]
+        .filter((m) => /LANGUAGE plpgsql/.test(m[0]))
+        .map((m) => [`${f}: ${m[1]}`, m[0]] as const),
+    );
+  it('finds the PL/pgSQL helpers', () => {
+    expect(functions.length).toBeGreaterThanOrEqual(3);
+  });
+  it.each(functions)('%s', (_name, text) => {
+    // unnamed, pg_temp is searched before pg_catalog for type names (the pg-temp attack)
+    expect(text).toMatch(/\n\s*SET search_path = pg_catalog, pg_temp\n/);
   });
 });
