@@ -5,6 +5,7 @@ import { pseudonymize } from './pseudonymize.ts';
 import { shiftDate } from './shift-date.ts';
 import { generalizeDate } from './generalize-date.ts';
 import { age } from './age.ts';
+import { birthYear } from './birth-year.ts';
 import { zip3 } from './zip3.ts';
 import { noise } from './noise.ts';
 import { bucket } from './bucket.ts';
@@ -16,7 +17,7 @@ import { encrypt } from './encrypt.ts';
  * The one list of built-in transforms. Docs, the JSON Schema, CLI help and the
  * runtimes are generated from it; nothing else looks a transform up by name.
  */
-const builtins: readonly TransformDefinition<any>[] = [keep, redact, pseudonymize, shiftDate, generalizeDate, age, zip3, noise, bucket, partial, fake, encrypt];
+const builtins: readonly TransformDefinition<any>[] = [keep, redact, pseudonymize, shiftDate, generalizeDate, age, birthYear, zip3, noise, bucket, partial, fake, encrypt];
 
 export class TransformRegistry {
   readonly #byName = new Map<string, TransformDefinition<any>>();

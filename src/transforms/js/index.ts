@@ -13,6 +13,7 @@ import { pseudonymizeInt2, pseudonymizeInt4, pseudonymizeInt8, pseudonymizeText,
 import { shiftDateDays } from './shift-date.ts';
 import { generalizeDate } from './generalize-date.ts';
 import { ageBirthDate, ageBirthTimestamp, ageYears } from './age.ts';
+import { birthYear } from './birth-year.ts';
 import { zip3 } from './zip3.ts';
 import { noise, noiseLaplace } from './noise.ts';
 import { bucket, bucketLabel } from './bucket.ts';
@@ -31,6 +32,7 @@ export const implementations: Record<string, (...args: any[]) => unknown> = {
   age_years: ageYears,
   age_birth_date: ageBirthDate,
   age_birth_timestamp: ageBirthTimestamp,
+  birth_year: birthYear,
   zip3,
   noise,
   noise_laplace: noiseLaplace,
