@@ -18,7 +18,7 @@ export interface BenchSource {
   setup(ctx: BenchContext): Promise<string>;
 }
 
-/** What the pgmask sources need from src/pipeline.ts (imported at run time: the bench reports its absence). */
+/** What the pgmask sources need from src/cli/pipeline.ts (imported at run time: the bench reports its absence). */
 export interface PipelineApi {
   applyPolicy(url: string, policyYamlText: string, opts?: { file?: string }): Promise<unknown>;
   loadPolicyText(text: string, file: string): Promise<unknown>;
@@ -65,7 +65,7 @@ export const handWrittenSource: BenchSource = {
 };
 
 function requirePipeline(ctx: BenchContext): PipelineApi {
-  if (!ctx.pipeline) throw new SourceUnavailable(`pipeline not available (${ctx.pipelineProblem ?? 'src/pipeline.ts has no applyPolicy'})`);
+  if (!ctx.pipeline) throw new SourceUnavailable(`pipeline not available (${ctx.pipelineProblem ?? 'src/cli/pipeline.ts has no applyPolicy'})`);
   return ctx.pipeline;
 }
 

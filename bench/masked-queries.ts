@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
 import { redactUrl, withDatabase } from '../src/db/connection.ts';
-import { clinicalRowCounts, createClinicalSchema, loadClinicalData, parseScale } from '../src/db/synthetic.ts';
+import { clinicalRowCounts, createClinicalSchema, loadClinicalData, parseScale } from '../src/demo/synthetic.ts';
 import { registry } from '../src/transforms/registry.ts';
 import { ident, sql } from '../src/sql/index.ts';
 import { PgmaskError } from '../src/errors.ts';
@@ -249,13 +249,13 @@ async function cloneWithRetry(admin: pg.Client, name: string, template: string, 
 
 async function loadPipeline(): Promise<{ pipeline: PipelineApi | null; problem: string | null }> {
   try {
-    const mod = (await import(new URL('../src/pipeline.ts', import.meta.url).href)) as Partial<PipelineApi>;
+    const mod = (await import(new URL('../src/cli/pipeline.ts', import.meta.url).href)) as Partial<PipelineApi>;
     if (typeof mod.applyPolicy !== 'function' || typeof mod.loadPolicyText !== 'function') {
-      return { pipeline: null, problem: 'src/pipeline.ts does not export applyPolicy and loadPolicyText' };
+      return { pipeline: null, problem: 'src/cli/pipeline.ts does not export applyPolicy and loadPolicyText' };
     }
     return { pipeline: mod as PipelineApi, problem: null };
   } catch (e) {
-    return { pipeline: null, problem: `cannot import src/pipeline.ts: ${describeError(e)}` };
+    return { pipeline: null, problem: `cannot import src/cli/pipeline.ts: ${describeError(e)}` };
   }
 }
 

@@ -16,7 +16,7 @@ import { registry } from '../src/transforms/registry.ts';
 import { implementations } from '../src/transforms/js/index.ts';
 import { hmacSha256, hmacSha256TextInto } from '../src/transforms/js/hmac.ts';
 import { utf8Encode } from '../src/transforms/js/utf8.ts';
-import { plv8RuntimeInstall, sqlRuntimeInstall } from '../src/transforms/runtime-install.ts';
+import { plv8RuntimeInstall, sqlRuntimeInstall } from '../src/runtime/runtime-install.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
 import { withDatabase } from '../src/db/connection.ts';
 import { jsArgument, resolveCase, sqlParameter, VECTOR_SESSION } from '../test/vectors/vector-eval.ts';

@@ -8,7 +8,7 @@ import {
   type CatalogTable,
   type ForeignKey,
   type TablePrivilege,
-} from './catalog-snapshot.ts';
+} from '../catalog/catalog-snapshot.ts';
 import { databaseError } from '../errors.ts';
 
 type Connection = pg.Pool | pg.PoolClient | pg.Client;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
-import type { CatalogSnapshot } from './catalog-snapshot.ts';
-import { findTable } from './catalog-snapshot.ts';
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
 
 export interface MaskedRelationStatus {
   readonly table: string;

@@ -1,6 +1,6 @@
 import type { Policy, PolicyTable, Rule } from '../policy/policy.ts';
-import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
-import { findTable, isPgmaskRelation, PGMASK_COMMENT_MARKER } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
+import { findTable, isPgmaskRelation, PGMASK_COMMENT_MARKER } from '../catalog/catalog-snapshot.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { Runtime } from '../transforms/transform.ts';
 import type { ErrorDetail } from '../errors.ts';

@@ -1,5 +1,5 @@
 import { policyError, type ErrorDetail } from '../errors.ts';
-import { isPgmaskRelation, type CatalogSnapshot, type CatalogTable } from '../db/catalog-snapshot.ts';
+import { isPgmaskRelation, type CatalogSnapshot, type CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { ident } from '../sql/index.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { Runtime } from '../transforms/transform.ts';

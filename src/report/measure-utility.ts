@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CatalogColumn, TypeFamily } from '../db/catalog-snapshot.ts';
+import type { CatalogColumn, TypeFamily } from '../catalog/catalog-snapshot.ts';
 import type { PolicyTable } from '../policy/policy.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { connect } from '../db/connection.ts';
-import { findTable, type CatalogSnapshot } from '../db/catalog-snapshot.ts';
+import { findTable, type CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { databaseError, ExitCode, PgmaskError, usageError } from '../errors.ts';
-import type { LoadedPolicy } from '../pipeline.ts';
-import { snapshotFor } from '../pipeline.ts';
+import type { LoadedPolicy } from '../cli/pipeline.ts';
+import { snapshotFor } from '../cli/pipeline.ts';
 import { planMigration, resolveRuntime, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import { ident, literal, sql } from '../sql/index.ts';

@@ -1,5 +1,5 @@
-import type { CatalogSnapshot } from '../db/catalog-snapshot.ts';
-import { findTable } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
 import type { Policy, Rule } from '../policy/policy.ts';
 import type { Category } from '../scan/category.ts';
 import { classifyTable } from '../scan/scan-database.ts';

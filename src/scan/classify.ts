@@ -1,4 +1,4 @@
-import type { CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
+import type { CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
 import { categories, isIdentifying, type Category } from './category.ts';
 import { nameRules, type NameRule } from './name-rules.ts';
 import { tokenizeName } from './tokenize-name.ts';

@@ -1,4 +1,4 @@
-import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { matchNameRules } from './classify.ts';
 import { tokenizeName } from './tokenize-name.ts';
 

@@ -1,5 +1,5 @@
 import { Document, isMap, isPair, isScalar, isSeq, parseDocument, YAMLMap, type Node, type Pair } from 'yaml';
-import type { CatalogColumn, CatalogTable } from '../db/catalog-snapshot.ts';
+import type { CatalogColumn, CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { usageError } from '../errors.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { categories, isIdentifying, isQuasiIdentifier, type Category } from './category.ts';

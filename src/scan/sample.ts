@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CatalogTable } from '../db/catalog-snapshot.ts';
+import type { CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { databaseError } from '../errors.ts';
 import { ident, literal, sql, type Sql } from '../sql/index.ts';
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
 import { introspect } from '../db/introspect.ts';
 import { PgmaskError } from '../errors.ts';
 import { classifyColumn, vocabularyTablesOf, type Classification, type VocabularyTables } from './classify.ts';

@@ -1,13 +1,11 @@
 /**
  * docs/transforms.md, generated from the registry (never written by hand): every transform's
  * name, description, column types, runtimes, parameters (from its zod schema, with their
- * descriptions), notes and example. Run `npx tsx src/transforms/docs.ts` after changing a
- * transform; a test fails while the committed file is stale.
+ * descriptions), notes and example. Run `npx tsx src/build/write-generated-files.ts` after
+ * changing a transform; a test fails while the committed file is stale.
  */
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { registry as builtins, type TransformRegistry } from './registry.ts';
+import type { TransformRegistry } from './registry.ts';
 import type { TransformDefinition } from './transform.ts';
 
 interface JsonSchema {
@@ -94,11 +92,4 @@ export function transformDocs(registry: TransformRegistry): string {
     all.map(section).join('\n\n'),
     '',
   ].join('\n');
-}
-
-export const TRANSFORM_DOCS_PATH = fileURLToPath(new URL('../../docs/transforms.md', import.meta.url));
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(TRANSFORM_DOCS_PATH, transformDocs(builtins));
-  process.stdout.write(`wrote ${TRANSFORM_DOCS_PATH}\n`);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, literal, sql } from '../sql/index.ts';
-import type { CatalogColumn } from '../db/catalog-snapshot.ts';
+import type { CatalogColumn } from '../catalog/catalog-snapshot.ts';
 import { defineTransform } from './transform.ts';
 import { noise as noiseValue } from './js/noise.ts';
 import { SESSION_STABLE_TEXT } from './session-stable-text.ts';

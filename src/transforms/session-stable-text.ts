@@ -1,4 +1,4 @@
-import type { TypeFamily } from '../db/catalog-snapshot.ts';
+import type { TypeFamily } from '../catalog/catalog-snapshot.ts';
 
 /**
  * Column type families whose `::text` is the same in every session. Keyed per-row and

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Sql } from '../sql/index.ts';
-import type { CatalogColumn, CatalogTable, TypeFamily } from '../db/catalog-snapshot.ts';
+import type { CatalogColumn, CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
 
 export type Runtime = 'plv8' | 'sql';
 

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
-import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
-import { findTable } from '../db/catalog-snapshot.ts';
-import { snapshotFor } from '../pipeline.ts';
+import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
+import { snapshotFor } from '../cli/pipeline.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { VIEW_COMMENT_MARKER } from '../plan/planner.ts';
 import { databaseError } from '../errors.ts';

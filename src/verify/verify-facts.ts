@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
-import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
-import { findTable } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import { planMigration, resolveRuntime } from '../plan/planner.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { introspect } from '../../src/db/introspect.ts';
-import { findTable, type CatalogSnapshot, type CatalogTable } from '../../src/db/catalog-snapshot.ts';
+import { findTable, type CatalogSnapshot, type CatalogTable } from '../../src/catalog/catalog-snapshot.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { ident, join, literal, sql } from '../../src/sql/index.ts';
 

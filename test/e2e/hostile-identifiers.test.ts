@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy } from '../../src/pipeline.ts';
+import { applyPolicy } from '../../src/cli/pipeline.ts';
 import { ident, literal, sql } from '../../src/sql/index.ts';
 
 /** Tables, columns, schemas and roles whose names contain quotes, $$, spaces and non-ASCII letters are masked correctly. */

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy } from '../../src/pipeline.ts';
+import { applyPolicy } from '../../src/cli/pipeline.ts';
 
 /**
  * Issue "Masked views end to end": a login role that is a member of a masking

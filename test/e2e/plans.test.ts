@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy } from '../../src/pipeline.ts';
-import { createClinicalSchema, loadClinicalData } from '../../src/db/synthetic.ts';
+import { applyPolicy } from '../../src/cli/pipeline.ts';
+import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

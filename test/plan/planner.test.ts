@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { Policy } from '../../src/policy/policy.ts';
-import type { CatalogSnapshot, CatalogTable, CatalogColumn } from '../../src/db/catalog-snapshot.ts';
-import { typeFamily } from '../../src/db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable, CatalogColumn } from '../../src/catalog/catalog-snapshot.ts';
+import { typeFamily } from '../../src/catalog/catalog-snapshot.ts';
 import { registry } from '../../src/transforms/registry.ts';
 import { planMigration, resolveRuntime } from '../../src/plan/planner.ts';
 import { renderPlan, renderNode } from '../../src/plan/render.ts';

@@ -5,7 +5,7 @@ import { pseudonymize } from '../../src/transforms/pseudonymize.ts';
 import { redact } from '../../src/transforms/redact.ts';
 import { TransformRegistry } from '../../src/transforms/registry.ts';
 import { defineTransform } from '../../src/transforms/transform.ts';
-import type { CatalogColumn, CatalogSnapshot, CatalogTable, TypeFamily } from '../../src/db/catalog-snapshot.ts';
+import type { CatalogColumn, CatalogSnapshot, CatalogTable, TypeFamily } from '../../src/catalog/catalog-snapshot.ts';
 
 /**
  * Test-local stand-ins for the transforms DESIGN's example uses (fake, shift_date,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CatalogSnapshot } from '../../src/db/catalog-snapshot.ts';
+import type { CatalogSnapshot } from '../../src/catalog/catalog-snapshot.ts';
 import { introspect } from '../../src/db/introspect.ts';
 import { PgmaskError, type ErrorDetail } from '../../src/errors.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';

@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicyText } from '../../src/pipeline.ts';
+import { loadPolicyText } from '../../src/cli/pipeline.ts';
 import { runReport } from '../../src/report/run-report.ts';
 import { CLASS_COLORS, REPORT_CSP, renderReportHtml } from '../../src/report/render-html.ts';
 import { ERROR_BAR_COLOR } from '../../src/report/svg-charts.ts';

@@ -1,5 +1,5 @@
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy } from '../../src/pipeline.ts';
+import { applyPolicy } from '../../src/cli/pipeline.ts';
 
 /**
  * A small clinic for the report tests: 600 people whose birth dates span ten

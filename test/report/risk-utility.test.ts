@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { queryAs } from '../support/db.ts';
-import { loadPolicyText } from '../../src/pipeline.ts';
+import { loadPolicyText } from '../../src/cli/pipeline.ts';
 import { runReport } from '../../src/report/run-report.ts';
 import { CLASS_SIZE_BUCKETS, type DeclaredTableRisk, type Report } from '../../src/report/report.ts';
 import { createReportFixture, type ReportFixture } from './report-fixture.ts';

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import { runReport } from '../../src/report/run-report.ts';
 import { OWNER_ROLE } from '../../src/plan/planner.ts';
 import type { DeclaredTableRisk } from '../../src/report/report.ts';

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import { verify } from '../../src/verify/verify.ts';
 import { isIdentifying } from '../../src/scan/category.ts';
 import { runScan } from '../../src/scan/run-scan.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { loadPolicyText } from '../../src/pipeline.ts';
+import { loadPolicyText } from '../../src/cli/pipeline.ts';
 import { draftMarker, isReviewedComment } from '../../src/scan/draft-policy.ts';
 import { runScan } from '../../src/scan/run-scan.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { introspect } from '../../src/db/introspect.ts';
-import { findTable, type CatalogTable } from '../../src/db/catalog-snapshot.ts';
+import { findTable, type CatalogTable } from '../../src/catalog/catalog-snapshot.ts';
 import { sampleQuery, sampleTable } from '../../src/scan/sample.ts';
 import { scanDatabase } from '../../src/scan/scan-database.ts';
 import { createPool } from '../../src/db/connection.ts';

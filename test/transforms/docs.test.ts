@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { registry } from '../../src/transforms/registry.ts';
-import { TRANSFORM_DOCS_PATH, transformDocs } from '../../src/transforms/docs.ts';
+import { transformDocs } from '../../src/transforms/docs.ts';
+import { TRANSFORM_DOCS_PATH } from '../../src/build/write-generated-files.ts';
 
 describe('docs/transforms.md', () => {
   const docs = transformDocs(registry);
 
-  it('is generated from the registry and current (run: npx tsx src/transforms/docs.ts)', () => {
+  it('is generated from the registry and current (run: npx tsx src/build/write-generated-files.ts)', () => {
     expect(readFileSync(TRANSFORM_DOCS_PATH, 'utf8')).toBe(docs);
   });
 

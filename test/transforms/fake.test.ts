@@ -6,7 +6,8 @@ import { fake as fakeJs, fakeKinds, type FakeKind } from '../../src/transforms/j
 import { fakeFirstNames } from '../../src/transforms/data/fake-first-names.ts';
 import { fakeLastNames } from '../../src/transforms/data/fake-last-names.ts';
 import { fakeAreaCodes, fakeCities, fakeEmailDomains, fakeStreetNames, fakeStreetSuffixes } from '../../src/transforms/data/fake-places.ts';
-import { FAKE_SQL_PATH, fakeSql } from '../../src/transforms/data/gen-fake-sql.ts';
+import { fakeSql } from '../../src/transforms/data/gen-fake-sql.ts';
+import { FAKE_SQL_PATH } from '../../src/build/write-generated-files.ts';
 import { batch, column, KEY, randomInt, randomText, seededRandom, table, twinDatabase, type TwinDatabase } from './twin.ts';
 
 let db: TwinDatabase;
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('fake: dictionaries', () => {
-  it('sql/fake.sql is generated from the current dictionaries (run: npx tsx src/transforms/data/gen-fake-sql.ts)', () => {
+  it('sql/fake.sql is generated from the current dictionaries (run: npx tsx src/build/write-generated-files.ts)', () => {
     expect(readFileSync(FAKE_SQL_PATH, 'utf8')).toBe(fakeSql());
   });
 

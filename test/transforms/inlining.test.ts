@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ident, sql, type Sql } from '../../src/sql/index.ts';
 import { registry } from '../../src/transforms/registry.ts';
-import type { TypeFamily } from '../../src/db/catalog-snapshot.ts';
+import type { TypeFamily } from '../../src/catalog/catalog-snapshot.ts';
 import { column, KEY_HEX, table, twinDatabase, type TwinDatabase } from './twin.ts';
 
 let db: TwinDatabase;

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { ident, sql } from '../../src/sql/index.ts';
 import { noise } from '../../src/transforms/noise.ts';
 import { noise as noiseJs, noiseLaplace, type NoiseOpts } from '../../src/transforms/js/noise.ts';
-import type { CatalogColumn } from '../../src/db/catalog-snapshot.ts';
+import type { CatalogColumn } from '../../src/catalog/catalog-snapshot.ts';
 import { batch, column, KEY, KEY_HEX, randomInt, randomText, seededRandom, table, twinDatabase, type TwinDatabase } from './twin.ts';
 
 let db: TwinDatabase;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import type { CatalogColumn, CatalogTable, TypeFamily } from '../../src/db/catalog-snapshot.ts';
+import type { CatalogColumn, CatalogTable, TypeFamily } from '../../src/catalog/catalog-snapshot.ts';
 
 export const KEY_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 export const KEY = Uint8Array.from(Buffer.from(KEY_HEX, 'hex'));

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createVerifyFixture, dropVerifyFixture, fixturePolicy, fixtureSchemaSql, type VerifyFixture } from './verify-fixture.ts';
 import { createTestDatabase, queryAs, uniqueSuffix } from '../support/db.ts';
 import { checkDrift, type DriftReport } from '../../src/verify/check.ts';
-import { loadPolicyText } from '../../src/pipeline.ts';
+import { loadPolicyText } from '../../src/cli/pipeline.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 
 /** Issue "pgmask verify and pgmask check": check reports drift between the policy, the schema and the applied migration. */

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import { verify } from '../../src/verify/verify.ts';
 
 /**

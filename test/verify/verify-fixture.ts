@@ -1,5 +1,5 @@
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 
 /**

@@ -5,8 +5,8 @@ import pg from 'pg';
 import { createVerifyFixture, dropVerifyFixture, fixturePolicy, fixtureSchemaSql, type VerifyFixture } from './verify-fixture.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { verify, ATTACKS } from '../../src/verify/verify.ts';
-import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
-import { createClinicalSchema, loadClinicalData } from '../../src/db/synthetic.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
+import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
 import { PgmaskError } from '../../src/errors.ts';
 
 /** Issue "pgmask verify and pgmask check": verify holds on correct setups and changes nothing. */

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadPolicyFile } from '../../pipeline.ts';
+import { loadPolicyFile } from '../pipeline.ts';
 import { connect } from '../../db/connection.ts';
 import { checkDrift, type DriftReport } from '../../verify/check.ts';
 import { ExitCode } from '../../errors.ts';

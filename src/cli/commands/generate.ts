@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { generateSql, loadPolicyFile } from '../../pipeline.ts';
+import { generateSql, loadPolicyFile } from '../pipeline.ts';
 import { createOutput, reportWarnings } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
 import { usageError } from '../../errors.ts';

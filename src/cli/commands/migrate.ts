@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { applyLoadedPolicy, loadPolicyFile } from '../../pipeline.ts';
+import { applyLoadedPolicy, loadPolicyFile } from '../pipeline.ts';
 import { createOutput, reportWarnings } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
 

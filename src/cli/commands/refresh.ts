@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadPolicyFile, snapshotFor } from '../../pipeline.ts';
+import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
 import { connect } from '../../db/connection.ts';
 import { refreshMaterialized } from '../../db/refresh.ts';
 import { createOutput } from '../output.ts';

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadPolicyFile } from '../../pipeline.ts';
+import { loadPolicyFile } from '../pipeline.ts';
 import { runReport } from '../../report/run-report.ts';
 import { formatReport } from '../../report/format-report.ts';
 import { renderReportHtml } from '../../report/render-html.ts';

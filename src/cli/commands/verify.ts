@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadPolicyFile } from '../../pipeline.ts';
+import { loadPolicyFile } from '../pipeline.ts';
 import { verify } from '../../verify/verify.ts';
 import type { VerifyReport } from '../../verify/verify-report.ts';
 import { ExitCode } from '../../errors.ts';

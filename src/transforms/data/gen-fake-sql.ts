@@ -1,11 +1,9 @@
 /**
  * Generates sql/fake.sql (the sql runtime of `fake`) from the dictionaries the JavaScript
  * implementation uses, so both runtimes pick from identical lists at identical offsets.
- * Run `npx tsx src/transforms/data/gen-fake-sql.ts` after editing a dictionary; a test fails
+ * Run `npx tsx src/build/write-generated-files.ts` after editing a dictionary; a test fails
  * while the committed file is stale.
  */
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { literal } from '../../sql/index.ts';
 import { fakeFirstNames } from './fake-first-names.ts';
 import { fakeLastNames } from './fake-last-names.ts';
@@ -89,11 +87,4 @@ CREATE OR REPLACE FUNCTION pgmask.fake(value text, key bytea, opts jsonb)
   -- view only when the body is no more volatile than the declaration (docs/performance in README)
   RETURN pgmask._fake_from_digest(hmac('\\x66616b6500'::bytea || convert_to(value, 'UTF8'), key, 'sha256'), opts ->> 'kind');
 `;
-}
-
-export const FAKE_SQL_PATH = fileURLToPath(new URL('../../../sql/fake.sql', import.meta.url));
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(FAKE_SQL_PATH, fakeSql());
-  process.stdout.write(`wrote ${FAKE_SQL_PATH}\n`);
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { adminUrl, plv8Available } from './support/db.ts';
-import { runBench } from '../bench/masked-queries.ts';
-import { benchSources } from '../bench/bench-sources.ts';
-import { queryShapes } from '../bench/query-shapes.ts';
+import { adminUrl, plv8Available } from '../support/db.ts';
+import { runBench } from '../../bench/masked-queries.ts';
+import { benchSources } from '../../bench/bench-sources.ts';
+import { queryShapes } from '../../bench/query-shapes.ts';
 
 describe('bench/masked-queries.ts at a tiny scale', () => {
   it('times every query shape against every available source and prints the table', async () => {

@@ -8,15 +8,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../src/transforms/registry.ts';
-import { implementations } from '../src/transforms/js/index.ts';
-import { plv8RuntimeInstall, sqlRuntimeInstall } from '../src/transforms/runtime-install.ts';
-import { isBoundaryType } from '../plv8/sql-types.ts';
-import { createTestDatabase, plv8Available, type TestDatabase } from './support/db.ts';
-import { createPlv8Sandbox, type Plv8Sandbox } from './support/plv8-sandbox.ts';
-import type { Vector, VectorFile } from './vectors/vector-case.ts';
-import { evaluateTs, jsArgument, resolveCase, resultText, sqlParameter, VECTOR_SESSION } from './vectors/vector-eval.ts';
-import { loadCases, VECTORS_DIR } from './vectors/generate.ts';
+import { registry } from '../../src/transforms/registry.ts';
+import { implementations } from '../../src/transforms/js/index.ts';
+import { plv8RuntimeInstall, sqlRuntimeInstall } from '../../src/runtime/runtime-install.ts';
+import { isBoundaryType } from '../../plv8/sql-types.ts';
+import { createTestDatabase, plv8Available, type TestDatabase } from '../support/db.ts';
+import { createPlv8Sandbox, type Plv8Sandbox } from '../support/plv8-sandbox.ts';
+import type { Vector, VectorFile } from '../vectors/vector-case.ts';
+import { evaluateTs, jsArgument, resolveCase, resultText, sqlParameter, VECTOR_SESSION } from '../vectors/vector-eval.ts';
+import { loadCases, VECTORS_DIR } from '../vectors/generate.ts';
 
 const files: VectorFile[] = readdirSync(VECTORS_DIR)
   .filter((f) => f.endsWith('.json'))

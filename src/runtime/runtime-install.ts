@@ -1,12 +1,12 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TransformRegistry } from './registry.ts';
-import type { Plv8Signature } from './transform.ts';
-import { implementations } from './js/index.ts';
+import type { TransformRegistry } from '../transforms/registry.ts';
+import type { Plv8Signature } from '../transforms/transform.ts';
+import { implementations } from '../transforms/js/index.ts';
 import { bundleRuntime } from '../../plv8/bundle-runtime.ts';
 import { compilePlv8Install } from '../../plv8/compile-install.ts';
-import { isCustomTransformDefinition } from './custom-transform-definition.ts';
+import { isCustomTransformDefinition } from '../transforms/custom-transform-definition.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 
 const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));

@@ -6,8 +6,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
-import { hmacSha256, hmacSha256Into, hmacSha256Text, hmacSha256Words2Into, sha256 } from '../src/transforms/js/hmac.ts';
-import { fromHex, toHex, utf8Encode, utf8Length } from '../src/transforms/js/utf8.ts';
+import { hmacSha256, hmacSha256Into, hmacSha256Text, hmacSha256Words2Into, sha256 } from '../../src/transforms/js/hmac.ts';
+import { fromHex, toHex, utf8Encode, utf8Length } from '../../src/transforms/js/utf8.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { PgmaskError, usageError, ExitCode } from '../errors.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
-import { parsePolicy } from './parse.ts';
-import type { Policy } from './policy.ts';
+import { parsePolicy } from '../policy/parse.ts';
+import type { Policy } from '../policy/policy.ts';
 
 /**
  * Reads and parses a policy file. Synchronous on purpose: a policy is small, and

@@ -7,12 +7,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { adminUrl, plv8Available } from './support/db.ts';
+import { adminUrl, plv8Available } from '../support/db.ts';
 
 const run = promisify(execFile);
 
 it('bench/transforms.ts --quick prints HMAC rates, the pseudonymize ratio (or PLV8 absent) and per-function rows', async () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/transforms.ts', '--quick'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: adminUrl() },

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
-import { clinicalRowCounts, createClinicalSchema, loadClinicalData, parseScale } from '../src/db/synthetic.ts';
-import { PgmaskError } from '../src/errors.ts';
-import { ident, sql } from '../src/sql/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { clinicalRowCounts, createClinicalSchema, loadClinicalData, parseScale } from '../../src/demo/synthetic.ts';
+import { PgmaskError } from '../../src/errors.ts';
+import { ident, sql } from '../../src/sql/index.ts';
 
 const tables = { patients: 'patient_id', encounters: 'encounter_id', observations: 'observation_id', notes: 'note_id' } as const;
 

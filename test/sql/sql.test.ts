@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { sql, ident, literal, dollarQuoted, jsonbLiteral, join } from '../src/sql/index.ts';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { sql, ident, literal, dollarQuoted, jsonbLiteral, join } from '../../src/sql/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 describe('sql builder', () => {
   it('quotes identifiers and literals', () => {
@@ -59,7 +59,7 @@ describe('sql builder against PostgreSQL', () => {
 
 describe('sqlExpression', () => {
   it('parenthesizes a filter and refuses one that could leave its parentheses', async () => {
-    const { sqlExpression } = await import('../src/sql/index.ts');
+    const { sqlExpression } = await import('../../src/sql/index.ts');
     expect(sqlExpression('NOT research_opt_out').text).toBe('(NOT research_opt_out)');
     for (const bad of ['true) OR (1=1', 'x; DROP TABLE t', 'a -- b', "a = 'unclosed", 'a /* b */']) {
       expect(() => sqlExpression(bad)).toThrow(/invalid SQL expression/);

@@ -8,13 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pseudonymizeInt2, pseudonymizeInt4, pseudonymizeInt8, pseudonymizeUuid } from '../src/transforms/js/pseudonymize.ts';
-import { pseudonymize } from '../src/transforms/pseudonymize.ts';
-import { registry } from '../src/transforms/registry.ts';
-import { sqlRuntimeInstall } from '../src/transforms/runtime-install.ts';
-import { ident, sql } from '../src/sql/index.ts';
-import type { CatalogColumn, CatalogTable } from '../src/db/catalog-snapshot.ts';
-import { createTestDatabase, uniqueSuffix, type TestDatabase } from './support/db.ts';
+import { pseudonymizeInt2, pseudonymizeInt4, pseudonymizeInt8, pseudonymizeUuid } from '../../src/transforms/js/pseudonymize.ts';
+import { pseudonymize } from '../../src/transforms/pseudonymize.ts';
+import { registry } from '../../src/transforms/registry.ts';
+import { sqlRuntimeInstall } from '../../src/runtime/runtime-install.ts';
+import { ident, sql } from '../../src/sql/index.ts';
+import type { CatalogColumn, CatalogTable } from '../../src/catalog/catalog-snapshot.ts';
+import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 
 const KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 const key = new Uint8Array(KEY);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 describe('loading the embedded PostgreSQL keeps the exit code', () => {
   it('exits 3 after process.exitCode = 3, with a server started and stopped', async () => {
     const script = `
-      import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dirname, '..', 'src', 'db', 'embedded.ts'))};
+      import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'db', 'embedded.ts'))};
       const server = await startEmbeddedPostgres();
       await server.stop();
       process.exitCode = 3;`;

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './support/db.ts';
-import { textForJs } from '../plv8/compile-install.ts';
-import { sql, trustedSqlText } from '../src/sql/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { textForJs } from '../../plv8/compile-install.ts';
+import { sql, trustedSqlText } from '../../src/sql/index.ts';
 
 /**
  * The plv8 runtime hands dates to JavaScript as text. That text must be PostgreSQL's ISO

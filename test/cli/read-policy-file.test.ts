@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PgmaskError } from '../../src/errors.ts';
-import { loadPolicy } from '../../src/policy/load.ts';
-import { DESIGN_EXAMPLE, testRegistry } from './fixtures.ts';
+import { loadPolicy } from '../../src/cli/read-policy-file.ts';
+import { DESIGN_EXAMPLE, testRegistry } from '../policy/fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pgmask-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,23 +1,23 @@
 import pg from 'pg';
-import type { Policy } from './policy/policy.ts';
-import { parsePolicy } from './policy/parse.ts';
-import { readPolicyFile } from './policy/load.ts';
+import type { Policy } from '../policy/policy.ts';
+import { parsePolicy } from '../policy/parse.ts';
+import { readPolicyFile } from './read-policy-file.ts';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { validatePolicy, assertValid } from './policy/validate.ts';
-import type { CatalogSnapshot } from './db/catalog-snapshot.ts';
-import { introspect } from './db/introspect.ts';
-import { applyMigrations, type MigrationResult } from './db/migrate.ts';
-import { connect } from './db/connection.ts';
-import { registry as builtinRegistry, type TransformRegistry } from './transforms/registry.ts';
-import { sqlRuntimeInstall, plv8RuntimeInstall } from './transforms/runtime-install.ts';
-import { loadCustomTransforms } from './transforms/custom.ts';
-import type { Runtime } from './transforms/transform.ts';
-import { planMigration, resolveRuntime, type MigrationPlan } from './plan/planner.ts';
-import { renderPlan } from './plan/render.ts';
-import { PGMASK_VERSION } from './version.ts';
-import { ident, sql, sqlExpression } from './sql/index.ts';
-import { policyError, type ErrorDetail } from './errors.ts';
+import { validatePolicy, assertValid } from '../policy/validate.ts';
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
+import { introspect } from '../db/introspect.ts';
+import { applyMigrations, type MigrationResult } from '../db/migrate.ts';
+import { connect } from '../db/connection.ts';
+import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
+import { sqlRuntimeInstall, plv8RuntimeInstall } from '../runtime/runtime-install.ts';
+import { loadCustomTransforms } from '../runtime/load-custom-transforms.ts';
+import type { Runtime } from '../transforms/transform.ts';
+import { planMigration, resolveRuntime, type MigrationPlan } from '../plan/planner.ts';
+import { renderPlan } from '../plan/render.ts';
+import { PGMASK_VERSION } from '../version.ts';
+import { ident, sql, sqlExpression } from '../sql/index.ts';
+import { policyError, type ErrorDetail } from '../errors.ts';
 
 /**
  * The imperative shell around the pure planner: connect, introspect, validate,

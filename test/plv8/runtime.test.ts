@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registry } from '../src/transforms/registry.ts';
-import { plv8RuntimeInstall, sqlRuntimeInstall } from '../src/transforms/runtime-install.ts';
-import { bundleRuntime } from '../plv8/bundle-runtime.ts';
-import { compilePlv8Install } from '../plv8/compile-install.ts';
-import { createTestDatabase, plv8Available, type TestDatabase } from './support/db.ts';
-import { createPlv8Sandbox, type Plv8Sandbox } from './support/plv8-sandbox.ts';
-import { canonicalSqlType } from '../plv8/sql-types.ts';
+import { registry } from '../../src/transforms/registry.ts';
+import { plv8RuntimeInstall, sqlRuntimeInstall } from '../../src/runtime/runtime-install.ts';
+import { bundleRuntime } from '../../plv8/bundle-runtime.ts';
+import { compilePlv8Install } from '../../plv8/compile-install.ts';
+import { createTestDatabase, plv8Available, type TestDatabase } from '../support/db.ts';
+import { createPlv8Sandbox, type Plv8Sandbox } from '../support/plv8-sandbox.ts';
+import { canonicalSqlType } from '../../plv8/sql-types.ts';
 
 const KEY = new Uint8Array(randomBytes(32));
 let install: string;
@@ -139,7 +139,7 @@ describe('plv8 runtime in the sandbox', () => {
   });
 
   it('catches a bundle that uses a Node global at call time', async () => {
-    const bad = fileURLToPath(new URL('./fixtures/plv8-bad/uses-buffer.ts', import.meta.url));
+    const bad = fileURLToPath(new URL('./fixtures/uses-buffer.ts', import.meta.url));
     const bundle = await bundleRuntime([bad]);
     const sb = createPlv8Sandbox(compilePlv8Install(bundle, [{ sqlName: 'custom_uses_buffer', args: [['value', 'text'], ['params', 'jsonb']], returns: 'text', js: 'custom_uses_buffer' }]));
     expect(() => sb.call('pgmask.custom_uses_buffer', ['x', {}])).toThrow(/Buffer is not defined/);

@@ -8,15 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCustomTransforms, type CustomTransformDefinition } from '../src/transforms/custom.ts';
-import { registry } from '../src/transforms/registry.ts';
-import { plv8RuntimeInstall, sqlRuntimeInstall } from '../src/transforms/runtime-install.ts';
-import { sql } from '../src/sql/index.ts';
-import type { CatalogColumn, CatalogTable } from '../src/db/catalog-snapshot.ts';
-import { createTestDatabase, plv8Available, type TestDatabase } from './support/db.ts';
-import { createPlv8Sandbox } from './support/plv8-sandbox.ts';
+import type { CustomTransformDefinition } from '../../src/transforms/custom.ts';
+import { loadCustomTransforms } from '../../src/runtime/load-custom-transforms.ts';
+import { registry } from '../../src/transforms/registry.ts';
+import { plv8RuntimeInstall, sqlRuntimeInstall } from '../../src/runtime/runtime-install.ts';
+import { sql } from '../../src/sql/index.ts';
+import type { CatalogColumn, CatalogTable } from '../../src/catalog/catalog-snapshot.ts';
+import { createTestDatabase, plv8Available, type TestDatabase } from '../support/db.ts';
+import { createPlv8Sandbox } from '../support/plv8-sandbox.ts';
 
-const EXAMPLES = fileURLToPath(new URL('../examples/transforms/', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../examples/transforms/', import.meta.url));
 
 let tmp: string;
 let db: TestDatabase;
