@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import { verify } from '../../src/verify/verify.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 import type { AttackResult, VerifyReport } from '../../src/verify/verify-report.ts';
