@@ -53,6 +53,12 @@ export class AttackSession {
     readonly faithful: boolean,
     /** the search_path the subject gets at login, already applied to this session */
     readonly searchPath: string,
+    /**
+     * statements that failed for a reason other than the defence (read-only standby, a
+     * timeout, Citus refusing DDL after a parallel operation…): an attack that saw one did
+     * not really run, so the runner reports its `held` as `skipped` (shared with other sessions)
+     */
+    readonly couldNotRun: string[] = [],
   ) {
     client.on('notice', (n: { message?: string }) => {
       if (n.message) this.notices.push(n.message);
@@ -68,8 +74,14 @@ export class AttackSession {
     } catch (e) {
       await this.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_try');
       const err = e as { message?: string; code?: string };
+      this.noteFailure(err.code ?? null, err.message ?? String(e));
       return { ok: false, error: err.message ?? String(e), code: err.code ?? null };
     }
+  }
+
+  /** Records a failed statement whose SQLSTATE says it could not run here (not that it was refused). */
+  noteFailure(code: string | null, message: string): void {
+    if (couldNotRunHere(code)) this.couldNotRun.push(`${message}${code ? ` (SQLSTATE ${code})` : ''}`);
   }
 
   /** A read that must succeed (catalog queries); an error ends the attack as skipped. */
@@ -83,6 +95,19 @@ export class AttackSession {
     const value = await fn();
     return { value, notices: this.notices.slice(start) };
   }
+}
+
+/**
+ * SQLSTATEs that mean "this statement could not run here", not "the role was refused":
+ * read-only transaction (a standby), feature not supported, transaction rollback,
+ * insufficient resources, operator intervention (statement_timeout), object in use,
+ * lock not available, connection and system errors, internal errors (XX000: what an
+ * extension raises without a code, e.g. Citus's "cannot run … command because there was
+ * a parallel operation on a distributed table in the transaction").
+ */
+export function couldNotRunHere(code: string | null): boolean {
+  if (code === null) return true;
+  return ['25006', '0A000', '55006', '55P03'].includes(code) || /^(08|40|53|57|58|XX)/.test(code);
 }
 
 /** `a, b, c (and 4 more)` for evidence lines. */

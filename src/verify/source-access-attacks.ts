@@ -168,6 +168,7 @@ async function copyOut(s: AttackSession, text: string): Promise<{ ok: true; byte
     return { ok: true, bytes };
   } catch (e) {
     await s.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_try');
+    s.noteFailure((e as { code?: string }).code ?? null, (e as Error).message);
     return { ok: false, error: (e as Error).message };
   }
 }

@@ -39,6 +39,12 @@ export interface VerifySummary {
 export interface VerifyReport {
   /** true when no attack leaked */
   readonly ok: boolean;
+  /**
+   * true when every attack ran (none skipped, except those the caller allowed to skip):
+   * a skipped attack proves nothing, so `pgmask verify` exits 4 when this is false and
+   * nothing leaked
+   */
+  readonly complete: boolean;
   readonly database: string;
   readonly policyHash: string;
   readonly subjects: readonly VerifySubject[];

@@ -5,7 +5,7 @@ import { snapshotFor } from '../cli/pipeline.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { databaseError, usageError } from '../errors.ts';
 import { ident, sql } from '../sql/index.ts';
-import { AttackSession, skipped, type Attack, type Subject } from './attack-session.ts';
+import { AttackSession, listSome, skipped, type Attack, type Subject } from './attack-session.ts';
 import { gatherFacts, type VerifyFacts } from './verify-facts.ts';
 import { summarize, type AttackResult, type VerifyReport, type VerifySubject } from './verify-report.ts';
 import { sourceAccessAttacks } from './source-access-attacks.ts';
@@ -38,6 +38,8 @@ export interface VerifyOptions {
   readonly registry?: TransformRegistry;
   /** only these attack ids (tests); all by default */
   readonly only?: readonly string[];
+  /** attack ids whose `skipped` still counts as complete (`--allow-skipped`): a reviewed decision */
+  readonly allowSkipped?: readonly string[];
   /**
    * attack through a real login instead (e.g. the BI tool's URL): its own role
    * settings apply; the admin URL is still used for the out-of-band facts
@@ -80,7 +82,9 @@ export async function verify(databaseUrl: string, policy: Policy, opts: VerifyOp
   const results: VerifySubject[] = [];
   for (const subject of subjects) results.push(await attackAs(databaseUrl, facts, subject, attacks));
   const summary = summarize(results);
-  return { ok: summary.leaked === 0, database: facts.snapshot.database, policyHash: policy.hash, subjects: results, summary };
+  const allowed = new Set(opts.allowSkipped ?? []);
+  const complete = results.every((sub) => sub.attacks.every((a) => a.status !== 'skipped' || allowed.has(a.id)));
+  return { ok: summary.leaked === 0, complete, database: facts.snapshot.database, policyHash: policy.hash, subjects: results, summary };
 }
 
 function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undefined): Subject[] {
@@ -190,22 +194,30 @@ async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subjec
       for (const a of applicable) results.push({ id: a.id, title: a.title, ...skipped(opened.problem), objects: [] });
       return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
     }
+    const couldNotRun: string[] = [];
     const inOtherSession = async <T>(fn: (other: AttackSession) => Promise<T>): Promise<T> => {
       const other = await openAs(databaseUrl, facts, subject);
       try {
-        return await fn(new AttackSession(other.client, subject, facts, inOtherSession, other.impersonation === 'session authorization' || other.impersonation === 'login', other.searchPath));
+        const faithful = other.impersonation === 'session authorization' || other.impersonation === 'login';
+        return await fn(new AttackSession(other.client, subject, facts, inOtherSession, faithful, other.searchPath, couldNotRun));
       } finally {
         await close(other.client);
       }
     };
-    const session = new AttackSession(opened.client, subject, facts, inOtherSession, opened.impersonation === 'session authorization' || opened.impersonation === 'login', opened.searchPath);
-    for (const attack of attacks.filter((a) => a.appliesTo?.(subject) ?? true)) {
+    const faithful = opened.impersonation === 'session authorization' || opened.impersonation === 'login';
+    const session = new AttackSession(opened.client, subject, facts, inOtherSession, faithful, opened.searchPath, couldNotRun);
+    for (const attack of applicable) {
       await opened.client.query('SAVEPOINT pgmask_verify_attack');
+      couldNotRun.length = 0;
       let outcome;
       try {
         outcome = await attack.run(session);
       } catch (e) {
         outcome = skipped(`the attack could not run: ${(e as Error).message}`);
+      }
+      // a refusal proves the defence; a statement that could not run here proves nothing
+      if (outcome.status === 'held' && couldNotRun.length > 0) {
+        outcome = skipped(`${couldNotRun.length} statement(s) could not run here, so "${outcome.evidence}" is not proven: ${listSome([...new Set(couldNotRun)], 2)}`, outcome.objects);
       }
       await opened.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_attack');
       results.push({ id: attack.id, title: attack.title, status: outcome.status, evidence: outcome.evidence, objects: [...(outcome.objects ?? [])] });

@@ -2,14 +2,16 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { runPgmask, jsonShape } from '../support/cli.ts';
+import { ident } from '../../src/sql/index.ts';
 import { createVerifyFixture, dropVerifyFixture, type VerifyFixture } from './verify-fixture.ts';
 
 /**
  * `pgmask verify` and `pgmask check` from the command line: exit codes 0 / 5 / 6,
  * and the --json shapes the README documents, pinned key by key.
  */
-const pgmask = (args: string[]) => runPgmask(args);
+const pgmask = (args: string[]) => runPgmask(args, { timeoutMs: 170_000 });
 const shape = jsonShape;
 
 let f: VerifyFixture;
@@ -24,7 +26,8 @@ afterAll(async () => {
   await dropVerifyFixture(f);
 });
 
-describe('pgmask verify (CLI)', () => {
+// each test runs whole verify processes: 30-60 s apiece on a shared two-core machine
+describe('pgmask verify (CLI)', { timeout: 180_000 }, () => {
   it('exits 0 with held attacks, and pins the --json shape', async () => {
     const r = await pgmask(['verify', '--policy', policyFile, '--database-url', f.db.url, '--json']);
     expect(r.stderr).toBe('');
@@ -32,6 +35,7 @@ describe('pgmask verify (CLI)', () => {
     const report = JSON.parse(r.stdout);
     expect(shape(report)).toEqual({
       ok: 'boolean',
+      complete: 'boolean',
       database: 'string',
       policyHash: 'string',
       subjects: [
@@ -78,6 +82,32 @@ describe('pgmask verify (CLI)', () => {
     expect(r.stdout).toMatch(/^ {2}skipped source-read: role no_such_member_pgmask does not exist/m);
   });
 
+  it('exits 4 when attacks could not run (a read-only database, like a standby): skipped with the reason, never held', async () => {
+    const db = ident(f.db.name).text;
+    await f.db.query(`ALTER DATABASE ${db} SET default_transaction_read_only = on`);
+    try {
+      const r = await pgmask(['verify', '--policy', policyFile, '--database-url', f.db.url, '--role', f.member, '--json']);
+      expect(r.code).toBe(4);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ ok: true, complete: false });
+      const byId = new Map(report.subjects[0].attacks.map((a: { id: string }) => [a.id, a]));
+      for (const id of ['leaky-function', 'pg-temp', 'escalation']) {
+        expect(byId.get(id)).toMatchObject({ status: 'skipped', evidence: expect.stringMatching(/could not run here.*read-only transaction \(SQLSTATE 25006\)/) });
+      }
+      expect(r.stderr).toMatch(/attack\(s\) skipped, so the masking is not proven \(exit 4\): .*leaky-function/);
+      // a reviewed decision to accept exactly those skips passes the gate
+      const skippedIds = report.subjects[0].attacks.filter((a: { status: string }) => a.status === 'skipped').map((a: { id: string }) => a.id);
+      const accepted = await pgmask(['verify', '--policy', policyFile, '--database-url', f.db.url, '--role', f.member, '--allow-skipped', skippedIds.join(',')]);
+      expect(accepted.code).toBe(0);
+    } finally {
+      const c = new pg.Client({ connectionString: f.db.url });
+      await c.connect();
+      await c.query('SET default_transaction_read_only = off');
+      await c.query(`ALTER DATABASE ${db} RESET default_transaction_read_only`);
+      await c.end();
+    }
+  }, 300_000);
+
   it('exits 2 for an unknown role', async () => {
     const r = await pgmask(['verify', '--policy', policyFile, '--database-url', f.db.url, '--role', 'no_such_role_pgmask']);
     expect(r.code).toBe(2);
@@ -85,7 +115,7 @@ describe('pgmask verify (CLI)', () => {
   });
 });
 
-describe('pgmask check (CLI)', () => {
+describe('pgmask check (CLI)', { timeout: 180_000 }, () => {
   it('exits 0 without drift; exits 5 naming a column added after migrate; pins the --json shape', async () => {
     const clean = await pgmask(['check', '--policy', policyFile, '--database-url', f.db.url, '--json']);
     expect(clean.code).toBe(0);
