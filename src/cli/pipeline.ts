@@ -9,6 +9,7 @@ import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { introspect } from '../db/introspect.ts';
 import { applyMigrations, type MigrationResult } from '../db/migrate.ts';
 import { connect } from '../db/connection.ts';
+import { assertMigratePrivileges, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { sqlRuntimeInstall, plv8RuntimeInstall } from '../runtime/runtime-install.ts';
 import { loadCustomTransforms } from '../runtime/load-custom-transforms.ts';
@@ -134,6 +135,11 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
   const client = await connect(databaseUrl);
   try {
     const prepared = await prepareMigration(client, loaded);
+    if (!opts.dryRun) {
+      // every missing privilege at once, before anything runs (docs/privileges.md)
+      const targets = migrateTargets(loaded.policy);
+      assertMigratePrivileges(await readMigrateRoleFacts(client, targets), targets);
+    }
     const migration = await applyMigrations(client, {
       policy: { hash: loaded.policy.hash, sql: prepared.sql, maskedSchema: loaded.policy.maskedSchema },
       pgmaskVersion: PGMASK_VERSION,
@@ -143,6 +149,15 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
   } finally {
     await client.end();
   }
+}
+
+function migrateTargets(policy: Policy): MigrateTargets {
+  return {
+    sources: policy.tables.map((t) => ({ schema: policy.sourceSchema, table: t.name })),
+    maskedSchemas: [policy.maskedSchema],
+    roles: policy.roles.map((r) => r.name),
+    members: [...new Set(policy.roles.flatMap((r) => r.members))],
+  };
 }
 
 /** Applies a policy given as YAML text (benchmarks, tests, the demo). */

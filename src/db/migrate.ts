@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError, type ErrorDetail } from '../errors.ts';
 import { byCodePoint } from './introspect.ts';
+import { ensureOwnerRoleMembership } from './migrate-privileges.ts';
 
 /** One of pgmask's own schema migrations (a file under `migrations/`). */
 export interface OwnMigration {
@@ -28,6 +29,8 @@ export interface MigrationResult {
   readonly policy: 'applied' | 'unchanged' | 'none';
   /** everything that was run (or, with dryRun, would be run): pending own migrations, then the policy SQL */
   readonly sql: string;
+  /** the migrating role when this migrate made it a member of pgmask_owner (a non-superuser's first migrate), else null */
+  readonly ownerRoleGrantedTo: string | null;
 }
 
 export interface ApplyOptions {
@@ -228,6 +231,7 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
   }
 
   let policy: MigrationResult['policy'] = 'none';
+  let ownerRoleGrantedTo: string | null = null;
   if (opts.policy) {
     const sqlSha = sha256(opts.policy.sql);
     // before the policies table exists (fresh database, dry run) nothing is applied yet
@@ -246,6 +250,7 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
       policy = 'applied';
       ran.push(`-- pgmask policy migration (policy ${opts.policy.hash})\n${opts.policy.sql.trimEnd()}\n`);
       if (!opts.dryRun) {
+        ownerRoleGrantedTo = await ensureOwnerRoleMembership(client);
         await execute(client, { label: `policy migration (policy ${opts.policy.hash})`, file: 'policy migration', sql: opts.policy.sql });
         await check(
           'cannot record the policy migration',
@@ -270,6 +275,7 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
     own: migrations.map((m) => ({ name: m.name, status: applied.has(m.name) ? ('unchanged' as const) : ('applied' as const) })),
     policy,
     sql: ran.join('\n'),
+    ownerRoleGrantedTo,
   };
 }
 

@@ -43,7 +43,7 @@ WHERE NOT EXISTS (SELECT FROM pgmask_private.keys AS k WHERE k.name = ${literal(
       // pgmask_owner owns the views; REFRESH … CONCURRENTLY runs its queries as that owner
       return sql`CREATE SCHEMA IF NOT EXISTS ${ident(node.name)};
 REVOKE ALL ON SCHEMA ${ident(node.name)} FROM PUBLIC;
-GRANT USAGE ON SCHEMA ${ident(node.name)} TO ${ident(OWNER_ROLE)};`;
+GRANT USAGE, CREATE ON SCHEMA ${ident(node.name)} TO ${ident(OWNER_ROLE)};`;
     case 'EnsureOwnerAccess':
       if (node.tables.length === 0) return sql`-- no source tables`;
       return sql`GRANT USAGE ON SCHEMA ${ident(node.schema)} TO ${ident(OWNER_ROLE)};

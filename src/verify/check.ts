@@ -101,8 +101,13 @@ export async function checkDrift(client: pg.ClientBase, policy: Policy, registry
       add({ kind: 'view-missing', table: ptable.name, column: null, message: `masked view ${masked}.${ptable.name} does not exist`, hint: 'run pgmask migrate' });
       continue;
     }
-    if (view.kind !== 'view' || !view.comment?.startsWith(VIEW_COMMENT_MARKER)) {
+    const wanted = ptable.materialize ? 'materialized view' : 'view';
+    if ((view.kind !== 'view' && view.kind !== 'materialized view') || !view.comment?.startsWith(VIEW_COMMENT_MARKER)) {
       add({ kind: 'view-not-pgmask', table: ptable.name, column: null, message: `${masked}.${ptable.name} is a ${view.kind} pgmask did not make`, hint: `drop or rename it, then run pgmask migrate` });
+      continue;
+    }
+    if (view.kind !== wanted) {
+      add({ kind: 'view-not-pgmask', table: ptable.name, column: null, message: `${masked}.${ptable.name} is a ${view.kind}; the policy wants a ${wanted}`, hint: 'run pgmask migrate' });
       continue;
     }
     checkView(policy, registry, ptable.name, table, view, add);

@@ -87,7 +87,7 @@ describe('applyMigrations', () => {
     ]);
 
     const again = await applyMigrations(db.pool, { pgmaskVersion: version, policy });
-    expect(again).toEqual({ own: allUnchanged(), policy: 'unchanged', sql: '' });
+    expect(again).toEqual({ own: allUnchanged(), policy: 'unchanged', sql: '', ownerRoleGrantedTo: null });
     const after = await db.query('SELECT name, sha256, applied_at::text FROM pgmask.schema_migrations ORDER BY name');
     expect(after.rows).toEqual(before.rows);
     expect((await db.query('SELECT tag FROM public.policy_runs')).rows).toEqual([{ tag: 'v1' }]);
@@ -102,7 +102,7 @@ describe('applyMigrations', () => {
     expect((await applyMigrations(db.pool, { pgmaskVersion: version, policy: countingPolicy('v1') })).policy).toBe('applied');
 
     // no policy: own migrations only
-    expect(await applyMigrations(db.pool, { pgmaskVersion: version })).toEqual({ own: allUnchanged(), policy: 'none', sql: '' });
+    expect(await applyMigrations(db.pool, { pgmaskVersion: version })).toEqual({ own: allUnchanged(), policy: 'none', sql: '', ownerRoleGrantedTo: null });
   });
 
   it("creates pgmask's schema with the privileges the security model needs", async () => {
@@ -288,7 +288,7 @@ describe('applyMigrations', () => {
     const real = await applyMigrations(db.pool, { pgmaskVersion: version, policy });
     expect(real.sql).toBe(dry.sql);
 
-    expect(await applyMigrations(db.pool, { pgmaskVersion: version, policy, dryRun: true })).toEqual({ own: allUnchanged(), policy: 'unchanged', sql: '' });
+    expect(await applyMigrations(db.pool, { pgmaskVersion: version, policy, dryRun: true })).toEqual({ own: allUnchanged(), policy: 'unchanged', sql: '', ownerRoleGrantedTo: null });
     const changed = countingPolicy('v2');
     const dry2 = await applyMigrations(db.pool, { pgmaskVersion: version, policy: changed, dryRun: true });
     expect(dry2.policy).toBe('applied');

@@ -43,6 +43,7 @@ export function migrateCommand(): Command {
         process.stdout.write(migration.sql.length > 0 ? migration.sql : '-- nothing to do: the database is up to date\n');
         return;
       }
+      if (migration.ownerRoleGrantedTo) out.err(`granted pgmask_owner to ${migration.ownerRoleGrantedTo}: the masked views belong to pgmask_owner, and a non-superuser must be its member to hand them over`);
       const views = prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').length;
       const applied = migration.own.filter((m) => m.status === 'applied').length;
       if (migration.policy === 'unchanged' && applied === 0) {

@@ -3,6 +3,7 @@ import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
 import { connect } from '../../db/connection.ts';
 import { maskingStatus } from '../../db/status.ts';
 import { createOutput } from '../output.ts';
+import { databaseError } from '../../errors.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl } from '../options.ts';
 
 export function statusCommand(): Command {
@@ -17,7 +18,9 @@ export function statusCommand(): Command {
       const { policy } = await loadPolicyFile(opts.policy);
       const client = await connect(url);
       try {
-        const status = await maskingStatus(client, policy, await snapshotFor(client, policy));
+        const status = await maskingStatus(client, policy, await snapshotFor(client, policy)).catch((e: unknown) => {
+          throw databaseError(e, 'cannot read what is applied', 'connect as a member of pgmask_owner or the role that ran pgmask migrate (docs/privileges.md)');
+        });
         if (out.json) {
           out.out(JSON.stringify({ ok: true, ...status }, null, 2));
           return;
