@@ -134,12 +134,12 @@ export interface ApplyResult {
 export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolicy, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const client = await connect(databaseUrl);
   try {
-    const prepared = await prepareMigration(client, loaded);
     if (!opts.dryRun) {
       // every missing privilege at once, before anything runs (docs/privileges.md)
       const targets = migrateTargets(loaded.policy);
       assertMigratePrivileges(await readMigrateRoleFacts(client, targets), targets);
     }
+    const prepared = await prepareMigration(client, loaded);
     const migration = await applyMigrations(client, {
       policy: { hash: loaded.policy.hash, sql: prepared.sql, maskedSchema: loaded.policy.maskedSchema },
       pgmaskVersion: PGMASK_VERSION,

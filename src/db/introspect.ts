@@ -337,15 +337,14 @@ async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly 
 
     // names and versions only: the key bytes never leave the database. Checked first, not
     // caught: a failed query would abort a transaction the caller may have open.
+    // catalog joins, not to_regclass(): the planner may evaluate a stable function while it
+    // estimates, and to_regclass raises "permission denied for schema" for a role without USAGE
     const keysReadable = await sql<{ ok: boolean }>`
-      SELECT CASE
-        WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask_private') THEN false
-        WHEN NOT pg_catalog.has_schema_privilege('pgmask_private', 'USAGE') THEN false
-        WHEN pg_catalog.to_regclass('pgmask_private.keys') IS NULL THEN false
-        ELSE pg_catalog.has_table_privilege('pgmask_private.keys', 'SELECT')
-         AND EXISTS (SELECT FROM pg_catalog.pg_attribute AS a
-                     WHERE a.attrelid = pg_catalog.to_regclass('pgmask_private.keys') AND a.attname = 'version' AND NOT a.attisdropped)
-      END AS ok`.execute(db);
+      SELECT COALESCE((
+        SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+           AND EXISTS (SELECT FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'version' AND NOT a.attisdropped)
+          FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'pgmask_private' AND c.relname = 'keys'), false) AS ok`.execute(db);
     const keyVersionRows = keysReadable.rows[0]?.ok
       ? (await sql<{ name: string; version: number }>`
           SELECT k.name, pg_catalog.max(k.version)::int4 AS version FROM pgmask_private.keys AS k GROUP BY k.name`.execute(db)).rows
