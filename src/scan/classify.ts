@@ -2,7 +2,7 @@ import type { CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
 import { categories, isIdentifying, type Category } from './category.ts';
 import { nameRules, type NameRule } from './name-rules.ts';
 import { tokenizeName } from './tokenize-name.ts';
-import { categoryValidators, containsDate, isPersonName, valueRules } from './value-validators.ts';
+import { categoryValidators, containsDate, isDateText, isPersonName, mentionsPersonName, valueRules } from './value-validators.ts';
 
 /** Everything the scan knows about one column when it decides what the column is. */
 export interface ColumnEvidence {
@@ -184,6 +184,7 @@ export function classifyColumn(evidence: ColumnEvidence): Classification {
     if (unique && allowed('other_unique_id') && !vocabularyKey) found.push(unique);
     contradictions(found, samples, notes);
     valueContradictions(found, samples, tokens, evidence.family, notes);
+    identifyingMentions(found, samples, evidence.family);
     if (found.some((e) => e.category === 'free_text')) {
       // for the reviewer, not the decision: 200 notes are plenty
       const notesSample = samples.slice(0, 200);
@@ -418,8 +419,27 @@ function valueContradictions(found: Evidence[], samples: readonly string[], toke
       }
     }
   }
+  if (found.some((e) => e.category === 'free_text' && named(e))) {
+    const labels = shareOf(samples, (v) => v.length <= 30 && v.trim().split(/\s+/).length <= 3);
+    if (labels >= 0.8) drop((e) => e.category === 'free_text' && named(e), `${percent(labels)} of sampled values are short labels, not notes`);
+  }
   if (found.some((e) => e.category === 'phone' && !named(e))) {
     const lengths = new Set(samples.map((v) => v.trim().length));
     if (lengths.size === 1 && samples.every((v) => /^\d+$/.test(v.trim()))) drop((e) => e.category === 'phone' && !named(e), 'every sampled value is digits of one length: a fixed-length code, not a telephone number');
   }
+}
+
+/**
+ * Text that mentions people or dates (`Lives with daughter Maria Smith`, `quit 03/14/2019`, a note fragment) is
+ * not safe to keep whatever the column is called: when at least 10% of the sampled values of a text column that
+ * nothing else calls identifying do, the column is free text.
+ */
+function identifyingMentions(found: Evidence[], samples: readonly string[], family: TypeFamily): void {
+  if (family !== 'text' || found.some((e) => isIdentifying(e.category))) return;
+  const names = shareOf(samples, mentionsPersonName);
+  const dates = shareOf(samples, (v) => containsDate(v) && !isDateText(v));
+  const share = Math.max(names, dates);
+  if (share < 0.1) return;
+  const what = names >= dates ? 'mention person names' : 'contain dates';
+  found.push({ category: 'free_text', weight: 0.7 + 0.25 * Math.min(1, share), reason: `${percent(share)} of ${samples.length} sampled values ${what}`, kind: 'identifying mentions' });
 }

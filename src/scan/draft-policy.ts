@@ -4,10 +4,10 @@ import { usageError } from '../errors.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { categories, isIdentifying, isQuasiIdentifier, type Category } from './category.ts';
 import type { ColumnScan, ScanResult, TableScan } from './scan-database.ts';
-import { tokenizeName } from './tokenize-name.ts';
+import { hasNoEvidence, presetCandidates, presetSummary, type Candidate, type Preset } from './presets.ts';
+import { constantOutputWarning } from './constant-output.ts';
 
-export type Preset = 'hipaa-safe-harbor';
-export const presets: readonly Preset[] = ['hipaa-safe-harbor'];
+export { presets, type Preset } from './presets.ts';
 
 /** A policy rule as YAML data: a transform name, or `{ transform: { params } }`. */
 export type RuleValue = string | Readonly<Record<string, Readonly<Record<string, unknown>>>>;
@@ -26,6 +26,8 @@ export interface DraftedRule {
   readonly rule: RuleValue;
   /** true when an existing reviewed rule was kept instead of the draft */
   readonly reviewed: boolean;
+  /** set when the rule's output would be constant or nearly so on the sampled values */
+  readonly warning?: string;
 }
 
 export interface DraftPolicy {
@@ -79,11 +81,25 @@ export function draftPolicy(scan: ScanResult, options: DraftOptions): DraftPolic
     const tables = scan.tables.filter((t) => t.schema === schema);
     const reuse = existing && (existingSchema === schema || (!scan.schemas.includes(existingSchema!) && schema === scan.schemas[0])) ? existing : null;
     const doc = reuse ?? freshDocument(schema, scan);
+    const before = rules.length;
     for (const table of tables) addTable(doc, table, scan, options.preset, registry, plv8, rules);
     if (reuse) dropStaleDrafts(doc, tables);
+    else doc.commentBefore = headerFor(options.preset, tables, rules.slice(before));
     docs.push(doc.toString({ lineWidth: 0 }));
   }
   return { yaml: docs.join('---\n'), rules };
+}
+
+/**
+ * The draft's header: what the preset claims, the columns the scan found no evidence for at all (kept or
+ * masked, a person must look at them), and rules whose output would be (nearly) constant on the sample.
+ */
+function headerFor(preset: Preset | null, tables: readonly TableScan[], drafted: readonly DraftedRule[]): string {
+  const lines = [header, preset ? ` Preset ${preset}: ${presetSummary[preset]}` : ' No preset: identifiers pseudonymized or removed, dates shifted per subject; no standard is claimed.'];
+  const unknown = tables.flatMap((t) => t.columns.filter(hasNoEvidence).map((c) => `${t.name}.${c.name}`));
+  if (unknown.length > 0) lines.push(oneLine(` Review: no name, type, key or value evidence for ${unknown.length} column(s): ${unknown.join(', ')}`));
+  for (const rule of drafted) if (rule.warning) lines.push(oneLine(` Warning: ${rule.table}.${rule.column}: ${rule.warning}`));
+  return lines.join('\n');
 }
 
 /** Parses an existing policy to merge into; throws a usage error when it is not a YAML mapping (call it before a long scan). */
@@ -107,7 +123,6 @@ function freshDocument(schema: string, scan: ScanResult): Document {
     roles: { analyst: { members: [] } },
     tables: {},
   });
-  doc.commentBefore = header;
   const root = doc.contents as YAMLMap;
   for (const path of [['keys'], ['roles', 'analyst', 'members']]) {
     const node = root.getIn(path, true);
@@ -142,7 +157,9 @@ function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Pre
   for (const column of table.columns) {
     const existing = findPair(columnsMap, column.name);
     if (existing && isReviewedComment(commentOf(existing))) {
-      out.push({ schema: table.schema, table: table.name, column: column.name, rule: existing.value ? (existing.value as Node).toJSON() : 'redact', reviewed: true });
+      const kept: RuleValue = existing.value ? (existing.value as Node).toJSON() : 'redact';
+      const warning = constantOutputWarning(kept, column);
+      out.push({ schema: table.schema, table: table.name, column: column.name, rule: kept, reviewed: true, ...(warning ? { warning } : {}) });
       continue;
     }
     const catalogColumn = catalogTable.columns.find((c) => c.name === column.name)!;
@@ -152,7 +169,9 @@ function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Pre
     node.comment = oneLine(` ${c.category}, confidence ${c.confidence.toFixed(2)}: ${[...c.reasons, ...(note ? [note] : [])].join('; ')}`);
     if (existing) existing.value = node;
     else columnsMap.items.push(doc.createPair(column.name, node) as Pair);
-    out.push({ schema: table.schema, table: table.name, column: column.name, rule, reviewed: false });
+    const warning = constantOutputWarning(rule, column);
+    if (warning) node.comment = oneLine(`${node.comment}; WARNING: ${warning}`);
+    out.push({ schema: table.schema, table: table.name, column: column.name, rule, reviewed: false, ...(warning ? { warning } : {}) });
   }
 
   // the policy format has no place for these yet: they travel as comments for the reviewer
@@ -201,72 +220,6 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
 }
 
-interface Candidate {
-  readonly transform: string;
-  readonly params?: Readonly<Record<string, unknown>>;
-  /** what the reviewer should know when this candidate is chosen */
-  readonly note?: string;
-}
-
-const birthDateNote = 'review: age moves only the birth dates of people over 89; Safe Harbor also removes the month and day of the others';
-
-/** The person-name part a name column holds, for `fake`. */
-const namePartWords: readonly (readonly [kind: string, words: readonly string[]])[] = [
-  ['first_name', ['first', 'fname', 'given', 'forename', 'vorname', 'rufname', 'prenom', 'prenoms', 'nombre', 'firstname', 'middle', 'mname']],
-  ['last_name', ['last', 'lname', 'family', 'surname', 'nachname', 'familienname', 'geburtsname', 'nom', 'apellido', 'apellidos', 'lastname', 'maiden', 'cognome']],
-];
-
-function nameKind(column: string): string {
-  const tokens = tokenizeName(column);
-  for (const [kind, words] of namePartWords) if (tokens.some((t) => words.includes(t))) return kind;
-  return 'full_name';
-}
-
-const cityWords: ReadonlySet<string> = new Set(['city', 'town', 'ort', 'wohnort', 'stadt', 'ville', 'ciudad', 'localidad', 'poblacion', 'municipio', 'commune', 'gemeinde']);
-const dateFamilies: ReadonlySet<string> = new Set(['date', 'timestamp', 'timestamptz']);
-
-/** Whether a name or value rule with this `what` (see name-rules.ts, value-validators.ts) supports the column's category. */
-function has(column: ColumnScan, what: string): boolean {
-  return column.classification.kinds.includes(what);
-}
-
-/** Safe Harbor: what each category becomes, most useful transform first. */
-function safeHarborCandidates(column: ColumnScan): readonly Candidate[] {
-  const category = column.classification.category;
-  switch (category) {
-    case 'name':
-      return [{ transform: 'fake', params: { kind: nameKind(column.name) } }, { transform: 'redact' }];
-    case 'geography':
-      if (has(column, 'postal code') || has(column, 'ZIP/postcodes')) return [{ transform: 'zip3' }, { transform: 'redact' }];
-      if (has(column, 'street address')) return [{ transform: 'fake', params: { kind: 'street_address' } }, { transform: 'redact' }];
-      if (tokenizeName(column.name).some((t) => cityWords.has(t))) return [{ transform: 'fake', params: { kind: 'city' } }, { transform: 'redact' }];
-      return [{ transform: 'redact' }];
-    case 'date':
-      // a date kept as text or as separate day/month numbers cannot be shifted: it is removed
-      if (!dateFamilies.has(column.family)) return [{ transform: 'redact' }];
-      if (has(column, 'birth date')) return [{ transform: 'age', params: { year_only: true } }, { transform: 'age', note: birthDateNote }, { transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
-      return [{ transform: 'shift_date', params: { max_days: 30 } }, { transform: 'generalize_date', params: { to: 'year' } }, { transform: 'redact' }];
-    case 'age_over_89':
-      // a birth year is not an age: capping it at 90 would be wrong, so it is removed for review
-      if (has(column, 'birth year (reveals ages over 89)')) return [{ transform: 'redact' }];
-      return [{ transform: 'age' }, { transform: 'redact' }];
-    case 'photo':
-    case 'biometric':
-    case 'free_text':
-      return [{ transform: 'redact' }];
-    default:
-      if (isIdentifying(category)) return [{ transform: 'pseudonymize' }, { transform: 'redact' }];
-      return [{ transform: 'keep' }];
-  }
-}
-
-function plainCandidates(column: ColumnScan): readonly Candidate[] {
-  const category = column.classification.category;
-  if (category === 'free_text' || category === 'photo' || category === 'biometric') return [{ transform: 'redact' }];
-  if (isIdentifying(category)) return [{ transform: 'pseudonymize' }, { transform: 'redact' }];
-  return [{ transform: 'keep' }];
-}
-
 function chooseRule(
   column: ColumnScan,
   catalogColumn: CatalogColumn,
@@ -276,10 +229,10 @@ function chooseRule(
   registry: TransformRegistry,
   plv8: boolean,
 ): { rule: RuleValue; note: string | null } {
-  const candidates = preset === 'hipaa-safe-harbor' ? safeHarborCandidates(column) : plainCandidates(column);
+  const candidates = presetCandidates(preset, column);
   const refused: string[] = [];
   for (const candidate of candidates) {
-    if (candidate.transform === 'keep' && isIdentifying(column.classification.category)) continue;
+    if (candidate.transform === 'keep' && isIdentifying(column.classification.category) && !candidate.keepsIdentifier) continue;
     const why = unusable(candidate, catalogColumn, table, subjectColumn, registry, plv8);
     if (why === null) {
       const params = candidate.params ?? {};

@@ -21,6 +21,8 @@ export interface ColumnScan {
   readonly sqlType: string;
   readonly family: TypeFamily;
   readonly classification: Classification;
+  /** up to 200 distinct sampled values (for checks of what a rule would show), empty when not sampled */
+  readonly distinctValues: readonly string[];
 }
 
 export interface TableScan {
@@ -49,6 +51,7 @@ export interface ScanResult {
 }
 
 export const defaultSampleRows = 1000;
+const maxDistinctKept = 200;
 
 /**
  * Classifies every column of every table (and partitioned table) of `schemas`:
@@ -125,7 +128,8 @@ export function classifyTable(
       samples: values ? (values.get(column.name) ?? []) : null,
       vocabulary,
     });
-    return { name: column.name, sqlType: column.sqlType, family: column.family, classification };
+    const distinctValues = [...new Set(values?.get(column.name) ?? [])].slice(0, maxDistinctKept);
+    return { name: column.name, sqlType: column.sqlType, family: column.family, classification, distinctValues };
   });
   const subjectColumn =
     subjectColumns.find((c) => c.column === subject.defaultColumn)?.column ??

@@ -181,6 +181,38 @@ export function isProse(value: string): boolean {
   return plain / words.length >= 0.6;
 }
 
+const streetPattern = /^\d{1,6}[A-Za-z]?,?\s+(\p{L}[\p{L}.'-]*\s+){0,4}(st|street|ave|avenue|rd|road|blvd|boulevard|dr|drive|ln|lane|ct|court|way|pl|place|pkwy|parkway|hwy|highway|ter|terrace|cir|circle|sq|square)\.?(\s+(apt|suite|unit|#)\s*\w+)?$/iu;
+const streetFirstPattern = /^(\p{L}[\p{L}.'-]*\s+){0,3}(\p{L}*(strasse|straße|str\.|weg|platz|gasse|allee)|rue|avenue|calle|avenida|via|carrer)\b.*\d/iu;
+
+/** A street address with a house number (`12 Maple St`, `Hauptstraße 5`, `rue de la Paix 3`): not `Apt 12`. */
+export function isStreetAddress(value: string): boolean {
+  const v = value.trim();
+  return v.length <= 120 && (streetPattern.test(v) || streetFirstPattern.test(v));
+}
+
+const titles: ReadonlySet<string> = new Set(['dr', 'mr', 'mrs', 'ms', 'miss', 'prof', 'herr', 'frau', 'mme', 'mlle', 'sr', 'sra', 'srta', 'don', 'dona']);
+/** Capitalised words that follow a given name in the name of a place or an organisation (`Madison Family Clinic`). */
+const organisationWords: ReadonlySet<string> = new Set(['family', 'clinic', 'hospital', 'medical', 'center', 'centre', 'health', 'general', 'county', 'street', 'avenue', 'memorial', 'university', 'school', 'house', 'hall', 'park', 'group', 'associates', 'practice', 'care', 'city', 'valley', 'heights']);
+
+/**
+ * Text that names a person: a title and a capitalised name (`Dr. Okafor`), a known given name and a capitalised
+ * word (`Maria Santos`), or a capitalised word and a known family name (`Keiko Smith`).
+ */
+export function mentionsPersonName(value: string): boolean {
+  const words = value.split(/[\s,;:()"]+/).map((w) => w.replace(/[.']+$/, ''));
+  const capital = (w: string | undefined) => w !== undefined && w.length > 1 && /^[A-ZÀ-Þ][a-zà-ÿ'-]/.test(w);
+  for (let i = 0; i + 1 < words.length; i++) {
+    const [a, b] = [words[i]!, words[i + 1]!];
+    if (!capital(b)) continue;
+    const first = normalizeText(a);
+    const second = normalizeText(b);
+    if (titles.has(first)) return true;
+    if (!capital(a) || organisationWords.has(second)) continue;
+    if (personGivenNames.has(first) || personFamilyNames.has(second)) return true;
+  }
+  return false;
+}
+
 export function containsDate(value: string): boolean {
   return dateInTextPattern.test(value);
 }
@@ -200,6 +232,7 @@ export const valueRules: readonly ValueRule[] = [
   { category: 'geography', what: 'ZIP/postcodes', test: isPostalCode, minShare: 0.8, weight: 0.45, families: ['text', 'other'] },
   { category: 'date', what: 'dates written as text', test: isDateText, minShare: 0.7, weight: 0.85, families: ['text', 'other'] },
   { category: 'date', what: 'times of day written as text', test: isTimeText, minShare: 0.8, weight: 0.8, families: ['text', 'other'] },
+  { category: 'geography', what: 'street addresses', test: isStreetAddress, minShare: 0.6, weight: 0.85, families: ['text', 'other'] },
   { category: 'name', what: 'person names (dictionary)', test: isPersonName, minShare: 0.35, weight: 0.88 },
   { category: 'photo', what: 'image files (JPEG/PNG/GIF… magic bytes)', test: isImageHex, minShare: 0.6, weight: 0.8 },
   { category: 'free_text', what: 'prose of several sentences', test: isProse, minShare: 0.5, weight: 0.8 },

@@ -65,14 +65,18 @@ describe('draft policy', () => {
     expect(cols.short_ssn).toBe('redact');
     expect(lineOf(draft.yaml, 'short_ssn')).toContain('not pseudonymize (');
     const visits = (parseYaml(draft.yaml) as { tables: Record<string, { columns: Record<string, unknown> }> }).tables.visits!.columns;
-    expect(visits.admitted_on).toEqual({ shift_date: { max_days: 30 } });
+    // Safe Harbor keeps the year of a date and nothing else
+    expect(visits.admitted_on).toEqual({ generalize_date: { to: 'year' } });
+    expect(draft.yaml).toContain('# Preset hipaa-safe-harbor: HIPAA Safe Harbor');
   });
 
-  it('without a preset pseudonymizes or redacts identifiers and keeps the rest', async () => {
+  it('without a preset removes identifiers, keeps dates usable (shifted per subject, birth dates to the year) and keeps the rest', async () => {
     const { scan, draft } = await runScan({ databaseUrl: db.url, schemas: ['public'] });
-    const cols = (parseYaml(draft.yaml) as { tables: Record<string, { columns: Record<string, unknown> }> }).tables.patients!.columns;
-    expect(cols.first_name).toBe('pseudonymize');
-    expect(cols.birth_date).toBe('redact');
+    const tables = (parseYaml(draft.yaml) as { tables: Record<string, { columns: Record<string, unknown> }> }).tables;
+    const cols = tables.patients!.columns;
+    expect(cols.first_name).toEqual({ fake: { kind: 'first_name' } });
+    expect(cols.birth_date).toEqual({ age: { year_only: true } });
+    expect(tables.visits!.columns.admitted_on).toEqual({ shift_date: { max_days: 30 } });
     expect(cols.notes).toBe('redact');
     expect(cols.sex).toBe('keep');
     for (const r of draft.rules) {

@@ -51,7 +51,7 @@ describe('pgmask scan (command)', () => {
   });
 
   it('prints the draft on stdout without --out, and JSON with --json', async () => {
-    expect(await run()).toMatch(/^ {6}geburtsdatum: redact # date, confidence/m);
+    expect(await run()).toMatch(/^ {6}geburtsdatum: \{ age: \{ year_only: true \} \} # date, confidence/m);
     const report = JSON.parse(await run('--json')) as { ok: boolean; tables: { name: string; columns: { name: string; category: string; confidence: number; reasons: string[]; rule: unknown }[] }[] };
     expect(report.ok).toBe(true);
     const columns = report.tables[0]!.columns;
