@@ -56,52 +56,45 @@ function removed(category: string): readonly Candidate[] {
   return [{ transform: 'pseudonymize' }, { transform: 'redact' }];
 }
 
-/** Safe Harbor: what each category becomes. Every date element but the year goes; nothing over 89 shows. */
-function safeHarbor(column: ColumnScan): readonly Candidate[] {
+/** What differs between the presets: smaller-than-state geography that is not a ZIP code, and dates that are not birth dates. */
+interface PresetChoices {
+  readonly place: (column: ColumnScan) => readonly Candidate[];
+  readonly date: readonly Candidate[];
+}
+
+/** Safe Harbor: every date element but the year goes; a made-up city would mislead analysts, so the city is removed. */
+const safeHarbor: PresetChoices = {
+  // a generated street in a plausible shape, only where the values are street addresses (not `Apt 12`)
+  place: (column) => (has(column, 'street addresses') ? [{ transform: 'fake', params: { kind: 'street_address' } }, { transform: 'redact' }] : [{ transform: 'redact' }]),
+  date: [yearOnly, { transform: 'redact' }],
+};
+
+/**
+ * Research extract: intervals survive (one offset per subject for every date of that subject; without a subject
+ * column only the year), and the town or city is kept (a limited data set may keep it; a fake one would mislead).
+ */
+const researchDateShift: PresetChoices = {
+  place: (column) =>
+    has(column, 'city, county or smaller area') && !has(column, 'street address') && column.family === 'text'
+      ? [{ transform: 'keep', keepsIdentifier: true, note: 'town, city or county: kept, as a limited data set may (45 CFR 164.514(e)(2)); redact it for a wider release' }]
+      : [{ transform: 'redact' }],
+  date: [{ transform: 'shift_date', params: { max_days: 30 } }, yearOnly, { transform: 'redact' }],
+};
+
+function candidates(column: ColumnScan, choices: PresetChoices): readonly Candidate[] {
   const category = column.classification.category;
   switch (category) {
     case 'name':
       return [{ transform: 'fake', params: { kind: nameKind(column.name) } }, { transform: 'redact' }];
     case 'geography':
       if (has(column, 'postal code') || has(column, 'ZIP/postcodes')) return [{ transform: 'zip3' }, { transform: 'redact' }];
-      // a generated street in a plausible shape, only where the values are street addresses (not `Apt 12`)
-      if (has(column, 'street addresses')) return [{ transform: 'fake', params: { kind: 'street_address' } }, { transform: 'redact' }];
-      // a made-up city would mislead analysts: the city is removed
-      return [{ transform: 'redact' }];
+      return choices.place(column);
     case 'date':
-      // a date kept as text or as separate day/month numbers cannot be cut to its year: it is removed
+      // a date kept as text or as separate day/month numbers cannot be cut to its year or shifted: it is removed
       if (!dateFamilies.has(column.family)) return [{ transform: 'redact' }];
       // birth dates: 1 January of the year, and the year capped so nobody shows over 89
       if (has(column, 'birth date')) return [{ transform: 'age', params: { year_only: true } }, yearOnly, { transform: 'redact' }];
-      return [yearOnly, { transform: 'redact' }];
-    case 'age_over_89':
-      if (has(column, 'birth year (reveals ages over 89)')) return [{ transform: 'birth_year' }, { transform: 'redact' }];
-      return [{ transform: 'age' }, { transform: 'redact' }];
-    default:
-      return isIdentifying(category) ? removed(category) : [{ transform: 'keep' }];
-  }
-}
-
-/**
- * Research extract: intervals survive (one offset per subject for every date of that subject), birth years and
- * ages are top-coded, the town or city is kept (a limited data set may keep it; a fake one would mislead).
- */
-function researchDateShift(column: ColumnScan): readonly Candidate[] {
-  const category = column.classification.category;
-  switch (category) {
-    case 'name':
-      return [{ transform: 'fake', params: { kind: nameKind(column.name) } }, { transform: 'redact' }];
-    case 'geography':
-      if (has(column, 'postal code') || has(column, 'ZIP/postcodes')) return [{ transform: 'zip3' }, { transform: 'redact' }];
-      if (has(column, 'city, county or smaller area') && !has(column, 'street address') && column.family === 'text') {
-        return [{ transform: 'keep', keepsIdentifier: true, note: 'town, city or county: kept, as a limited data set may (45 CFR 164.514(e)(2)); redact it for a wider release' }];
-      }
-      return [{ transform: 'redact' }];
-    case 'date':
-      if (!dateFamilies.has(column.family)) return [{ transform: 'redact' }];
-      if (has(column, 'birth date')) return [{ transform: 'age', params: { year_only: true } }, yearOnly, { transform: 'redact' }];
-      // without a subject column there is no per-subject offset: the year is what survives
-      return [{ transform: 'shift_date', params: { max_days: 30 } }, yearOnly, { transform: 'redact' }];
+      return choices.date;
     case 'age_over_89':
       if (has(column, 'birth year (reveals ages over 89)')) return [{ transform: 'birth_year' }, { transform: 'redact' }];
       return [{ transform: 'age' }, { transform: 'redact' }];
@@ -116,7 +109,7 @@ function researchDateShift(column: ColumnScan): readonly Candidate[] {
  * header claims no standard.
  */
 export function presetCandidates(preset: Preset | null, column: ColumnScan): readonly Candidate[] {
-  return preset === 'hipaa-safe-harbor' ? safeHarbor(column) : researchDateShift(column);
+  return candidates(column, preset === 'hipaa-safe-harbor' ? safeHarbor : researchDateShift);
 }
 
 /** Whether the scan found nothing at all to go on for a column (it is listed in the draft's header for review). */
