@@ -6,6 +6,8 @@ import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError, type ErrorDetail } from '../errors.ts';
 import { byCodePoint } from './introspect.ts';
 import { ensureOwnerRoleMembership } from './migrate-privileges.ts';
+import { query, queryRows } from './query.ts';
+import { param, sql, trustedSqlText, type Sql } from '../sql/index.ts';
 
 /** One of pgmask's own schema migrations (a file under `migrations/`). */
 export interface OwnMigration {
@@ -35,6 +37,8 @@ export interface MigrationResult {
 
 export interface ApplyOptions {
   readonly policy?: PolicyMigration;
+  /** pgmask's own migrations (default: the shipped migrations/ directory; tests pass others) */
+  readonly migrations?: readonly OwnMigration[];
   readonly pgmaskVersion: string;
   readonly dryRun?: boolean;
 }
@@ -50,7 +54,8 @@ const bootstrapSql = `CREATE SCHEMA IF NOT EXISTS pgmask;
 CREATE TABLE IF NOT EXISTS pgmask.schema_migrations (
   name text PRIMARY KEY,
   sha256 text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+  applied_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  previous_sha256 text
 );
 REVOKE ALL ON pgmask.schema_migrations FROM PUBLIC;`;
 
@@ -115,7 +120,7 @@ export function sha256(text: string): string {
  *   // { own: [{ name: '0001_init.sql', status: 'applied' }], policy: 'applied', sql: '-- pgmask migration 0001_init.sql\n…' }
  */
 export async function applyMigrations(conn: pg.Pool | pg.Client, opts: ApplyOptions): Promise<MigrationResult> {
-  const migrations = ownMigrations();
+  const migrations = opts.migrations ?? ownMigrations();
   if (conn instanceof pg.Pool || typeof (conn as { totalCount?: unknown }).totalCount === 'number') {
     const client = await (conn as pg.Pool).connect();
     let broken: Error | undefined;
@@ -157,17 +162,17 @@ interface Step {
 async function runOn(client: pg.PoolClient | pg.Client, migrations: readonly OwnMigration[], opts: ApplyOptions): Promise<MigrationResult> {
   try {
     // READ ONLY makes "a dry run changes nothing" a guarantee of the server, not of this code
-    await client.query(opts.dryRun ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
+    await query(client, opts.dryRun ? sql`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY` : sql`BEGIN`);
   } catch (cause) {
     throw databaseError(cause, 'cannot start the migration transaction');
   }
   try {
     const result = await migrateInTransaction(client, migrations, opts);
-    await client.query(opts.dryRun ? 'ROLLBACK' : 'COMMIT');
+    await query(client, opts.dryRun ? sql`ROLLBACK` : sql`COMMIT`);
     return result;
   } catch (err) {
     try {
-      await client.query('ROLLBACK');
+      await query(client, sql`ROLLBACK`);
     } catch {
       throw new RollbackFailed(err);
     }
@@ -175,120 +180,232 @@ async function runOn(client: pg.PoolClient | pg.Client, migrations: readonly Own
   }
 }
 
+/** The phases of one migration run, in one transaction: lock, read and check the history, apply, verify. */
 async function migrateInTransaction(client: pg.PoolClient | pg.Client, migrations: readonly OwnMigration[], opts: ApplyOptions): Promise<MigrationResult> {
-  const check: Check = async <R extends pg.QueryResultRow>(what: string, text: string, params?: unknown[]) => {
+  const check = checkedQuery(client);
+  const txid = await lockMigrations(check, opts);
+  const history = await readHistory(client, check, opts);
+  const pending = pendingMigrations(history.applied, migrations);
+  const ran = await applyOwnMigrations(client, check, pending, history, opts);
+  const policy = opts.policy ? await applyPolicyMigration(client, check, opts.policy, history.policiesTable, opts, ran) : { status: 'none' as const, ownerRoleGrantedTo: null };
+  await assertSameTransaction(check, txid);
+  const appliedNames = new Set(history.applied.map((a) => a.name));
+  return {
+    own: migrations.map((m) => ({ name: m.name, status: appliedNames.has(m.name) ? ('unchanged' as const) : ('applied' as const) })),
+    policy: policy.status,
+    sql: ran.join('\n'),
+    ownerRoleGrantedTo: policy.ownerRoleGrantedTo,
+  };
+}
+
+/** A query whose failure is a database error (exit 4) saying what pgmask was doing. */
+type Check = <R extends pg.QueryResultRow>(what: string, statement: Sql) => Promise<R[]>;
+
+function checkedQuery(client: pg.PoolClient | pg.Client): Check {
+  return async <R extends pg.QueryResultRow>(what: string, statement: Sql) => {
     try {
-      return (await client.query<R>(text, params)).rows;
+      return await queryRows<R>(client, statement);
     } catch (cause) {
       throw databaseError(cause, what);
     }
   };
+}
 
+/** Pins the search_path and takes the advisory lock; returns the transaction id (none in a dry run). */
+async function lockMigrations(check: Check, opts: ApplyOptions): Promise<string | undefined> {
   // names in pgmask's own SQL are bound at run time: nothing may come from the caller's search_path
-  await check('cannot prepare the migration transaction', 'SET LOCAL search_path = pg_catalog, pg_temp');
+  await check('cannot prepare the migration transaction', sql`SET LOCAL search_path = pg_catalog, pg_temp`);
   if (!opts.dryRun) {
-    await check('cannot take the pgmask migration lock', 'SELECT pg_catalog.pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+    await check('cannot take the pgmask migration lock', sql`SELECT pg_catalog.pg_advisory_xact_lock(${param(MIGRATION_LOCK_KEY)}::bigint)`);
   }
   // a read-only (dry run) transaction gets no transaction id and needs none: it cannot commit anything
-  const txid = opts.dryRun ? undefined : await transactionId(check);
+  return opts.dryRun ? undefined : await transactionId(check);
+}
 
-  const { bootstrapped, policiesTable } = (
-    await check<{ bootstrapped: boolean; policiesTable: boolean }>(
+/** One row of pgmask.schema_migrations, in the order applied. */
+export interface AppliedMigration {
+  readonly name: string;
+  readonly sha256: string;
+  /** the sha256 of the migration applied before it (null for the first; null on every row pgmask 0.1 wrote) */
+  readonly previousSha256: string | null;
+}
+
+interface History {
+  readonly applied: readonly AppliedMigration[];
+  /** whether the table has the previous_sha256 column (pgmask 0.1 did not create it) */
+  readonly chained: boolean;
+  readonly policiesTable: boolean;
+}
+
+/** Reads what was applied (creating the bookkeeping table on a fresh database, unless a dry run). */
+async function readHistory(client: pg.PoolClient | pg.Client, check: Check, opts: ApplyOptions): Promise<History> {
+  const { bootstrapped, chained, policiesTable } = (
+    await check<{ bootstrapped: boolean; chained: boolean; policiesTable: boolean }>(
       'cannot read pgmask.schema_migrations',
-      `SELECT pg_catalog.to_regclass('pgmask.schema_migrations') IS NOT NULL AS "bootstrapped",
+      sql`SELECT pg_catalog.to_regclass('pgmask.schema_migrations') IS NOT NULL AS "bootstrapped",
+              EXISTS (SELECT FROM pg_catalog.pg_attribute
+                       WHERE attrelid = pg_catalog.to_regclass('pgmask.schema_migrations')
+                         AND attname = 'previous_sha256' AND NOT attisdropped) AS "chained",
               pg_catalog.to_regclass('pgmask.applied_policies') IS NOT NULL AS "policiesTable"`,
     )
   )[0]!;
-
-  const applied = new Map<string, string>();
-  if (bootstrapped) {
-    const rows = await check<{ name: string; sha256: string }>('cannot read pgmask.schema_migrations', 'SELECT name, sha256 FROM pgmask.schema_migrations');
-    for (const r of rows) applied.set(r.name, r.sha256);
-  } else if (!opts.dryRun) {
-    await execute(client, { label: 'pgmask bootstrap (schema pgmask, table pgmask.schema_migrations)', file: 'bootstrap', sql: bootstrapSql });
+  if (!bootstrapped) {
+    if (!opts.dryRun) await execute(client, { label: 'pgmask bootstrap (schema pgmask, table pgmask.schema_migrations)', file: 'bootstrap', sql: bootstrapSql });
+    return { applied: [], chained: true, policiesTable };
   }
-
-  for (const m of migrations) {
-    const recorded = applied.get(m.name);
-    if (recorded !== undefined && recorded !== m.sha256) {
-      throw new PgmaskError({
-        code: 'MIGRATION_CHANGED',
-        message: `pgmask migration ${m.name} was applied to this database with sha256 ${recorded}, but this pgmask ships it with sha256 ${m.sha256}`,
-        hint: "pgmask's own migrations are append-only; this database was migrated by a different pgmask version whose migration text differs. Use the pgmask version that migrated it, or ask its maintainers; nothing was changed",
-        exitCode: ExitCode.database,
-        details: [{ code: 'MIGRATION_CHANGED', severity: 'error', message: `${m.name}: recorded ${recorded}, shipped ${m.sha256}` }],
-      });
-    }
-  }
-
-  const pending = migrations.filter((m) => !applied.has(m.name));
-  const ran: string[] = [];
-  for (const m of pending) {
-    ran.push(`-- pgmask migration ${m.name}\n${m.sql.trimEnd()}\n`);
-    if (opts.dryRun) continue;
-    await execute(client, { label: `pgmask migration ${m.name}`, file: `migrations/${m.name}`, sql: m.sql });
-    await check(`cannot record pgmask migration ${m.name}`, 'INSERT INTO pgmask.schema_migrations (name, sha256) VALUES ($1, $2)', [m.name, m.sha256]);
-  }
-
-  let policy: MigrationResult['policy'] = 'none';
-  let ownerRoleGrantedTo: string | null = null;
-  if (opts.policy) {
-    const sqlSha = sha256(opts.policy.sql);
-    // before the policies table exists (fresh database, dry run) nothing is applied yet
-    const latest =
-      policiesTable || !opts.dryRun
-        ? (
-            await check<{ policy_hash: string; sql_sha256: string }>(
-              'cannot read pgmask.applied_policies',
-              'SELECT policy_hash, sql_sha256 FROM pgmask.applied_policies ORDER BY id DESC LIMIT 1',
-            )
-          )[0]
-        : undefined;
-    if (latest && latest.policy_hash === opts.policy.hash && latest.sql_sha256 === sqlSha) {
-      policy = 'unchanged';
-    } else {
-      policy = 'applied';
-      ran.push(`-- pgmask policy migration (policy ${opts.policy.hash})\n${opts.policy.sql.trimEnd()}\n`);
-      if (!opts.dryRun) {
-        ownerRoleGrantedTo = await ensureOwnerRoleMembership(client);
-        await execute(client, { label: `policy migration (policy ${opts.policy.hash})`, file: 'policy migration', sql: opts.policy.sql });
-        await check(
-          'cannot record the policy migration',
-          'INSERT INTO pgmask.applied_policies (policy_hash, sql_sha256, pgmask_version, masked_schema) VALUES ($1, $2, $3, $4)',
-          [opts.policy.hash, sqlSha, opts.pgmaskVersion, opts.policy.maskedSchema],
-        );
-      }
-    }
-  }
-
-  // a COMMIT or ROLLBACK inside migration text would silently end our transaction and lock
-  if (txid !== undefined && (await transactionId(check)) !== txid) {
-    throw new PgmaskError({
-      code: 'MIGRATION_TRANSACTION_ENDED',
-      message: 'a migration ended the migration transaction (it contains COMMIT, ROLLBACK or END); part of it may have been committed',
-      hint: 'migration SQL runs inside the transaction pgmask opens and must not contain transaction control; check the database state',
-      exitCode: ExitCode.database,
-    });
-  }
-
-  return {
-    own: migrations.map((m) => ({ name: m.name, status: applied.has(m.name) ? ('unchanged' as const) : ('applied' as const) })),
-    policy,
-    sql: ran.join('\n'),
-    ownerRoleGrantedTo,
-  };
+  const rows = await check<{ name: string; sha256: string; previous_sha256: string | null }>(
+    'cannot read pgmask.schema_migrations',
+    chained
+      ? sql`SELECT name, sha256, previous_sha256 FROM pgmask.schema_migrations`
+      : sql`SELECT name, sha256, NULL::text AS previous_sha256 FROM pgmask.schema_migrations`,
+  );
+  return { applied: historyOrder(rows.map((r) => ({ name: r.name, sha256: r.sha256, previousSha256: r.previous_sha256 }))), chained, policiesTable };
 }
 
-type Check = <R extends pg.QueryResultRow>(what: string, text: string, params?: unknown[]) => Promise<R[]>;
+/**
+ * The applied migrations in the order they were applied: along the chain of previous
+ * hashes where recorded, else (rows written by pgmask 0.1) by name, the order 0.1 applied them in.
+ */
+export function historyOrder(rows: readonly AppliedMigration[]): AppliedMigration[] {
+  const byName = [...rows].sort((x, y) => byCodePoint(x.name, y.name));
+  // the first migration, and every row pgmask 0.1 wrote, record no previous hash
+  const ordered = byName.filter((r) => r.previousSha256 === null);
+  const left = byName.filter((r) => r.previousSha256 !== null);
+  for (let previous = ordered.at(-1)?.sha256; left.length > 0; ) {
+    const i = left.findIndex((r) => r.previousSha256 === previous);
+    if (i < 0) break;
+    const next = left.splice(i, 1)[0]!;
+    ordered.push(next);
+    previous = next.sha256;
+  }
+  // rows off the chain (edited by hand) follow in name order: pendingMigrations refuses them
+  return [...ordered, ...left];
+}
+
+/**
+ * Checks the applied history against the shipped migrations, graphile-migrate's way: the
+ * applied ones must be the first shipped ones, in order, with the same checksums, each
+ * recording the previous one's hash. Returns the shipped migrations still to apply.
+ */
+export function pendingMigrations(applied: readonly AppliedMigration[], migrations: readonly OwnMigration[]): readonly OwnMigration[] {
+  const shippedAt = new Map(migrations.map((m, i) => [m.name, i]));
+  applied.forEach((a, i) => {
+    const shipped = migrations[i];
+    if (shipped === undefined || shipped.name !== a.name) {
+      const at = shippedAt.get(a.name);
+      if (at === undefined) throw historyError('MIGRATION_UNKNOWN', `pgmask migration ${a.name} is recorded as applied to this database, but this pgmask does not ship it`, 'the database was migrated by a newer pgmask: use that version (or a newer one); nothing was changed');
+      throw historyError(
+        shipped !== undefined && !applied.some((x) => x.name === shipped.name) ? 'MIGRATION_INSERTED' : 'MIGRATION_REORDERED',
+        shipped !== undefined && !applied.some((x) => x.name === shipped.name)
+          ? `pgmask migration ${shipped.name} comes before ${a.name}, which is already applied to this database, but was never applied itself`
+          : `pgmask migration ${a.name} was applied as number ${i + 1} but this pgmask ships it as number ${at + 1}`,
+        "pgmask's own migrations are append-only: a new migration must sort after every applied one (rename it to a later number); a shipped migration is never moved. Nothing was changed",
+      );
+    }
+    if (shipped.sha256 !== a.sha256) {
+      throw new PgmaskError({
+        code: 'MIGRATION_CHANGED',
+        message: `pgmask migration ${a.name} was applied to this database with sha256 ${a.sha256}, but this pgmask ships it with sha256 ${shipped.sha256}`,
+        hint: "pgmask's own migrations are append-only; this database was migrated by a different pgmask version whose migration text differs. Use the pgmask version that migrated it, or ask its maintainers; nothing was changed",
+        exitCode: ExitCode.database,
+        details: [{ code: 'MIGRATION_CHANGED', severity: 'error', message: `${a.name}: recorded ${a.sha256}, shipped ${shipped.sha256}` }],
+      });
+    }
+    const expectedPrevious = i === 0 ? null : applied[i - 1]!.sha256;
+    // null on rows written by pgmask 0.1 (no chain yet): they are chained when this run records
+    if (a.previousSha256 !== null && a.previousSha256 !== expectedPrevious) {
+      throw historyError('MIGRATION_CHAIN_BROKEN', `pgmask migration ${a.name} records previous hash ${a.previousSha256}, but the migration applied before it has ${expectedPrevious ?? 'none'}`, 'pgmask.schema_migrations was edited by hand; restore it from a backup or ask the maintainers. Nothing was changed');
+    }
+  });
+  return migrations.slice(applied.length);
+}
+
+function historyError(code: string, message: string, hint: string): PgmaskError {
+  return new PgmaskError({ code, message, hint, exitCode: ExitCode.database, details: [{ code, severity: 'error', message }] });
+}
+
+/** Runs the pending own migrations, each recorded with its checksum and the previous one's. */
+async function applyOwnMigrations(client: pg.PoolClient | pg.Client, check: Check, pending: readonly OwnMigration[], history: History, opts: ApplyOptions): Promise<string[]> {
+  const ran = pending.map((m) => `-- pgmask migration ${m.name}\n${m.sql.trimEnd()}\n`);
+  if (opts.dryRun) return ran;
+  if (!history.chained || history.applied.some((a, i) => i > 0 && a.previousSha256 === null)) await chainHistory(check, history.applied, history.chained);
+  let previous = history.applied.at(-1)?.sha256 ?? null;
+  for (const m of pending) {
+    await execute(client, { label: `pgmask migration ${m.name}`, file: `migrations/${m.name}`, sql: m.sql });
+    await check(
+      `cannot record pgmask migration ${m.name}`,
+      sql`INSERT INTO pgmask.schema_migrations (name, sha256, previous_sha256) VALUES (${param(m.name)}, ${param(m.sha256)}, ${param(previous)})`,
+    );
+    previous = m.sha256;
+  }
+  return ran;
+}
+
+/** A history written by pgmask 0.1 (checked in order above) gets the previous_sha256 column and its chain. */
+async function chainHistory(check: Check, applied: readonly AppliedMigration[], chained: boolean): Promise<void> {
+  if (!chained) await check('cannot add the hash chain to pgmask.schema_migrations', sql`ALTER TABLE pgmask.schema_migrations ADD COLUMN previous_sha256 text`);
+  for (let i = 1; i < applied.length; i++) {
+    await check(
+      'cannot chain pgmask.schema_migrations',
+      sql`UPDATE pgmask.schema_migrations SET previous_sha256 = ${param(applied[i - 1]!.sha256)} WHERE name = ${param(applied[i]!.name)}`,
+    );
+  }
+}
+
+/** Applies the policy SQL unless the newest recorded policy migration has the same hash and checksum. */
+async function applyPolicyMigration(
+  client: pg.PoolClient | pg.Client,
+  check: Check,
+  policy: PolicyMigration,
+  policiesTable: boolean,
+  opts: ApplyOptions,
+  ran: string[],
+): Promise<{ status: 'applied' | 'unchanged'; ownerRoleGrantedTo: string | null }> {
+  const sqlSha = sha256(policy.sql);
+  // before the policies table exists (fresh database, dry run) nothing is applied yet
+  const latest =
+    policiesTable || !opts.dryRun
+      ? (
+          await check<{ policy_hash: string; sql_sha256: string }>(
+            'cannot read pgmask.applied_policies',
+            sql`SELECT policy_hash, sql_sha256 FROM pgmask.applied_policies ORDER BY id DESC LIMIT 1`,
+          )
+        )[0]
+      : undefined;
+  if (latest && latest.policy_hash === policy.hash && latest.sql_sha256 === sqlSha) return { status: 'unchanged', ownerRoleGrantedTo: null };
+  ran.push(`-- pgmask policy migration (policy ${policy.hash})\n${policy.sql.trimEnd()}\n`);
+  let ownerRoleGrantedTo: string | null = null;
+  if (!opts.dryRun) {
+    ownerRoleGrantedTo = await ensureOwnerRoleMembership(client);
+    await execute(client, { label: `policy migration (policy ${policy.hash})`, file: 'policy migration', sql: policy.sql });
+    await check(
+      'cannot record the policy migration',
+      sql`INSERT INTO pgmask.applied_policies (policy_hash, sql_sha256, pgmask_version, masked_schema)
+          VALUES (${param(policy.hash)}, ${param(sqlSha)}, ${param(opts.pgmaskVersion)}, ${param(policy.maskedSchema)})`,
+    );
+  }
+  return { status: 'applied', ownerRoleGrantedTo };
+}
+
+/** A COMMIT or ROLLBACK inside migration text would silently end our transaction and lock. */
+async function assertSameTransaction(check: Check, txid: string | undefined): Promise<void> {
+  if (txid === undefined || (await transactionId(check)) === txid) return;
+  throw new PgmaskError({
+    code: 'MIGRATION_TRANSACTION_ENDED',
+    message: 'a migration ended the migration transaction (it contains COMMIT, ROLLBACK or END); part of it may have been committed',
+    hint: 'migration SQL runs inside the transaction pgmask opens and must not contain transaction control; check the database state',
+    exitCode: ExitCode.database,
+  });
+}
 
 async function transactionId(check: Check): Promise<string> {
-  return (await check<{ txid: string }>('cannot read the migration transaction id', 'SELECT pg_catalog.txid_current()::text AS txid'))[0]!.txid;
+  return (await check<{ txid: string }>('cannot read the migration transaction id', sql`SELECT pg_catalog.txid_current()::text AS txid`))[0]!.txid;
 }
 
 /** Runs one migration's text as one simple-protocol query (it may hold many statements). */
 async function execute(client: pg.PoolClient | pg.Client, step: Step): Promise<void> {
   try {
-    await client.query(step.sql);
+    await query(client, trustedSqlText(step.sql));
   } catch (cause) {
     throw migrationError(cause, step);
   }

@@ -1,21 +1,50 @@
 /**
  * The only place that builds SQL text. A `Sql` value can be made only by the
- * `sql` template, `ident()`, `literal()`, `dollarQuoted()` and `join()`; escaping
- * happens when the value is built, so a `Sql` is always safe to concatenate.
+ * `sql` template, `ident()`, `literal()`, `param()`, `typeName()`, `dollarQuoted()` and
+ * `join()`; escaping happens when the value is built, so a `Sql` is always safe to
+ * concatenate.
  *
  * @example
  *   sql`SELECT ${ident('we"ird')} FROM ${ident('public', 'patients')} WHERE id = ${literal(7)}`
  *   // SELECT "we""ird" FROM "public"."patients" WHERE id = 7
+ *
+ * A value can also be bound (sent apart from the text, pg-sql2's `sql.value`): such a
+ * `Sql` has no `.text`; `compile()` numbers the placeholders.
+ *
+ * @example
+ *   compile(sql`SELECT name FROM pg_roles WHERE rolname = ${param('analyst')} AND oid > ${param(10)}`)
+ *   // { text: 'SELECT name FROM pg_roles WHERE rolname = $1 AND oid > $2', values: ['analyst', 10] }
  */
 const brand: unique symbol = Symbol('pgmask.Sql');
+const bound: unique symbol = Symbol('pgmask.Sql.bound');
+
+/** Text pieces around bound values: `texts.length === values.length + 1`. */
+interface BoundParts {
+  readonly texts: readonly string[];
+  readonly values: readonly unknown[];
+}
 
 export interface Sql {
   readonly [brand]: true;
+  /** the SQL text; reading it from an Sql that holds bound values throws (compile() it) */
   readonly text: string;
+  /** set only when the Sql holds bound values */
+  readonly [bound]?: BoundParts;
 }
 
 function make(text: string): Sql {
   return Object.freeze({ [brand]: true as const, text });
+}
+
+function makeBound(parts: BoundParts): Sql {
+  if (parts.values.length === 0) return make(parts.texts[0] ?? '');
+  return Object.freeze({
+    [brand]: true as const,
+    [bound]: Object.freeze(parts),
+    get text(): string {
+      throw new TypeError('this Sql holds bound values: run it with the query helper of src/db, or compile() it to { text, values }');
+    },
+  });
 }
 
 export function isSql(value: unknown): value is Sql {
@@ -24,6 +53,20 @@ export function isSql(value: unknown): value is Sql {
 
 export type SqlValue = Sql | readonly Sql[];
 
+/** Appends an Sql to text pieces and values under construction. */
+function append(texts: string[], values: unknown[], part: Sql): void {
+  const parts = part[bound];
+  if (parts === undefined) {
+    texts[texts.length - 1] += part.text;
+    return;
+  }
+  texts[texts.length - 1] += parts.texts[0]!;
+  for (let i = 0; i < parts.values.length; i++) {
+    values.push(parts.values[i]);
+    texts.push(parts.texts[i + 1]!);
+  }
+}
+
 /**
  * Template tag. Interpolations must be `Sql` values (or arrays of them, joined
  * with ", "); a plain string throws, because it cannot be known whether it is an
@@ -31,19 +74,41 @@ export type SqlValue = Sql | readonly Sql[];
  */
 export function sql(strings: TemplateStringsArray, ...values: readonly SqlValue[]): Sql {
   let text = strings[0] ?? '';
+  let withValues: { texts: string[]; values: unknown[] } | undefined;
   values.forEach((value, i) => {
-    if (Array.isArray(value)) {
-      text += join(value as readonly Sql[]).text;
-    } else if (isSql(value)) {
-      text += value.text;
-    } else {
+    const part = Array.isArray(value) ? join(value as readonly Sql[]) : value;
+    if (!isSql(part)) {
       throw new TypeError(
-        `sql\`…\`: interpolated a ${typeof value} (${JSON.stringify(value)}); wrap identifiers with ident() and values with literal()`,
+        `sql\`…\`: interpolated a ${typeof value} (${JSON.stringify(value)}); wrap identifiers with ident() and values with literal() or param()`,
       );
     }
-    text += strings[i + 1] ?? '';
+    if (withValues === undefined && part[bound] !== undefined) withValues = { texts: [text], values: [] };
+    if (withValues === undefined) text += part.text;
+    else append(withValues.texts, withValues.values, part);
+    const next = strings[i + 1] ?? '';
+    if (withValues === undefined) text += next;
+    else withValues.texts[withValues.texts.length - 1] += next;
   });
-  return make(text);
+  return withValues === undefined ? make(text) : makeBound(withValues);
+}
+
+/**
+ * A value sent apart from the SQL text ($n when compiled): the way to pass data a
+ * query compares against, e.g. a role name read from the catalog. pg converts it
+ * (strings, numbers, booleans, null, Buffers, arrays, Dates).
+ */
+export function param(value: unknown): Sql {
+  return makeBound({ texts: ['', ''], values: [value] });
+}
+
+/** `{ text, values }` for pg's `query()`: bound values become $1, $2, … in order. */
+export function compile(query: Sql): { readonly text: string; readonly values: readonly unknown[] } {
+  if (!isSql(query)) throw new TypeError('compile(): not an Sql value; build queries with sql`…`');
+  const parts = query[bound];
+  if (parts === undefined) return { text: query.text, values: [] };
+  let text = parts.texts[0]!;
+  for (let i = 0; i < parts.values.length; i++) text += `$${i + 1}${parts.texts[i + 1]!}`;
+  return { text, values: parts.values };
 }
 
 function checkNoNul(s: string, what: string): void {
@@ -117,7 +182,38 @@ export function dollarQuoted(body: string): Sql {
 /** Joins Sql fragments with a separator (default ", "). */
 export function join(parts: readonly Sql[], separator: string = ', '): Sql {
   for (const p of parts) if (!isSql(p)) throw new TypeError('join(): every part must be Sql');
-  return make(parts.map((p) => p.text).join(separator));
+  if (!parts.some((p) => p[bound] !== undefined)) return make(parts.map((p) => p.text).join(separator));
+  const texts = [''];
+  const values: unknown[] = [];
+  parts.forEach((p, i) => {
+    if (i > 0) texts[texts.length - 1] += separator;
+    append(texts, values, p);
+  });
+  return makeBound({ texts, values });
+}
+
+const TYPE_IDENT = String.raw`(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\u0000]|"")+")`;
+const TYPE_MODIFIER = String.raw`(?:\(\d+(?:,\d+)*\))?`;
+const INTERVAL_FIELDS = String.raw`(?: (?:year|month|day|hour|minute|second)(?: to (?:month|hour|minute|second))?)?`;
+/** format_type() output: a (qualified) name with modifiers, or a multi-word built-in; `[]` for arrays. */
+const TYPE_NAME = new RegExp(
+  String.raw`^(?:(?:${TYPE_IDENT}\.)?${TYPE_IDENT}${TYPE_MODIFIER}|(?:double precision|character varying|bit varying|time|timestamp|interval${INTERVAL_FIELDS})${TYPE_MODIFIER}(?: with(?:out)? time zone)?)(?:\[\])*$`,
+);
+
+/**
+ * A type name as PostgreSQL's format_type() writes it (`character varying(40)`,
+ * `timestamp(3) with time zone`, `public."My Domain"`, `int4[]`), checked against that
+ * grammar: catalog text cannot smuggle SQL into a cast.
+ *
+ * @example
+ *   sql`CAST(x AS ${typeName('numeric(10,2)')})`   // CAST(x AS numeric(10,2))
+ *   typeName('text); DROP TABLE t; --')            // throws TypeError
+ */
+export function typeName(name: string): Sql {
+  if (typeof name !== 'string' || !TYPE_NAME.test(name)) {
+    throw new TypeError(`typeName(): ${JSON.stringify(name)} is not a type name as format_type() writes it`);
+  }
+  return make(name);
 }
 
 /**

@@ -153,6 +153,58 @@ describe('applyMigrations', () => {
     expect((await caught(applyMigrations(db.pool, { pgmaskVersion: version, dryRun: true }))).code).toBe('MIGRATION_CHANGED');
   });
 
+  describe('history chained like graphile-migrate', () => {
+    const own = (name: string, text: string) => ({ name, sql: text, sha256: createHash('sha256').update(text).digest('hex') });
+    const chain = async (db: TestDatabase) =>
+      (await db.query<{ name: string; sha256: string; previous_sha256: string | null }>('SELECT name, sha256, previous_sha256 FROM pgmask.schema_migrations ORDER BY name')).rows;
+
+    it('records with each own migration the previous one\'s hash, and chains an appended file to the last applied one', async () => {
+      const db = await freshDatabase();
+      await applyMigrations(db.pool, { pgmaskVersion: version });
+      const shipped = ownMigrations();
+      expect(await chain(db)).toEqual(shipped.map((m, i) => ({ name: m.name, sha256: m.sha256, previous_sha256: i === 0 ? null : shipped[i - 1]!.sha256 })));
+      const appended = own('9999_appended.sql', 'CREATE TABLE public.appended (x int);\n');
+      const r = await applyMigrations(db.pool, { pgmaskVersion: version, migrations: [...shipped, appended] });
+      expect(r.own.at(-1)).toEqual({ name: appended.name, status: 'applied' });
+      expect((await chain(db)).at(-1)).toEqual({ name: appended.name, sha256: appended.sha256, previous_sha256: shipped.at(-1)!.sha256 });
+    });
+
+    it('refuses a file inserted before an applied one, and a reordered history, with a coded error and changes nothing', async () => {
+      const db = await freshDatabase();
+      await applyMigrations(db.pool, { pgmaskVersion: version });
+      const shipped = ownMigrations();
+      const before = await chain(db);
+      const inserted = own('0001a_inserted.sql', 'CREATE TABLE public.inserted (x int);\n');
+      const err = await caught(applyMigrations(db.pool, { pgmaskVersion: version, migrations: [shipped[0]!, inserted, ...shipped.slice(1)], policy: countingPolicy('v1') }));
+      expect(err.code).toBe('MIGRATION_INSERTED');
+      expect(err.exitCode).toBe(4);
+      expect(err.message).toContain(`${inserted.name} comes before ${shipped[1]!.name}`);
+      expect(err.hint).toMatch(/append-only.*rename it to a later number/);
+      expect(await exists(db, 'public.inserted', 'class')).toBe(false);
+      expect(await exists(db, 'public.policy_runs', 'class')).toBe(false);
+      expect((await caught(applyMigrations(db.pool, { pgmaskVersion: version, dryRun: true, migrations: [shipped[0]!, inserted, ...shipped.slice(1)] }))).code).toBe('MIGRATION_INSERTED');
+
+      const swapped = [shipped[1]!, shipped[0]!, ...shipped.slice(2)];
+      const reordered = await caught(applyMigrations(db.pool, { pgmaskVersion: version, migrations: swapped }));
+      expect(reordered.code).toBe('MIGRATION_REORDERED');
+      expect(reordered.message).toContain(`${shipped[0]!.name} was applied as number 1 but this pgmask ships it as number 2`);
+      expect(await chain(db)).toEqual(before);
+    });
+
+    it('refuses a history whose chain was edited, and one recorded by a newer pgmask', async () => {
+      const db = await freshDatabase();
+      await applyMigrations(db.pool, { pgmaskVersion: version });
+      const shipped = ownMigrations();
+      await db.query("UPDATE pgmask.schema_migrations SET previous_sha256 = 'edited' WHERE name = $1", [shipped[1]!.name]);
+      expect((await caught(applyMigrations(db.pool, { pgmaskVersion: version }))).code).toBe('MIGRATION_CHAIN_BROKEN');
+      await db.query('UPDATE pgmask.schema_migrations SET previous_sha256 = $1 WHERE name = $2', [shipped[0]!.sha256, shipped[1]!.name]);
+      expect((await applyMigrations(db.pool, { pgmaskVersion: version })).own).toEqual(allUnchanged());
+      const newer = await caught(applyMigrations(db.pool, { pgmaskVersion: version, migrations: shipped.slice(0, -1) }));
+      expect(newer.code).toBe('MIGRATION_UNKNOWN');
+      expect(newer.hint).toMatch(/newer pgmask/);
+    });
+  });
+
   it('rolls back everything, own migrations included, when the policy SQL fails, and says where', async () => {
     const db = await freshDatabase();
     const policy: PolicyMigration = {

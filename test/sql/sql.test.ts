@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { sql, ident, literal, dollarQuoted, jsonbLiteral, join } from '../../src/sql/index.ts';
+import { sql, ident, literal, dollarQuoted, jsonbLiteral, join, param, compile, typeName } from '../../src/sql/index.ts';
+import { query, queryRows, readOnly, savepoint } from '../../src/db/query.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 describe('sql builder', () => {
@@ -25,6 +26,31 @@ describe('sql builder', () => {
   });
 });
 
+describe('bound values', () => {
+  it('compile() numbers the placeholders in order through nesting and join()', () => {
+    const inner = sql`b = ${param('x')}`;
+    expect(compile(sql`SELECT 1 WHERE a = ${param(1)} AND ${inner} AND c IN (${join([param(null), literal(3), param(true)])})`)).toEqual({
+      text: 'SELECT 1 WHERE a = $1 AND b = $2 AND c IN ($3, 3, $4)',
+      values: [1, 'x', null, true],
+    });
+    expect(compile(sql`SELECT ${literal(1)}`)).toEqual({ text: 'SELECT 1', values: [] });
+  });
+
+  it('has no .text: it cannot be pasted into SQL text, only compiled', () => {
+    expect(() => sql`x = ${param(1)}`.text).toThrow(/bound values.*compile\(\)/);
+  });
+});
+
+describe('typeName', () => {
+  it.each(['text', 'character varying(40)', 'numeric(10,2)', 'timestamp(3) with time zone', 'time without time zone', 'interval day to second(3)', 'double precision', 'int4[]', 'public."My ""odd"" type"', '"char"', 'bit varying(5)[]'])(
+    'accepts format_type() output %j',
+    (name) => expect(typeName(name).text).toBe(name),
+  );
+  it.each(['text); DROP TABLE t; --', 'text FROM t', "text'", 'a.b.c', 'int4 /* x */', '', 'numeric(10,2) collate "C"'])('refuses %j', (name) => {
+    expect(() => typeName(name)).toThrow(/not a type name/);
+  });
+});
+
 describe('sql builder against PostgreSQL', () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -43,6 +69,25 @@ describe('sql builder against PostgreSQL', () => {
     expect(rows).toEqual([{ v: name }]);
     const body = (await db.query(sql`SELECT ${dollarQuoted(name)} AS v`)).rows;
     expect(body).toEqual([{ v: name }]);
+  });
+
+  it('sends bound values apart from the text; savepoint() and readOnly() undo what they must', async () => {
+    const hostileValue = "'; DROP TABLE x; --";
+    expect(await queryRows(db.pool, sql`SELECT ${param(hostileValue)}::text AS v, ${param(2)}::int + 1 AS n`)).toEqual([{ v: hostileValue, n: 3 }]);
+    const client = await db.pool.connect();
+    try {
+      await query(client, sql`BEGIN`);
+      await query(client, sql`CREATE TABLE kept (x int)`);
+      await expect(savepoint(client, () => query(client, sql`CREATE TABLE broken (x nosuchtype)`))).rejects.toThrow(/nosuchtype/);
+      await savepoint(client, () => query(client, sql`CREATE TABLE probed (x int)`), { rollback: true });
+      await query(client, sql`COMMIT`);
+      const tables = await queryRows<{ t: string }>(db.pool, sql`SELECT relname AS t FROM pg_class WHERE relname IN ('kept', 'broken', 'probed')`);
+      expect(tables).toEqual([{ t: 'kept' }]);
+      await expect(readOnly(client, () => query(client, sql`CREATE TABLE written (x int)`))).rejects.toThrow(/read-only transaction/);
+      expect(await queryRows(client, sql`SELECT 1 AS ok`)).toEqual([{ ok: 1 }]);
+    } finally {
+      client.release();
+    }
   });
 
   it('escapes backslashes regardless of standard_conforming_strings', async () => {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { withDatabase, withUser, createPool } from '../../src/db/connection.ts';
 import { ident, literal, sql, type Sql } from '../../src/sql/index.ts';
+import { query } from '../../src/db/query.ts';
 
 export interface TestDatabase {
   /** superuser URL of this file's own database */
@@ -46,7 +47,7 @@ export async function createTestDatabase(prefix = 'pgmask_test'): Promise<TestDa
     url,
     name,
     pool,
-    query: (text, params) => pool.query(typeof text === 'string' ? text : text.text, params as unknown[]),
+    query: (text, params) => (typeof text === 'string' ? pool.query(text, params as unknown[]) : query(pool, text)),
     async createLoginRole(role) {
       roles.add(role);
       const password = `pw_${uniqueSuffix()}`;
