@@ -4,6 +4,7 @@ import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
 import { ident, literal, sql } from '../sql/index.ts';
 import { databaseError, PgmaskError, ExitCode } from '../errors.ts';
+import { maskedKeyIndexName } from '../plan/planner.ts';
 
 export interface RefreshResult {
   readonly view: string;
@@ -43,7 +44,9 @@ export function refreshOrder(policy: Policy, snapshot: CatalogSnapshot): PolicyT
 /**
  * `pgmask refresh`: REFRESH MATERIALIZED VIEW CONCURRENTLY for each materialized
  * masked view, in dependency order, each in its own transaction so analysts keep
- * reading the previous contents until the new ones commit. Recorded in
+ * reading the previous contents until the new ones commit; then CLUSTER on the
+ * masked key (unless the table accepts `row_order: storage`), so rows stay in an
+ * order that reveals nothing. Recorded in
  * pgmask.refreshes. Must run as the owner of the views (pgmask_owner, a member,
  * or a superuser).
  */
@@ -76,7 +79,14 @@ export async function refreshMaterialized(
     opts.onProgress?.(`refreshing ${policy.maskedSchema}.${t.name} …`);
     const started = performance.now();
     try {
+      await client.query('BEGIN');
       await client.query(sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`.text);
+      // a concurrent refresh appends new and changed rows where there is room (mostly
+      // the end), so position would tell recent rows apart: CLUSTER restores the keyed
+      // order (sorted by the masked key), in the same transaction, so readers never see
+      // the appended order; it holds an ACCESS EXCLUSIVE lock only while it rewrites
+      if (t.rowOrder === 'keyed') await client.query(sql`CLUSTER ${view} USING ${ident(maskedKeyIndexName(policy.maskedSchema, t.name))}`.text);
+      await client.query('COMMIT');
       const rows = Number((await client.query<{ n: string }>(sql`SELECT count(*) AS n FROM ${view}`.text)).rows[0]!.n);
       const durationMs = performance.now() - started;
       await client.query(
@@ -84,6 +94,7 @@ export async function refreshMaterialized(
       );
       results.push({ view: `${policy.maskedSchema}.${t.name}`, rows, durationMs, concurrently: true });
     } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
       throw databaseError(e, `refreshing ${policy.maskedSchema}.${t.name} failed`, 'refresh as the role that ran pgmask migrate (owner of the views, or a member of pgmask_owner); views refreshed before this one keep their new contents');
     }
   }

@@ -93,6 +93,36 @@ export interface MaskedColumn {
   readonly comment: string;
 }
 
+/**
+ * A foreign key whose referenced row can hide this row (consent filters cascade):
+ * the referenced table's subject-level filter, or a route onward from it. Rendered
+ * as `NOT EXISTS (a hidden referenced row)`, which PostgreSQL plans as an anti-join
+ * on the key (and a semi-join for each further hop).
+ */
+export interface SubjectRoute {
+  /** foreign key columns of the referencing table */
+  readonly columns: readonly string[];
+  readonly refSchema: string;
+  readonly refTable: string;
+  readonly refColumns: readonly string[];
+  /** the referenced table's subject-level row filter, or null when only a route onward hides its rows */
+  readonly filter: string | null;
+  readonly routes: readonly SubjectRoute[];
+}
+
+/**
+ * The order rows leave a masked view in. Storage order gives away insertion order
+ * (position ≈ raw id ≈ raw date), so by default a dynamic view sorts by a keyed hash
+ * of the row key, and a materialized view stores rows sorted by the masked primary
+ * key (a value the analyst sees anyway, so position adds nothing).
+ */
+export type RowOrder =
+  | { readonly kind: 'storage' }
+  /** `ORDER BY hashtextextended(rowKey, seed)`, seed derived from `key` once per query */
+  | { readonly kind: 'keyed'; readonly rowKey: Sql; readonly key: Sql }
+  /** `ORDER BY` these output columns (1-based positions of the masked primary key) */
+  | { readonly kind: 'masked key'; readonly positions: readonly number[] };
+
 export interface CreateMaskedView {
   readonly kind: 'CreateMaskedView';
   readonly schema: string;
@@ -102,6 +132,9 @@ export interface CreateMaskedView {
   readonly columns: readonly MaskedColumn[];
   /** the policy's row filter (validated SQL boolean expression), or null */
   readonly filter: string | null;
+  /** foreign keys whose hidden referenced rows hide this table's rows too */
+  readonly subjectRoutes: readonly SubjectRoute[];
+  readonly rowOrder: RowOrder;
   readonly comment: string;
   /**
    * served from a materialized view: filtered rows are never stored (so no

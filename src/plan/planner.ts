@@ -8,7 +8,8 @@ import { policyError, PgmaskError, ExitCode } from '../errors.ts';
 import { validatePolicy, assertValid } from '../policy/validate.ts';
 import { policyLocation } from '../policy/policy-source-map.ts';
 import { ident, literal, sql, join, trustedSqlText, type Sql } from '../sql/index.ts';
-import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex } from './nodes.ts';
+import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex, RowOrder, SubjectRoute } from './nodes.ts';
+import { planSubjectRoutes } from './subject-routes.ts';
 import { createHash } from 'node:crypto';
 
 export const OWNER_ROLE = 'pgmask_owner';
@@ -94,6 +95,11 @@ export function planMigration(input: PlanInput): MigrationPlan {
   }
   const pgcryptoSchema = pgcrypto?.schema ?? 'pgmask';
 
+  const subjectRoutes = planSubjectRoutes(policy, snapshot);
+  for (const p of subjectRoutes.problems) {
+    problems.push({ code: p.code, severity: 'error', message: p.message, hint: p.hint, path: p.path.join('.'), location: policyLocation(policy, p.path, p.part) });
+  }
+
   const views: CreateMaskedView[] = [];
   const drops: PlanNode[] = [];
   for (const ptable of policy.tables) {
@@ -110,7 +116,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
         location: policyLocation(policy, ['tables', ptable.name]),
       });
     }
-    const view = planView(input, ptable, table);
+    const view = planView(input, ptable, table, subjectRoutes.routes.get(ptable.name) ?? []);
     if (view.materialized) problems.push(...materializeProblems(policy, ptable, table));
     const existing = findTable(snapshot, policy.maskedSchema, ptable.name);
     if (existing?.kind === 'materialized view') {
@@ -149,7 +155,11 @@ export function planMigration(input: PlanInput): MigrationPlan {
     { kind: 'InstallRuntime', runtime, body: trustedSqlText(input.runtimeSql), pgcryptoSchema },
     ...policy.keys.map((name) => ({ kind: 'EnsureKey', name, pgcryptoSchema }) as const),
     { kind: 'EnsureSchema', name: policy.maskedSchema },
-    { kind: 'EnsureOwnerAccess', schema: policy.sourceSchema, tables: views.map((v) => v.sourceTable) },
+    { kind: 'EnsureOwnerAccess', schema: policy.sourceSchema, tables: [...views.map((v) => v.sourceTable), ...subjectRoutes.readTables.filter((t) => t.schema === policy.sourceSchema).map((t) => t.name)] },
+    // tables in other schemas that consent routes pass through
+    ...[...new Set(subjectRoutes.readTables.filter((t) => t.schema !== policy.sourceSchema).map((t) => t.schema))].map(
+      (schema) => ({ kind: 'EnsureOwnerAccess', schema, tables: subjectRoutes.readTables.filter((t) => t.schema === schema).map((t) => t.name) }) as const,
+    ),
     ...drops,
     ...views,
     ...policy.roles.map((r) => ({ kind: 'EnsureRole', name: r.name }) as const),
@@ -172,7 +182,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
 const READ_PRIVILEGES = new Set(['SELECT', 'UPDATE', 'INSERT', 'REFERENCES']);
 
 /** One masked view: every source column in table order, wrapped by its rule and cast back. Assumes a validated policy. */
-function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable): CreateMaskedView {
+function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable, subjectRoutes: readonly SubjectRoute[]): CreateMaskedView {
   const { policy, registry } = input;
   const subjectName = ptable.subject ?? policy.subject;
   const subjectColumn = subjectName ? table.columns.find((c) => c.name === subjectName) : undefined;
@@ -202,10 +212,36 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable): C
     sourceTable: table.name,
     columns,
     filter: ptable.filter,
+    subjectRoutes,
+    rowOrder: rowOrder(policy, ptable, table),
     comment: `${VIEW_COMMENT_MARKER} ${ptable.materialize ? 'materialized ' : ''}masked view of ${table.schema}.${table.name} (policy sha256 ${policy.hash.slice(0, 16)})`,
     materialized: ptable.materialize,
     indexes: ptable.materialize ? materializedIndexes(policy, ptable, table) : [],
   };
+}
+
+/**
+ * Keyed order unless the policy accepts storage order for the table. A
+ * materialized view is stored sorted by its masked primary key (which it always
+ * has, see materializeProblems) and kept so by `pgmask refresh` (CLUSTER on that
+ * key's index); a dynamic view sorts each query by a keyed hash of the row key.
+ */
+function rowOrder(policy: Policy, ptable: PolicyTable, table: CatalogTable): RowOrder {
+  if (ptable.rowOrder === 'storage') return { kind: 'storage' };
+  const pk = table.primaryKey ?? [];
+  if (ptable.materialize && pk.length > 0) {
+    return { kind: 'masked key', positions: pk.map((c) => table.columns.findIndex((col) => col.name === c) + 1) };
+  }
+  return { kind: 'keyed', rowKey: rowKeyExpression(table) ?? sql`${SOURCE_ALIAS}::text`, key: keyReference(policy.keys[0]!) };
+}
+
+/** The unique index on a materialized view's masked primary key (also the one `pgmask refresh` clusters on). */
+export function maskedKeyIndexName(maskedSchema: string, table: string): string {
+  return `${materializedIndexBase(maskedSchema, table)}_key`;
+}
+
+function materializedIndexBase(maskedSchema: string, table: string): string {
+  return `pgmask_${createHash('sha256').update(`${maskedSchema}.${table}`).digest('hex').slice(0, 12)}`;
 }
 
 /** Transforms that map distinct values to distinct values, so a key stays a key after masking. */
@@ -240,9 +276,9 @@ function materializeProblems(policy: Policy, ptable: PolicyTable, table: Catalog
 
 /** Unique index on the masked primary key; plain indexes on masked join keys (foreign keys and the subject column). */
 function materializedIndexes(policy: Policy, ptable: PolicyTable, table: CatalogTable): MaskedIndex[] {
-  const base = `pgmask_${createHash('sha256').update(`${policy.maskedSchema}.${table.name}`).digest('hex').slice(0, 12)}`;
+  const base = materializedIndexBase(policy.maskedSchema, table.name);
   const indexes: MaskedIndex[] = [];
-  if (table.primaryKey?.length) indexes.push({ name: `${base}_key`, columns: table.primaryKey, unique: true });
+  if (table.primaryKey?.length) indexes.push({ name: maskedKeyIndexName(policy.maskedSchema, table.name), columns: table.primaryKey, unique: true });
   const joinKeys = new Set<string>();
   for (const fk of table.foreignKeys) if (fk.columns.length === 1) joinKeys.add(fk.columns[0]!);
   const subject = ptable.subject ?? policy.subject;

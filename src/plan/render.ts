@@ -1,5 +1,5 @@
 import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText, type Sql } from '../sql/index.ts';
-import type { PlanNode } from './nodes.ts';
+import type { CreateMaskedView, PlanNode, RowOrder, SubjectRoute } from './nodes.ts';
 import type { MigrationPlan } from './planner.ts';
 import { OWNER_ROLE } from './planner.ts';
 
@@ -54,11 +54,10 @@ DROP ${node.materialized ? sql`MATERIALIZED VIEW` : sql`VIEW`} IF EXISTS ${ident
     case 'CreateMaskedView': {
       const view = ident(node.schema, node.name);
       const cols = node.columns.map((c) => sql`  ${c.expression} AS ${ident(c.name)}`);
-      const where = node.filter === null ? sql`` : sql`\nWHERE ${sqlExpression(node.filter)}`;
       const comments = node.columns.map((c) => sql`COMMENT ON COLUMN ${ident(node.schema, node.name, c.name)} IS ${literal(c.comment)};`);
       const select = sql`SELECT
 ${join(cols, ',\n')}
-FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${where}`;
+FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${whereClause(node)}${orderBy(node.rowOrder)}`;
       if (node.materialized) {
         const indexes = node.indexes.map(
           (ix) => sql`CREATE ${ix.unique ? sql`UNIQUE INDEX` : sql`INDEX`} ${ident(ix.name)} ON ${view} (${join(ix.columns.map((c) => ident(c)))});`,
@@ -111,6 +110,73 @@ ${join(node.roles.map((r) => sql`REVOKE USAGE ON LANGUAGE plv8 FROM ${ident(r)};
     default: {
       const unreachable: never = node;
       throw new Error(`no renderer for plan node ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * The view's own filter, then one `NOT EXISTS` per consent route: a row is hidden
+ * when a row it references is hidden (by that table's subject-level filter, or
+ * further up). The filter of a referenced table sits in a subquery over that table
+ * alone, so its unqualified column names bind to it.
+ *
+ * @example
+ *   -- observations, route encounter_id → encounters → patients (filter NOT research_opt_out)
+ *   WHERE NOT EXISTS (SELECT 1 FROM "public"."encounters" AS pgmask_s1 WHERE pgmask_s1."encounter_id" = src."encounter_id"
+ *     AND (EXISTS (SELECT 1 FROM "public"."patients" AS pgmask_s2 WHERE pgmask_s2."patient_id" = pgmask_s1."patient_id"
+ *       AND ((NOT research_opt_out) IS NOT TRUE))))
+ */
+function whereClause(node: CreateMaskedView): Sql {
+  const conditions = rowConditions(node);
+  if (conditions.length === 0) return sql``;
+  return sql`\nWHERE ${join(conditions, '\n  AND ')}`;
+}
+
+function rowConditions(node: CreateMaskedView): Sql[] {
+  const conditions: Sql[] = [];
+  if (node.filter !== null) conditions.push(sqlExpression(node.filter));
+  for (const route of node.subjectRoutes) conditions.push(sql`NOT EXISTS (${hiddenReference(route, ident('src'), 1)})`);
+  return conditions;
+}
+
+/** Which source rows (alias `src`) the view shows: its filter and consent routes, or `true`. */
+export function visibleRowCondition(node: CreateMaskedView): Sql {
+  const conditions = rowConditions(node);
+  return conditions.length === 0 ? sql`true` : sql`(${join(conditions, ' AND ')})`;
+}
+
+/** `SELECT 1` from the referenced row when it is hidden. */
+function hiddenReference(route: SubjectRoute, outer: Sql, depth: number): Sql {
+  const alias = ident(`pgmask_s${depth}`);
+  const match = join(
+    route.columns.map((c, i) => sql`${alias}.${ident(route.refColumns[i]!)} = ${outer}.${ident(c)}`),
+    ' AND ',
+  );
+  // NULL counts as hidden, as in the referenced table's own view (WHERE keeps only true)
+  const reasons: Sql[] = [];
+  if (route.filter !== null) reasons.push(sql`${sqlExpression(route.filter)} IS NOT TRUE`);
+  for (const onward of route.routes) reasons.push(sql`EXISTS (${hiddenReference(onward, alias, depth + 1)})`);
+  return sql`SELECT 1 FROM ${ident(route.refSchema, route.refTable)} AS ${alias} WHERE ${match} AND (${join(reasons, ' OR ')})`;
+}
+
+/**
+ * Keyed order: a 64-bit seed derived from the key (sha256 of key and a label, so
+ * the key itself is never an operand of the fast hash) selects one of 2^64
+ * orders of the row keys; the seed is an InitPlan, computed once per query.
+ */
+function orderBy(order: RowOrder): Sql {
+  switch (order.kind) {
+    case 'storage':
+      return sql``;
+    case 'masked key':
+      return sql`\nORDER BY ${join(order.positions.map((p) => trustedSqlText(String(p))))}`;
+    case 'keyed': {
+      const seed = sql`(SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pgmask_k.key || ${literal('pgmask row order')}::bytea), 1, 8), 'hex'))::bit(64)::int8 FROM (SELECT ${order.key} AS key) AS pgmask_k)`;
+      return sql`\nORDER BY pg_catalog.hashtextextended(${order.rowKey}, ${seed})`;
+    }
+    default: {
+      const unreachable: never = order;
+      throw new Error(`no renderer for row order ${JSON.stringify(unreachable)}`);
     }
   }
 }

@@ -8,7 +8,7 @@ import { didYouMean } from './closest-name.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { isPlainMap, parseRule, valueAt } from './parse-rule.ts';
 import { attachSourceMap, formatPath, PolicySourceMap, ProblemList } from './policy-source-map.ts';
-import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema } from './policy-input-schema.ts';
+import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema, SUBJECT_VIA_NONE } from './policy-input-schema.ts';
 import type { Policy, PolicyColumn, PolicyRole, PolicyTable, Rule, SourcePosition } from './policy.ts';
 import { SourceText, type Span } from './source-text.ts';
 import { entriesInOrder, keysInOrder, readYamlTree, type PolicyPath } from './yaml-tree.ts';
@@ -97,6 +97,9 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
       materialize: typeof table.materialize === 'boolean' ? table.materialize : data.materialize,
       quasiIdentifiers: Array.isArray(table.quasi_identifiers) ? [...(table.quasi_identifiers as string[])] : [],
       sensitive: Array.isArray(table.sensitive) ? [...(table.sensitive as string[])] : [],
+      filterAppliesTo: table.filter_applies_to === 'rows' ? 'rows' : 'subject',
+      subjectVia: subjectVia(table.subject_via),
+      rowOrder: table.row_order === 'storage' ? 'storage' : 'keyed',
       columns,
       position: position(['tables', name]),
     };
@@ -119,6 +122,12 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
   });
   attachSourceMap(policy, sourceMap);
   return policy;
+}
+
+function subjectVia(value: unknown): readonly string[] | 'none' | null {
+  if (value === SUBJECT_VIA_NONE) return 'none';
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? [...(value as string[])] : null;
 }
 
 function invalid(file: string, problems: ProblemList) {
@@ -157,7 +166,10 @@ function reportShapeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>,
     });
     return;
   }
-  problems.add({ code: 'POLICY_INVALID_VALUE', message: `\`${formatPath(path)}\` ${issue.message}`, path, part: 'value' });
+  const value = valueAt(raw, path);
+  // a misspelt keyword (`row_order: keyd`) gets the closest allowed one
+  const hint = issue.code === 'invalid_value' && typeof value === 'string' ? didYouMean(value, issue.values.map(String)) : undefined;
+  problems.add({ code: 'POLICY_INVALID_VALUE', message: `\`${formatPath(path)}\` ${issue.message}`, hint, path, part: 'value' });
 }
 
 const MISSING_HINTS: Record<string, string> = {

@@ -22,6 +22,13 @@ export const identifier = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/** `row_order` values: keyed pseudorandom order (default), or storage order accepted as a reviewed risk. */
+export const ROW_ORDERS = ['keyed', 'storage'] as const;
+/** `filter_applies_to` values: a filter that removes a subject (cascades through foreign keys, default), or only rows. */
+export const FILTER_SCOPES = ['subject', 'rows'] as const;
+/** `subject_via: none`: the reviewed decision that no foreign key of the table hides its rows. */
+export const SUBJECT_VIA_NONE = 'none';
+
 export const keyName = z
   .string()
   .regex(KEY_NAME_PATTERN, { error: 'must be lowercase letters, digits and _, starting with a letter' })
@@ -49,6 +56,18 @@ export const tableSchema = <R extends z.ZodType>(rule: R) =>
         .array(identifier)
         .optional()
         .describe('sensitive attributes (diagnosis, result …): `pgmask report` measures l-diversity of them within each quasi-identifier class'),
+      filter_applies_to: z
+        .enum(FILTER_SCOPES, { error: `must be one of ${FILTER_SCOPES.join(', ')}` })
+        .optional()
+        .describe('`subject` (default): the filter removes a subject, so every masked row that reaches a hidden row through foreign keys is hidden too; `rows`: it hides only this table\'s rows'),
+      subject_via: z
+        .union([identifier, z.array(identifier).min(1, { error: 'must list at least one column (or write `none`)' })])
+        .optional()
+        .describe('which foreign key column(s) lead to the subject whose row filter hides this table\'s rows, when more than one does; `none` (a reviewed decision) hides nothing through foreign keys'),
+      row_order: z
+        .enum(ROW_ORDERS, { error: `must be one of ${ROW_ORDERS.join(', ')}` })
+        .optional()
+        .describe('`keyed` (default): the masked view returns rows in a keyed pseudorandom order, so position reveals nothing; `storage`: a reviewed decision to accept storage order (faster scans, but position can reveal raw keys and dates)'),
     })
     .describe('how one source table is masked');
 

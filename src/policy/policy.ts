@@ -43,6 +43,20 @@ export interface PolicyTable {
   readonly quasiIdentifiers: readonly string[];
   /** sensitive attributes, for `pgmask report` (l-diversity) */
   readonly sensitive: readonly string[];
+  /**
+   * `subject` (default): the filter removes a subject, and every masked row that
+   * reaches a hidden row of this table through foreign keys is hidden too;
+   * `rows`: it hides only this table's rows
+   */
+  readonly filterAppliesTo: 'subject' | 'rows';
+  /**
+   * the foreign key columns whose referenced rows' filters hide this table's rows:
+   * null = every route the catalog offers (refused when two foreign keys reach the
+   * same table), `none` = a reviewed decision that none does
+   */
+  readonly subjectVia: readonly string[] | 'none' | null;
+  /** `keyed` (default): rows come in a keyed pseudorandom order; `storage`: storage order, a reviewed decision */
+  readonly rowOrder: 'keyed' | 'storage';
   readonly position: SourcePosition;
 }
 

@@ -7,6 +7,8 @@ import type { CreateMaskedView } from '../plan/nodes.ts';
 import { planMigration, resolveRuntime } from '../plan/planner.ts';
 import { PGMASK_VERSION } from '../version.ts';
 import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';
+import { gatherRowOrderFacts, type RowOrderFacts } from './row-order-attacks.ts';
+import { visibleRowCondition } from '../plan/render.ts';
 
 /** A key as the attacks look for it: every common text encoding of its bytes. */
 export interface KeyMaterial {
@@ -58,6 +60,8 @@ export interface VerifyFacts {
   readonly oracleProblems: readonly string[];
   /** rows of pg_stats about source tables (as admin) */
   readonly sourceStatsRows: number;
+  /** raw ranks of sampled rows by masked key, for the row-order attack */
+  readonly rowOrder: RowOrderFacts;
 }
 
 const ORACLE_ROWS = 20;
@@ -114,7 +118,9 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
   const rowCounts = new Map<string, { total: number; passing: number }>();
   for (const t of policy.tables) {
     if (!findTable(snapshot, policy.sourceSchema, t.name)) continue;
-    const where = t.filter === null ? sql`true` : sqlExpression(t.filter);
+    // the planned view's own condition (filter and consent routes) when the policy plans
+    const planned = views?.find((v) => v.name === t.name);
+    const where = planned ? visibleRowCondition(planned) : t.filter === null ? sql`true` : sqlExpression(t.filter);
     const r = await withSourcePath(client, policy.sourceSchema, () =>
       client.query<{ total: number; passing: number }>(
         sql`SELECT count(*)::float8 AS total, count(*) FILTER (WHERE ${where})::float8 AS passing FROM ${ident(policy.sourceSchema, t.name)} AS src`.text,
@@ -153,6 +159,7 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
       rows: r.rows.map((row) => ({ raw: row.raw, expected: row.expected })),
     });
   }
+  const rowOrder = await gatherRowOrderFacts(policy, snapshot, views, async (q) => (await withSourcePath(client, policy.sourceSchema, () => client.query(q.text)))?.rows ?? null);
   const stats = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = $1', [policy.sourceSchema]);
   return {
     policy,
@@ -167,6 +174,7 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     oracleSamples,
     oracleProblems,
     sourceStatsRows: stats.rows[0]!.n,
+    rowOrder,
   };
 }
 

@@ -17,6 +17,8 @@ import { searchPathAttacks } from './search-path-attacks.ts';
 import { pgTempAttacks } from './pg-temp-attacks.ts';
 import { escalationAttacks } from './escalation-attacks.ts';
 import { roleHygieneAttacks } from './role-hygiene-attacks.ts';
+import { rowOrderAttacks } from './row-order-attacks.ts';
+import { consentAttacks } from './consent-attacks.ts';
 
 /** Every attack, in report order (the list: source, keys, oracle, averaging, barrier, search_path, escalation, side doors, hygiene). */
 export const ATTACKS: readonly Attack[] = [
@@ -25,6 +27,8 @@ export const ATTACKS: readonly Attack[] = [
   ...oracleAttacks,
   ...determinismAttacks,
   ...rowBarrierAttacks,
+  ...consentAttacks,
+  ...rowOrderAttacks,
   ...searchPathAttacks,
   ...pgTempAttacks,
   ...escalationAttacks,

@@ -267,7 +267,7 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
       ['3:14 POLICY_UNKNOWN_KEY\n  analyst: { member: [a] }\n             ^^^^^^', 'unknown key `member` in `roles.analyst`', 'did you mean `members`?'],
       ['5:3 POLICY_MISSING_KEY\n  t:\n  ^', '`tables.t` needs `columns`', 'add `columns:` with one rule per column of the table'],
       ['6:5 POLICY_UNKNOWN_KEY\n    colums: { a: keep }\n    ^^^^^^', 'unknown key `colums` in `tables.t`', 'did you mean `columns`?'],
-      ['7:5 POLICY_UNKNOWN_KEY\n    zzz: 1\n    ^^^', 'unknown key `zzz` in `tables.t`', 'allowed here: filter, subject, columns, materialize, quasi_identifiers, sensitive'],
+      ['7:5 POLICY_UNKNOWN_KEY\n    zzz: 1\n    ^^^', 'unknown key `zzz` in `tables.t`', 'allowed here: filter, subject, columns, materialize, quasi_identifiers, sensitive, filter_applies_to, subject_via, row_order'],
     ]);
   });
 

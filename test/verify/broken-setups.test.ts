@@ -275,8 +275,9 @@ describe('verify catches deliberately broken setups', () => {
 
   it('18. a masked view that lost its row filter', async () => {
     const original = await viewDef('patients');
-    // the last WHERE is the filter's (the key subqueries have their own)
-    const unfiltered = original.slice(0, original.lastIndexOf('WHERE'));
+    // the last WHERE before the keyed ORDER BY is the filter's (the key subqueries have their own)
+    const orderBy = original.lastIndexOf('ORDER BY');
+    const unfiltered = `${original.slice(0, original.lastIndexOf('WHERE', orderBy))} ${original.slice(orderBy)}`;
     expect(unfiltered).not.toBe(original);
     await broken(
       `CREATE OR REPLACE VIEW masked.patients WITH (security_barrier) AS ${unfiltered}`,
