@@ -213,7 +213,7 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable, su
     columns,
     filter: ptable.filter,
     subjectRoutes,
-    rowOrder: rowOrder(policy, ptable, table),
+    rowOrder: rowOrder(policy, input.snapshot, ptable, table),
     comment: `${VIEW_COMMENT_MARKER} ${ptable.materialize ? 'materialized ' : ''}masked view of ${table.schema}.${table.name} (policy sha256 ${policy.hash.slice(0, 16)})`,
     materialized: ptable.materialize,
     indexes: ptable.materialize ? materializedIndexes(policy, ptable, table) : [],
@@ -226,13 +226,13 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable, su
  * has, see materializeProblems) and kept so by `pgmask refresh` (CLUSTER on that
  * key's index); a dynamic view sorts each query by a keyed hash of the row key.
  */
-function rowOrder(policy: Policy, ptable: PolicyTable, table: CatalogTable): RowOrder {
+function rowOrder(policy: Policy, snapshot: CatalogSnapshot, ptable: PolicyTable, table: CatalogTable): RowOrder {
   if (ptable.rowOrder === 'storage') return { kind: 'storage' };
   const pk = table.primaryKey ?? [];
   if (ptable.materialize && pk.length > 0) {
     return { kind: 'masked key', positions: pk.map((c) => table.columns.findIndex((col) => col.name === c) + 1) };
   }
-  return { kind: 'keyed', rowKey: rowKeyExpression(table) ?? sql`${SOURCE_ALIAS}::text`, key: keyReference(policy.keys[0]!) };
+  return { kind: 'keyed', rowKey: rowKeyExpression(table) ?? sql`${SOURCE_ALIAS}::text`, key: keyReference(policy.keys[0]!, currentKeyVersion(snapshot, policy.keys[0]!)) };
 }
 
 /** The unique index on a materialized view's masked primary key (also the one `pgmask refresh` clusters on). */

@@ -1,5 +1,5 @@
-import type { CatalogSnapshot, CatalogTable } from '../db/catalog-snapshot.ts';
-import { findTable } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
 import type { Policy, PolicyTable } from '../policy/policy.ts';
 import { didYouMean } from '../policy/closest-name.ts';
 import type { PolicyPath } from '../policy/yaml-tree.ts';

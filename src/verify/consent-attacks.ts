@@ -1,4 +1,4 @@
-import { findTable } from '../db/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
 import type { PolicyTable } from '../policy/policy.ts';
 import { ident, join, sql } from '../sql/index.ts';
 import { held, leaked, listSome, skipped, type Attack } from './attack-session.ts';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { CatalogSnapshot } from '../db/catalog-snapshot.ts';
-import { findTable } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import type { Policy } from '../policy/policy.ts';
 import { policyLocation } from '../policy/policy-source-map.ts';
@@ -149,6 +149,7 @@ const rowOrder: Attack = {
     const facts = s.facts.rowOrder;
     const found: string[] = [];
     const notes: string[] = [];
+    const failures: string[] = [];
     for (const sample of facts.samples) {
       const ptable = policy.tables.find((t) => t.name === sample.table)!;
       const view = ident(policy.maskedSchema, sample.table);
@@ -156,7 +157,7 @@ const rowOrder: Attack = {
       await s.client.query('SET LOCAL synchronize_seqscans = off');
       const r = await s.attempt<{ k: string }>(sql`SELECT ${key} AS k FROM ${view} AS v LIMIT ${literal(READ_ROWS)}`);
       if (!r.ok) {
-        notes.push(`${sample.table}: ${r.error}`);
+        failures.push(`${sample.table}: ${r.error}`);
         continue;
       }
       const positions: number[] = [];
@@ -199,8 +200,9 @@ const rowOrder: Attack = {
     if (found.length > 0) {
       return leaked(`row position reveals raw keys or dates (neither a keyed order nor row_order: storage in the policy): ${listSome(found, 4)}`, found);
     }
-    if (facts.samples.length === 0) return skipped(`no table could be measured: ${listSome(notes, 4)}`);
-    return held(listSome(notes, 8));
+    if (notes.length === 0 && failures.length > 0) return skipped(`no masked relation could be read: ${listSome(failures, 4)}`);
+    if (notes.length === 0) return held('the policy masks no table');
+    return held(listSome([...notes, ...failures], 8));
   },
 };
 

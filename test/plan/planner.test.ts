@@ -85,7 +85,7 @@ SELECT
   CAST("src"."research_opt_out" AS boolean) AS "research_opt_out"
 FROM "public"."patients" AS src
 WHERE (NOT research_opt_out)
-ORDER BY pg_catalog.hashtextextended("src"."patient_id"::text, (SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pgmask_k.key || 'pgmask row order'::bytea), 1, 8), 'hex'))::bit(64)::int8 FROM (SELECT (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default') AS key) AS pgmask_k));
+ORDER BY pg_catalog.hashtextextended("src"."patient_id"::text, (SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pgmask_k.key || 'pgmask row order'::bytea), 1, 8), 'hex'))::bit(64)::int8 FROM (SELECT (SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = 'default' AND k.version = 1) AS key) AS pgmask_k));
 SET LOCAL search_path = pg_catalog;
 ALTER VIEW "masked"."patients" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."patients" FROM PUBLIC;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { CatalogSnapshot, CatalogTable, ForeignKey } from '../../src/db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable, ForeignKey } from '../../src/catalog/catalog-snapshot.ts';
 import { designSnapshot, table } from '../policy/fixtures.ts';
 import { registry } from '../../src/transforms/registry.ts';
 import { planMigration } from '../../src/plan/planner.ts';

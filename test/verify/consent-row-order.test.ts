@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { runPgmask } from '../support/cli.ts';
-import { applyPolicy, loadPolicyText } from '../../src/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import { verify } from '../../src/verify/verify.ts';
 import type { AttackResult } from '../../src/verify/verify-report.ts';
 import { spearman } from '../../src/verify/row-order-attacks.ts';
