@@ -4,7 +4,7 @@ import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.
 import { findTable } from '../catalog/catalog-snapshot.ts';
 import { snapshotFor } from '../cli/pipeline.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
-import { VIEW_COMMENT_MARKER } from '../plan/planner.ts';
+import { OWNER_ROLE, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
 import { databaseError } from '../errors.ts';
 
 /**
@@ -25,8 +25,11 @@ export type DriftKind =
   | 'view-not-pgmask'
   | 'view-columns-differ'
   | 'view-stale'
+  | 'view-kind-differs'
   | 'role-missing'
-  | 'member-not-granted';
+  | 'member-not-granted'
+  | 'member-unlisted'
+  | 'grant-unlisted';
 
 export interface DriftFinding {
   readonly kind: DriftKind;
@@ -54,65 +57,137 @@ export interface DriftReport {
  *   // r.findings[0] = { kind: 'column-unclassified', table: 'patients', column: 'ssn', message: 'column patients.ssn has no rule …', hint: '…' }
  */
 export async function checkDrift(client: pg.ClientBase, policy: Policy, registry: TransformRegistry = builtinRegistry): Promise<DriftReport> {
-  let snapshot: CatalogSnapshot;
-  let applied: string | null;
-  let unlisted: string[];
+  let live: LiveState;
   try {
-    snapshot = await snapshotFor(client, policy);
-    applied = await appliedPolicyHash(client);
-    unlisted = (
-      await client.query<{ name: string }>(
-        `SELECT c.relname AS name FROM pg_catalog.pg_class c
-          WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1)
-            AND c.relkind IN ('r', 'p', 'f', 'm') AND NOT c.relispartition AND NOT (c.relname = ANY($2::text[]))
-          ORDER BY c.relname`,
-        [policy.sourceSchema, policy.tables.map((t) => t.name)],
-      )
-    ).rows.map((r) => r.name);
+    live = await readLiveState(client, policy);
   } catch (cause) {
     throw databaseError(cause, 'cannot read the catalog for pgmask check');
   }
   const findings: DriftFinding[] = [];
   const add = (f: DriftFinding) => findings.push(f);
-  const source = policy.sourceSchema;
-  const masked = policy.maskedSchema;
+  checkApplied(policy, live, add);
+  for (const ptable of policy.tables) checkTable(policy, registry, ptable.name, live.snapshot, add);
+  checkRoles(policy, live, add);
+  checkGrants(policy, live, add);
+  checkUnlisted(policy, live, add);
+  return { ok: findings.length === 0, policyHash: policy.hash, appliedPolicyHash: live.applied, findings };
+}
 
-  if (applied === null) {
-    add({ kind: 'not-migrated', table: null, column: null, message: `no policy was ever applied to database ${snapshot.database}`, hint: 'run pgmask migrate' });
-  } else if (applied !== policy.hash) {
+type Add = (f: DriftFinding) => void;
+
+/** What check reads, once: the snapshot, the applied policy, and what the snapshot does not hold. */
+interface LiveState {
+  readonly snapshot: CatalogSnapshot;
+  readonly applied: string | null;
+  /** source relations the policy does not list */
+  readonly unlisted: readonly string[];
+  /** current members of each masking role that exists: member → masking role (members who can use it) */
+  readonly members: readonly { readonly role: string; readonly member: string }[];
+  /** privileges on relations held by masking roles, or on masked-schema relations held by anyone but pgmask_owner */
+  readonly grants: readonly { readonly grantee: string; readonly schema: string; readonly relation: string; readonly privilege: string }[];
+}
+
+async function readLiveState(client: pg.ClientBase, policy: Policy): Promise<LiveState> {
+  const snapshot = await snapshotFor(client, policy);
+  const applied = await appliedPolicyHash(client);
+  const unlisted = (
+    await client.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_catalog.pg_class c
+        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1)
+          AND c.relkind IN ('r', 'p', 'f', 'm') AND NOT c.relispartition AND NOT (c.relname = ANY($2::text[]))
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                           WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+        ORDER BY c.relname`,
+      [policy.sourceSchema, policy.tables.map((t) => t.name)],
+    )
+  ).rows.map((r) => r.name);
+  const roles = policy.roles.map((r) => r.name);
+  return { snapshot, applied, unlisted, members: await maskingRoleMembers(client, roles), grants: await relationGrants(client, policy.maskedSchema, roles) };
+}
+
+/**
+ * Current members of the masking roles that can use their privileges. Since PostgreSQL 16
+ * a role created by a non-superuser is granted to its creator WITH ADMIN, INHERIT FALSE,
+ * SET FALSE: that member administers the role but reads nothing through it.
+ */
+export async function maskingRoleMembers(client: pg.ClientBase, maskingRoles: readonly string[]): Promise<{ role: string; member: string }[]> {
+  const v16 = (await client.query<{ v: number }>(`SELECT pg_catalog.current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 160000;
+  return (
+    await client.query<{ role: string; member: string }>(
+      `SELECT DISTINCT g.rolname AS role, u.rolname AS member
+         FROM pg_catalog.pg_auth_members m
+         JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member
+        WHERE g.rolname = ANY($1::text[])${v16 ? ' AND (m.inherit_option OR m.set_option)' : ''}
+        ORDER BY 1, 2`,
+      [maskingRoles],
+    )
+  ).rows;
+}
+
+async function relationGrants(client: pg.ClientBase, maskedSchema: string, maskingRoles: readonly string[]): Promise<LiveState['grants']> {
+  return (
+    await client.query<{ grantee: string; schema: string; relation: string; privilege: string }>(
+      `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
+              n.nspname AS schema, c.relname AS relation, a.privilege_type AS privilege
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+          AND a.grantee <> c.relowner
+          AND (pg_catalog.pg_get_userbyid(a.grantee) = ANY($2::text[]) OR (n.nspname = $1 AND pg_catalog.pg_get_userbyid(a.grantee) <> $3))
+        ORDER BY 1, 2, 3, 4`,
+      [maskedSchema, maskingRoles, OWNER_ROLE],
+    )
+  ).rows;
+}
+
+function checkApplied(policy: Policy, live: LiveState, add: Add): void {
+  if (live.applied === null) {
+    add({ kind: 'not-migrated', table: null, column: null, message: `no policy was ever applied to database ${live.snapshot.database}`, hint: 'run pgmask migrate' });
+  } else if (live.applied !== policy.hash) {
     add({
       kind: 'policy-changed',
       table: null,
       column: null,
-      message: `the masked views were made from policy sha256 ${applied.slice(0, 16)}…, but ${policy.file} is sha256 ${policy.hash.slice(0, 16)}…`,
+      message: `the masked views were made from policy sha256 ${live.applied.slice(0, 16)}…, but ${policy.file} is sha256 ${policy.hash.slice(0, 16)}…`,
       hint: 'review the policy change and run pgmask migrate',
     });
   }
+}
 
-  for (const ptable of policy.tables) {
-    const table = findTable(snapshot, source, ptable.name);
-    if (!table) {
-      add({ kind: 'table-missing', table: ptable.name, column: null, message: `policy table ${source}.${ptable.name} no longer exists (dropped or renamed)`, hint: `remove or rename it in ${policy.file}, then run pgmask migrate` });
-      continue;
-    }
-    checkColumns(policy, ptable.name, table, add);
-    const view = findTable(snapshot, masked, ptable.name);
-    if (!view) {
-      add({ kind: 'view-missing', table: ptable.name, column: null, message: `masked view ${masked}.${ptable.name} does not exist`, hint: 'run pgmask migrate' });
-      continue;
-    }
-    const wanted = ptable.materialize ? 'materialized view' : 'view';
-    if ((view.kind !== 'view' && view.kind !== 'materialized view') || !view.comment?.startsWith(VIEW_COMMENT_MARKER)) {
-      add({ kind: 'view-not-pgmask', table: ptable.name, column: null, message: `${masked}.${ptable.name} is a ${view.kind} pgmask did not make`, hint: `drop or rename it, then run pgmask migrate` });
-      continue;
-    }
-    if (view.kind !== wanted) {
-      add({ kind: 'view-not-pgmask', table: ptable.name, column: null, message: `${masked}.${ptable.name} is a ${view.kind}; the policy wants a ${wanted}`, hint: 'run pgmask migrate' });
-      continue;
-    }
-    checkView(policy, registry, ptable.name, table, view, add);
+/** One policy table: its source columns, then its masked relation (kind, maker, columns). */
+function checkTable(policy: Policy, registry: TransformRegistry, name: string, snapshot: CatalogSnapshot, add: Add): void {
+  const source = policy.sourceSchema;
+  const masked = policy.maskedSchema;
+  const ptable = policy.tables.find((t) => t.name === name)!;
+  const table = findTable(snapshot, source, name);
+  if (!table) {
+    add({ kind: 'table-missing', table: name, column: null, message: `policy table ${source}.${name} no longer exists (dropped or renamed)`, hint: `remove or rename it in ${policy.file}, then run pgmask migrate` });
+    return;
   }
+  checkColumns(policy, name, table, add);
+  const view = findTable(snapshot, masked, name);
+  if (!view) {
+    add({ kind: 'view-missing', table: name, column: null, message: `masked view ${masked}.${name} does not exist`, hint: 'run pgmask migrate' });
+    return;
+  }
+  if (!isMaskedRelation(view)) {
+    add({ kind: 'view-not-pgmask', table: name, column: null, message: `${masked}.${name} is a ${view.kind} pgmask did not make`, hint: `drop or rename it, then run pgmask migrate` });
+    return;
+  }
+  const wanted = ptable.materialize ? 'materialized view' : 'view';
+  if (view.kind !== wanted) {
+    add({ kind: 'view-kind-differs', table: name, column: null, message: `${masked}.${name} is a ${view.kind}, but the policy makes a ${wanted}`, hint: 'run pgmask migrate' });
+  }
+  checkView(policy, registry, name, table, view, add);
+}
 
+/** A view or materialized view carrying pgmask's comment. */
+function isMaskedRelation(t: CatalogTable): boolean {
+  return (t.kind === 'view' || t.kind === 'materialized view') && (t.comment?.startsWith(VIEW_COMMENT_MARKER) ?? false);
+}
+
+/** Masking roles exist; listed members hold them; nobody else does (offboarding: a member added by hand, or one the policy dropped). */
+function checkRoles(policy: Policy, live: LiveState, add: Add): void {
+  const { snapshot } = live;
   for (const r of policy.roles) {
     if (!snapshot.roles.some((x) => x.name === r.name)) {
       add({ kind: 'role-missing', table: null, column: null, message: `masking role ${r.name} does not exist`, hint: 'run pgmask migrate (it creates masking roles)' });
@@ -125,18 +200,49 @@ export async function checkDrift(client: pg.ClientBase, policy: Policy, registry
         add({ kind: 'member-not-granted', table: null, column: null, message: `${m} is not a member of masking role ${r.name}`, hint: 'run pgmask migrate (it grants the masking role to its members)' });
       }
     }
-  }
-
-  for (const name of unlisted) {
-    add({ kind: 'table-unlisted', table: name, column: null, message: `table ${source}.${name} has no rules in the policy`, hint: `add it to ${policy.file} (pgmask scan drafts rules), or move it out of schema ${source}` });
-  }
-  for (const t of snapshot.tables) {
-    if (t.schema !== masked || t.kind !== 'view' || !t.comment?.startsWith(VIEW_COMMENT_MARKER)) continue;
-    if (!policy.tables.some((pt) => pt.name === t.name)) {
-      add({ kind: 'view-stale', table: t.name, column: null, message: `masked view ${masked}.${t.name} is for a table the policy no longer lists`, hint: 'run pgmask migrate (it drops the view)' });
+    for (const { member } of live.members.filter((x) => x.role === r.name && !r.members.includes(x.member))) {
+      add({
+        kind: 'member-unlisted',
+        table: null,
+        column: null,
+        message: `${member} is a member of masking role ${r.name} but not listed in its members in ${policy.file}`,
+        hint: `add ${member} to roles.${r.name}.members if it should read the masked views, else REVOKE ${r.name} FROM ${member} (pgmask migrate revokes members the policy no longer lists)`,
+      });
     }
   }
-  return { ok: findings.length === 0, policyHash: policy.hash, appliedPolicyHash: applied, findings };
+}
+
+/** Privileges the policy does not give: a masking role on any relation but its masked views, anyone else on the masked schema. */
+function checkGrants(policy: Policy, live: LiveState, add: Add): void {
+  const masking = new Set(policy.roles.map((r) => r.name));
+  const tables = new Set(policy.tables.map((t) => t.name));
+  for (const g of live.grants) {
+    const expected = masking.has(g.grantee) && g.schema === policy.maskedSchema && tables.has(g.relation) && g.privilege === 'SELECT';
+    if (expected) continue;
+    add({
+      kind: 'grant-unlisted',
+      table: g.schema === policy.maskedSchema ? g.relation : null,
+      column: null,
+      message: `${g.grantee} has ${g.privilege} on ${g.schema}.${g.relation}, which ${policy.file} does not grant`,
+      hint: masking.has(g.grantee)
+        ? `REVOKE ${g.privilege} ON ${g.schema}.${g.relation} FROM ${g.grantee}, or add the table to the policy`
+        : `REVOKE ${g.privilege} ON ${g.schema}.${g.relation} FROM ${g.grantee} (a removed or renamed masking role?), or list the role in the policy`,
+    });
+  }
+}
+
+function checkUnlisted(policy: Policy, live: LiveState, add: Add): void {
+  const source = policy.sourceSchema;
+  const masked = policy.maskedSchema;
+  for (const name of live.unlisted) {
+    add({ kind: 'table-unlisted', table: name, column: null, message: `table ${source}.${name} has no rules in the policy`, hint: `add it to ${policy.file} (pgmask scan drafts rules), or move it out of schema ${source}` });
+  }
+  for (const t of live.snapshot.tables) {
+    if (t.schema !== masked || !isMaskedRelation(t)) continue;
+    if (!policy.tables.some((pt) => pt.name === t.name)) {
+      add({ kind: 'view-stale', table: t.name, column: null, message: `masked ${t.kind} ${masked}.${t.name} is for a table the policy no longer lists`, hint: 'run pgmask migrate (it drops the view)' });
+    }
+  }
 }
 
 async function appliedPolicyHash(client: pg.ClientBase): Promise<string | null> {
@@ -146,7 +252,7 @@ async function appliedPolicyHash(client: pg.ClientBase): Promise<string | null> 
   return r.rows[0]?.policy_hash ?? null;
 }
 
-function checkColumns(policy: Policy, name: string, table: CatalogTable, add: (f: DriftFinding) => void): void {
+function checkColumns(policy: Policy, name: string, table: CatalogTable, add: Add): void {
   const ptable = policy.tables.find((t) => t.name === name)!;
   const added = table.columns.filter((c) => !ptable.columns.some((pc) => pc.name === c.name));
   const gone = ptable.columns.filter((pc) => !table.columns.some((c) => c.name === pc.name));
@@ -172,7 +278,7 @@ function checkColumns(policy: Policy, name: string, table: CatalogTable, add: (f
 }
 
 /** The view's columns against what the policy makes of the source columns today (names, order, types). */
-function checkView(policy: Policy, registry: TransformRegistry, name: string, table: CatalogTable, view: CatalogTable, add: (f: DriftFinding) => void): void {
+function checkView(policy: Policy, registry: TransformRegistry, name: string, table: CatalogTable, view: CatalogTable, add: Add): void {
   const ptable = policy.tables.find((t) => t.name === name)!;
   for (const vc of view.columns) {
     const sc = table.columns.find((c) => c.name === vc.name);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
+import { maskingRoleMembers } from './check.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import { planMigration, resolveRuntime } from '../plan/planner.ts';
@@ -62,6 +63,8 @@ export interface VerifyFacts {
   readonly sourceStatsRows: number;
   /** raw ranks of sampled rows by masked key, for the row-order attack */
   readonly rowOrder: RowOrderFacts;
+  /** every current member of each masking role (listed in the policy or not) that can use it */
+  readonly maskingRoleMembers: readonly { readonly role: string; readonly member: string }[];
 }
 
 const ORACLE_ROWS = 20;
@@ -175,6 +178,7 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     oracleProblems,
     sourceStatsRows: stats.rows[0]!.n,
     rowOrder,
+    maskingRoleMembers: await maskingRoleMembers(client, policy.roles.map((r) => r.name)),
   };
 }
 

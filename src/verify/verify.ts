@@ -96,7 +96,7 @@ function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undef
   if (role !== undefined) {
     if (!exists(role)) throw usageError('ROLE_NOT_FOUND', `role ${role} does not exist`, 'pass --role with a masking role or one of its login members');
     const masking = policy.roles.find((r) => r.name === role);
-    const of = policy.roles.find((r) => r.members.includes(role));
+    const of = policy.roles.find((r) => r.members.includes(role) || facts.maskingRoleMembers.some((m) => m.role === r.name && m.member === role));
     if (masking) return [{ role, kind: 'masking role', maskingRole: role }];
     if (of) return [{ role, kind: `member of ${of.name}`, maskingRole: of.name }];
     return [{ role, kind: 'role', maskingRole: null }];
@@ -105,6 +105,10 @@ function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undef
   for (const r of policy.roles) {
     out.push({ role: r.name, kind: 'masking role', maskingRole: r.name });
     for (const m of r.members) out.push({ role: m, kind: `member of ${r.name}`, maskingRole: r.name });
+    // offboarding: whoever holds the role today is attacked as, listed or not (pgmask check reports them)
+    for (const m of facts.maskingRoleMembers) {
+      if (m.role === r.name && !r.members.includes(m.member)) out.push({ role: m.member, kind: `member of ${r.name} (not in the policy)`, maskingRole: r.name });
+    }
   }
   return out;
 }

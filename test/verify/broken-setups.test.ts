@@ -300,6 +300,25 @@ describe('verify catches deliberately broken setups', () => {
     });
   });
 
+  it('19b. issue 13: a member added by hand, not in the policy, is attacked too (it reads a source table)', async () => {
+    const extra = `v_extra_${uniqueSuffix()}`;
+    f.db.trackRole(extra);
+    await broken(
+      `CREATE ROLE ${extra} LOGIN; GRANT ${ident(f.role).text} TO ${extra}; GRANT SELECT ON public.patients TO ${extra}`,
+      `REVOKE ALL ON public.patients FROM ${extra}; DROP ROLE ${extra}`,
+      async () => {
+        const r = await verify(f.db.url, f.policy, { only: ['source-read'] });
+        expect(r.subjects.map((s) => [s.role, s.kind])).toEqual([
+          [f.role, 'masking role'],
+          [f.member, `member of ${f.role}`],
+          [extra, `member of ${f.role} (not in the policy)`],
+        ]);
+        expect(r.ok).toBe(false);
+        expect(r.subjects[2]!.attacks[0]).toMatchObject({ status: 'leaked', evidence: expect.stringContaining('public.patients: SELECT * succeeded') });
+      },
+    );
+  });
+
   it('20. after every repair, the whole suite holds again for both roles', async () => {
     const r = await verify(f.db.url, f.policy);
     const leaks = r.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role} ${a.id}: ${a.evidence}`));

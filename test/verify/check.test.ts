@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createVerifyFixture, dropVerifyFixture, fixturePolicy, fixtureSchemaSql, type VerifyFixture } from './verify-fixture.ts';
 import { createTestDatabase, queryAs, uniqueSuffix } from '../support/db.ts';
 import { checkDrift, type DriftReport } from '../../src/verify/check.ts';
-import { loadPolicyText } from '../../src/cli/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 
 /** Issue "pgmask verify and pgmask check": check reports drift between the policy, the schema and the applied migration. */
@@ -116,6 +116,38 @@ describe('pgmask check', () => {
     }
   });
 
+  it('issue 13: reports a member added by hand outside the policy, naming it', async () => {
+    const extra = `c_extra_${uniqueSuffix()}`;
+    f.db.trackRole(extra);
+    await f.db.query(`CREATE ROLE "${extra}" LOGIN; GRANT "${f.role}" TO "${extra}"`);
+    try {
+      const r = await check();
+      expect(kinds(r)).toEqual([['member-unlisted', null, null]]);
+      expect(r.findings[0]!.message).toBe(`${extra} is a member of masking role ${f.role} but not listed in its members in policy.yaml`);
+      expect(r.findings[0]!.hint).toMatch(new RegExp(`REVOKE ${f.role} FROM ${extra}`));
+    } finally {
+      await f.db.query(`DROP ROLE "${extra}"`);
+    }
+    expect((await check()).ok).toBe(true);
+  });
+
+  it('issue 13: reports a masking-role grant on a relation the policy does not list, and a renamed masking role left with SELECT on the views', async () => {
+    const old = `c_old_${uniqueSuffix()}`;
+    f.db.trackRole(old);
+    await f.db.query(`CREATE TABLE public.staff (id int PRIMARY KEY); GRANT SELECT ON public.staff TO "${f.role}";
+      CREATE ROLE "${old}" NOLOGIN; GRANT SELECT ON masked.patients TO "${old}"`);
+    try {
+      const r = await check();
+      expect(r.findings.filter((x) => x.kind === 'grant-unlisted').map((x) => x.message)).toEqual([
+        `${old} has SELECT on masked.patients, which policy.yaml does not grant`,
+        `${f.role} has SELECT on public.staff, which policy.yaml does not grant`,
+      ].sort());
+    } finally {
+      await f.db.query(`DROP TABLE public.staff; REVOKE ALL ON masked.patients FROM "${old}"; DROP ROLE "${old}"`);
+    }
+    expect((await check()).ok).toBe(true);
+  });
+
   it('reports a masked view whose column type no longer matches the source, a dropped table and a stale view', async () => {
     // a view cannot outlive a type change of its source column: someone re-created it by hand
     await f.db.query(`DROP VIEW masked.encounters;
@@ -138,5 +170,30 @@ describe('pgmask check', () => {
       ['policy-changed', null, null],
       ['view-stale', 'visits', null],
     ]);
+  });
+
+});
+
+describe('pgmask check on materialized masking', () => {
+  it('exits clean right after migrating a materialized policy, and reports a relation of the wrong kind', async () => {
+    const db = await createTestDatabase('pgmask_check_mat');
+    const role = `cm_${uniqueSuffix()}`;
+    db.trackRole(role);
+    try {
+      await db.query(fixtureSchemaSql);
+      const text = fixturePolicy(role, `${role}_m`).replace(/\n {4}members: \[[^\]]*\]/, ' {}').replace('runtime: sql\n', 'runtime: sql\nmaterialize: true\n');
+      await applyPolicy(db.url, text, { file: 'policy.yaml' });
+      const { policy } = await loadPolicyText(text, 'policy.yaml');
+      const r = await check(policy, db.url);
+      expect(r).toEqual({ ok: true, policyHash: policy.hash, appliedPolicyHash: policy.hash, findings: [] });
+      // the same relation as a plain view (someone re-created it by hand, keeping pgmask's comment)
+      await db.query(`DROP MATERIALIZED VIEW masked.encounters;
+        CREATE VIEW masked.encounters WITH (security_barrier) AS SELECT encounter_id, patient_id, reason FROM public.encounters;
+        COMMENT ON VIEW masked.encounters IS 'pgmask: hand-made'`);
+      expect(kinds(await check(policy, db.url))).toEqual([['view-kind-differs', 'encounters', null]]);
+    } finally {
+      await db.query(`DROP OWNED BY "${role}"`).catch(() => {});
+      await db.drop();
+    }
   });
 });

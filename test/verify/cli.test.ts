@@ -116,6 +116,19 @@ describe('pgmask verify (CLI)', { timeout: 180_000 }, () => {
 });
 
 describe('pgmask check (CLI)', { timeout: 180_000 }, () => {
+  it('issue 13: exits 5 naming a member added by hand outside the policy', async () => {
+    const extra = `cli_extra_${Date.now()}`;
+    f.db.trackRole(extra);
+    await f.db.query(`CREATE ROLE ${extra} LOGIN; GRANT ${ident(f.role).text} TO ${extra}`);
+    try {
+      const r = await pgmask(['check', '--policy', policyFile, '--database-url', f.db.url]);
+      expect(r.code).toBe(5);
+      expect(r.stdout).toContain(`${extra} is a member of masking role ${f.role} but not listed in its members`);
+    } finally {
+      await f.db.query(`DROP ROLE ${extra}`);
+    }
+  });
+
   it('exits 0 without drift; exits 5 naming a column added after migrate; pins the --json shape', async () => {
     const clean = await pgmask(['check', '--policy', policyFile, '--database-url', f.db.url, '--json']);
     expect(clean.code).toBe(0);
