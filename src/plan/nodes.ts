@@ -86,7 +86,9 @@ export interface MaskedIndex {
 
 export interface MaskedColumn {
   readonly name: string;
-  /** the masked expression, already cast to `type` */
+  /** the masked expression as a tree, already cast to `type` (a Cast node) */
+  readonly masked: Expr;
+  /** `masked` rendered (what the view's SELECT list holds) */
   readonly expression: Sql;
   /** SQL type of the view column */
   readonly type: string;
@@ -119,7 +121,7 @@ export interface SubjectRoute {
 export type RowOrder =
   | { readonly kind: 'storage' }
   /** `ORDER BY hashtextextended(rowKey, seed)`, seed derived from `key` once per query */
-  | { readonly kind: 'keyed'; readonly rowKey: Sql; readonly key: Sql }
+  | { readonly kind: 'keyed'; readonly rowKey: Expr; readonly key: Expr }
   /** `ORDER BY` these output columns (1-based positions of the masked primary key) */
   | { readonly kind: 'masked key'; readonly positions: readonly number[] };
 
@@ -168,4 +170,62 @@ export interface GrantMaskingRole {
 export interface RestrictPlv8 {
   readonly kind: 'RestrictPlv8';
   readonly roles: readonly string[];
+}
+
+/**
+ * Expression nodes: a masked column's SQL expression as a tree down to its leaves, so
+ * that specialization, verify's oracle (a column computed with another key) and the
+ * report's utility query work on nodes rather than on rendered text. Rendered by
+ * `renderExpression` (src/plan/render.ts), exhaustively like the DDL nodes.
+ */
+export type Expr = ColumnReference | KeyReference | Cast | Constant | TransformCall | SqlTemplate;
+
+/** a column of the source row, e.g. `src."mrn"` */
+export interface ColumnReference {
+  readonly kind: 'ColumnReference';
+  /** the alias of the source table in the view (`src`) */
+  readonly table: string;
+  readonly column: string;
+}
+
+/** the rule's key: a scalar subquery on pgmask_private.keys, which PostgreSQL runs once per query (an InitPlan) */
+export interface KeyReference {
+  readonly kind: 'KeyReference';
+  readonly name: string;
+  /** the key version the view names (it keeps its key until the next migrate after `pgmask keys rotate`) */
+  readonly version: number;
+}
+
+export interface Cast {
+  readonly kind: 'Cast';
+  readonly expression: Expr;
+  /** SQL type name, as the catalog spells it (e.g. `numeric(5,1)`) */
+  readonly type: string;
+  /** `x::type` rather than `CAST(x AS type)` (the same meaning; the short form reads better inside calls) */
+  readonly short: boolean;
+}
+
+/** a self-contained SQL expression known when the migration is generated: a literal, precomputed bytes, an array constant */
+export interface Constant {
+  readonly kind: 'Constant';
+  readonly sql: Sql;
+}
+
+/** a call of a function in schema pgmask with positional arguments */
+export interface TransformCall {
+  readonly kind: 'TransformCall';
+  /** the function name inside schema pgmask, e.g. `zip3` */
+  readonly fn: string;
+  readonly args: readonly Expr[];
+}
+
+/**
+ * SQL text with holes for sub-expressions (Kysely's RawNode): `fragments[0] args[0]
+ * fragments[1] … args[n-1] fragments[n]`. The fragments are trusted Sql made by
+ * `sql`/`literal`/`ident`; every column, key or call inside stays a node.
+ */
+export interface SqlTemplate {
+  readonly kind: 'SqlTemplate';
+  readonly fragments: readonly Sql[];
+  readonly args: readonly Expr[];
 }

@@ -8,8 +8,10 @@ import { policyError, PgmaskError, ExitCode } from '../errors.ts';
 import { validatePolicy, assertValid } from '../policy/validate.ts';
 import { policyLocation } from '../policy/policy-source-map.ts';
 import { ident, literal, sql, join, trustedSqlText, type Sql } from '../sql/index.ts';
-import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex, RowOrder, SubjectRoute } from './nodes.ts';
+import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex, RowOrder, SubjectRoute, ColumnReference, Expr } from './nodes.ts';
 import { planSubjectRoutes } from './subject-routes.ts';
+import { cast, columnReference, constant, expr, keyReference } from './expression.ts';
+import { renderExpression } from './render.ts';
 import { createHash } from 'node:crypto';
 
 export const OWNER_ROLE = 'pgmask_owner';
@@ -47,32 +49,23 @@ export function resolveRuntime(policy: Policy, snapshot: CatalogSnapshot): Runti
   return policy.runtime;
 }
 
-/**
- * The key reference written into views: a scalar subquery (an InitPlan, evaluated once per
- * query) naming the key's version, so a view keeps its key until the next migrate after
- * `pgmask keys rotate`.
- */
-export function keyReference(name: string, version: number): Sql {
-  return sql`(SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = ${literal(name)} AND k.version = ${trustedSqlText(String(version))})`;
-}
-
 /** The version of a key a migration planned now uses: the newest in the database, or 1 for a key it will create. */
 export function currentKeyVersion(snapshot: CatalogSnapshot, name: string): number {
   return snapshot.keyVersions?.[name] ?? 1;
 }
 
-const SOURCE_ALIAS = ident('src');
+const SOURCE_ALIAS = 'src';
 
-function columnRef(name: string): Sql {
-  return sql`${SOURCE_ALIAS}.${ident(name)}`;
+function columnRef(name: string): ColumnReference {
+  return columnReference(SOURCE_ALIAS, name);
 }
 
 /** The row's primary key as one text expression (composite keys as a JSON array), or null. */
-export function rowKeyExpression(table: CatalogTable): Sql | null {
+export function rowKeyExpression(table: CatalogTable): Expr | null {
   const pk = table.primaryKey;
   if (!pk || pk.length === 0) return null;
-  if (pk.length === 1) return sql`${columnRef(pk[0]!)}::text`;
-  return sql`jsonb_build_array(${join(pk.map(columnRef))})::text`;
+  if (pk.length === 1) return cast(columnRef(pk[0]!), 'text');
+  return expr`jsonb_build_array(${pk.map(columnRef)})::text`;
 }
 
 const REDACT_UNLISTED: Rule = Object.freeze({ transform: 'redact', params: Object.freeze({}), key: '', display: 'redact (unlisted column)' });
@@ -186,23 +179,28 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable, su
   const { policy, registry } = input;
   const subjectName = ptable.subject ?? policy.subject;
   const subjectColumn = subjectName ? table.columns.find((c) => c.name === subjectName) : undefined;
-  const subject = subjectColumn ? sql`${columnRef(subjectColumn.name)}::text` : null;
+  const subject = subjectColumn ? cast(columnRef(subjectColumn.name), 'text') : null;
   const rowKey = rowKeyExpression(table);
   const columns: MaskedColumn[] = table.columns.map((column) => {
     const rule = ptable.columns.find((c) => c.name === column.name)?.rule ?? REDACT_UNLISTED;
     const transform = registry.get(rule.transform)!;
-    const expr = transform.render({
+    const keyName = rule.key || policy.keys[0]!;
+    const keyVersion = currentKeyVersion(input.snapshot, keyName);
+    const rendered = transform.render({
       value: columnRef(column.name),
       column,
       table,
       params: rule.params,
-      key: keyReference(rule.key || policy.keys[0]!, currentKeyVersion(input.snapshot, rule.key || policy.keys[0]!)),
-      keyVersion: currentKeyVersion(input.snapshot, rule.key || policy.keys[0]!),
+      // the view names the key's version, so it keeps its key until the next migrate after `pgmask keys rotate`
+      key: keyReference(keyName, keyVersion),
+      keyVersion,
+      runtime: input.runtime,
       subject,
       rowKey,
     });
     const type = transform.outputType?.(column, rule.params) ?? column.sqlType;
-    return { name: column.name, expression: sql`CAST(${expr} AS ${trustedSqlText(type)})`, type, comment: `${VIEW_COMMENT_MARKER} ${rule.display}` };
+    const masked = cast(rendered, type, false);
+    return { name: column.name, masked, expression: renderExpression(masked), type, comment: `${VIEW_COMMENT_MARKER} ${rule.display}` };
   });
   return {
     kind: 'CreateMaskedView',
@@ -232,7 +230,7 @@ function rowOrder(policy: Policy, snapshot: CatalogSnapshot, ptable: PolicyTable
   if (ptable.materialize && pk.length > 0) {
     return { kind: 'masked key', positions: pk.map((c) => table.columns.findIndex((col) => col.name === c) + 1) };
   }
-  return { kind: 'keyed', rowKey: rowKeyExpression(table) ?? sql`${SOURCE_ALIAS}::text`, key: keyReference(policy.keys[0]!, currentKeyVersion(snapshot, policy.keys[0]!)) };
+  return { kind: 'keyed', rowKey: rowKeyExpression(table) ?? constant(sql`${trustedSqlText(SOURCE_ALIAS)}::text`), key: keyReference(policy.keys[0]!, currentKeyVersion(snapshot, policy.keys[0]!)) };
 }
 
 /** The unique index on a materialized view's masked primary key (also the one `pgmask refresh` clusters on). */
@@ -274,7 +272,12 @@ function materializeProblems(policy: Policy, ptable: PolicyTable, table: Catalog
   ];
 }
 
-/** Unique index on the masked primary key; plain indexes on masked join keys (foreign keys and the subject column). */
+/**
+ * Unique index on the masked primary key; plain indexes on every other pseudonymized column
+ * (the identifiers analysts look up and join on: MRN, encounter number, the subject, foreign
+ * keys) and on join keys shown raw. A masked identifier is looked up by its pseudonym, which only the materialized view
+ * can index: a dynamic view computes it per row (docs/performance.md).
+ */
 function materializedIndexes(policy: Policy, ptable: PolicyTable, table: CatalogTable): MaskedIndex[] {
   const base = materializedIndexBase(policy.maskedSchema, table.name);
   const indexes: MaskedIndex[] = [];
@@ -282,12 +285,13 @@ function materializedIndexes(policy: Policy, ptable: PolicyTable, table: Catalog
   const joinKeys = new Set<string>();
   for (const fk of table.foreignKeys) if (fk.columns.length === 1) joinKeys.add(fk.columns[0]!);
   const subject = ptable.subject ?? policy.subject;
-  if (subject && table.columns.some((c) => c.name === subject)) joinKeys.add(subject);
+  if (subject) joinKeys.add(subject);
   for (const c of table.columns) {
-    if (!joinKeys.has(c.name) || (table.primaryKey?.length === 1 && table.primaryKey[0] === c.name)) continue;
-    if (!INJECTIVE.has(ruleOf(ptable, c.name) ?? 'redact')) continue;
+    if (table.primaryKey?.length === 1 && table.primaryKey[0] === c.name) continue;
+    const rule = ruleOf(ptable, c.name) ?? 'redact';
+    // join keys shown raw (keep) or pseudonymized, and every pseudonymized identifier
+    if (rule !== 'pseudonymize' && !(joinKeys.has(c.name) && INJECTIVE.has(rule))) continue;
     indexes.push({ name: `${base}_${indexes.length}`, columns: [c.name], unique: false });
   }
   return indexes;
 }
-

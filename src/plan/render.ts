@@ -1,5 +1,6 @@
 import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText, type Sql } from '../sql/index.ts';
-import type { CreateMaskedView, PlanNode, RowOrder, SubjectRoute } from './nodes.ts';
+import type { CreateMaskedView, Expr, PlanNode, RowOrder, SubjectRoute } from './nodes.ts';
+import { withKey, constant } from './expression.ts';
 import type { MigrationPlan } from './planner.ts';
 import { OWNER_ROLE } from './planner.ts';
 
@@ -171,14 +172,65 @@ function orderBy(order: RowOrder): Sql {
     case 'masked key':
       return sql`\nORDER BY ${join(order.positions.map((p) => trustedSqlText(String(p))))}`;
     case 'keyed': {
-      const seed = sql`(SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pgmask_k.key || ${literal('pgmask row order')}::bytea), 1, 8), 'hex'))::bit(64)::int8 FROM (SELECT ${order.key} AS key) AS pgmask_k)`;
-      return sql`\nORDER BY pg_catalog.hashtextextended(${order.rowKey}, ${seed})`;
+      const seed = sql`(SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pgmask_k.key || ${literal('pgmask row order')}::bytea), 1, 8), 'hex'))::bit(64)::int8 FROM (SELECT ${renderExpression(order.key)} AS key) AS pgmask_k)`;
+      return sql`\nORDER BY pg_catalog.hashtextextended(${renderExpression(order.rowKey)}, ${seed})`;
     }
     default: {
       const unreachable: never = order;
       throw new Error(`no renderer for row order ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * Expression nodes → SQL text (one place, exhaustive like renderNode).
+ *
+ * @example
+ *   renderExpression(cast(transformCall('zip3', cast(columnReference('src', 'zip'), 'text'), constant(sql`'{036}'::text[]`)), 'text', false))
+ *   // CAST(pgmask.zip3(src."zip"::text, '{036}'::text[]) AS text)
+ */
+export function renderExpression(node: Expr): Sql {
+  switch (node.kind) {
+    case 'ColumnReference':
+      return sql`${ident(node.table)}.${ident(node.column)}`;
+    case 'KeyReference':
+      return keySubquery(node.name, node.version);
+    case 'Cast':
+      // a cast binds tighter than any operator: the operand is parenthesized unless it is a leaf or a call
+      if (node.short) {
+        const operand = renderExpression(node.expression);
+        const e = node.expression;
+        const leaf = e.kind === 'ColumnReference' || e.kind === 'TransformCall' || e.kind === 'KeyReference' || (e.kind === 'Constant' && /^[A-Za-z_"][\w."]*$/.test(e.sql.text));
+        return sql`${leaf ? operand : sql`(${operand})`}::${trustedSqlText(node.type)}`;
+      }
+      return sql`CAST(${renderExpression(node.expression)} AS ${trustedSqlText(node.type)})`;
+    case 'Constant':
+      return node.sql;
+    case 'TransformCall':
+      return sql`pgmask.${/^[a-z_][a-z0-9_]*$/.test(node.fn) ? trustedSqlText(node.fn) : ident(node.fn)}(${join(node.args.map(renderExpression))})`;
+    case 'SqlTemplate': {
+      const parts: Sql[] = [node.fragments[0]!];
+      node.args.forEach((a, i) => parts.push(renderExpression(a), node.fragments[i + 1]!));
+      return join(parts, '');
+    }
+    default: {
+      const unreachable: never = node;
+      throw new Error(`no renderer for expression node ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** The key as views read it: a scalar subquery naming the key's version, which PostgreSQL evaluates once per query (an InitPlan). */
+export function keySubquery(name: string, version: number): Sql {
+  return sql`(SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = ${literal(name)} AND k.version = ${trustedSqlText(String(version))})`;
+}
+
+/**
+ * A masked column's expression with every key reference replaced by `key` (a bytea SQL
+ * expression): what the column would show under another key. verify's oracle uses it.
+ */
+export function renderWithKey(masked: Expr, key: Sql): Sql {
+  return renderExpression(withKey(masked, constant(sql`(${key})`)));
 }
 
 /** a SQL line comment; newlines in the text become new comment lines */

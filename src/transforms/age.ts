@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { jsonbLiteral, literal, sql, type Sql } from '../sql/index.ts';
+import { jsonbLiteral, literal, sql } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
+import type { Expr } from '../plan/nodes.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';
 import { daysInMonth } from './js/civil-date.ts';
@@ -60,7 +62,7 @@ export const age = defineTransform({
     const tz = literal(params.time_zone ?? 'UTC');
     const asOf = params.as_of !== undefined ? sql`${literal(params.as_of)}::date` : sql`(CURRENT_TIMESTAMP AT TIME ZONE ${tz})::date`;
     // year_only composes with generalize_date (both runtimes have it), so no third implementation is needed
-    const capped = (v: Sql) => (params.year_only ? sql`pgmask.generalize_date(pgmask.age(${v}, ${asOf}), ${jsonbLiteral({ to: 'year' })})` : sql`pgmask.age(${v}, ${asOf})`);
+    const capped = (v: Expr) => (params.year_only ? expr`pgmask.generalize_date(pgmask.age(${v}, ${asOf}), ${jsonbLiteral({ to: 'year' })})` : expr`pgmask.age(${v}, ${asOf})`);
     switch (column.family) {
       case 'date':
       case 'timestamp':
@@ -68,7 +70,7 @@ export const age = defineTransform({
       case 'timestamptz':
         return inTimeZone(value, params.time_zone, capped);
       default:
-        return sql`pgmask.age(${value}::numeric)`;
+        return expr`pgmask.age(${value}::numeric)`;
     }
   },
   sqlFile: 'age.sql',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { literal, sql } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { timeZoneParam } from './time-zone.ts';
 import { daysInMonth } from './js/civil-date.ts';
@@ -43,7 +44,7 @@ export const birthYear = defineTransform({
   },
   render({ value, params }) {
     const asOf = params.as_of !== undefined ? sql`${literal(params.as_of)}::date` : sql`(CURRENT_TIMESTAMP AT TIME ZONE ${literal(params.time_zone ?? 'UTC')})::date`;
-    return sql`pgmask.birth_year(${value}::int8, ${asOf})`;
+    return expr`pgmask.birth_year(${value}::int8, ${asOf})`;
   },
   sqlFile: 'birth_year.sql',
   plv8: [{ sqlName: 'birth_year', args: [['value', 'int8'], ['as_of', 'date']], returns: 'int8', js: 'birth_year' }],

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { jsonbLiteral, sql } from '../sql/index.ts';
+import { jsonbLiteral, literal, sql, type Sql } from '../sql/index.ts';
+import { cast, expr } from '../plan/expression.ts';
+import type { Expr } from '../plan/nodes.ts';
 import { defineTransform } from './transform.ts';
 
 const INT_MIN: Readonly<Record<string, string>> = { int2: '-32768', int4: '-2147483648', int8: '-9223372036854775808' };
@@ -13,6 +15,29 @@ const range = z
     label: z.string().max(200).describe('text shown for values in this range'),
   })
   .strict();
+
+type Range = z.infer<typeof range>;
+
+/**
+ * Labelled ranges specialized at plan time (sql runtime): a CASE over numeric comparisons
+ * with the bounds and labels as constants, the same as pgmask.bucket_label's jsonpath
+ * query on the jsonb options (which both runtimes implement) without reading jsonb per row.
+ * NaN and Infinity compare above every finite bound and -Infinity below, in numeric as there.
+ */
+function labelCase(v: Expr, ranges: readonly Range[], fallback: string | undefined): Expr {
+  let out = expr`CASE WHEN ${v} IS NULL THEN NULL`;
+  for (const r of ranges) {
+    const bounds: [Sql, number | undefined][] = [[sql`>=`, r.gte], [sql`>`, r.gt], [sql`<`, r.lt], [sql`<=`, r.lte]];
+    let condition: Expr | null = null;
+    for (const [op, n] of bounds) {
+      if (n === undefined) continue;
+      const test = expr`${v} ${op} ${literal(n)}::numeric`;
+      condition = condition === null ? test : expr`${condition} AND ${test}`;
+    }
+    out = expr`${out} WHEN ${condition ?? expr`${v} IS NOT NULL`} THEN ${literal(r.label)}`;
+  }
+  return expr`${out} ELSE ${fallback === undefined ? sql`NULL` : literal(fallback)} END`;
+}
 
 /**
  * Generalization into bins. Fixed width: the lower bound of the value's bin
@@ -52,15 +77,18 @@ export const bucket = defineTransform({
     }
     return [];
   },
-  render({ value, column, params }) {
+  render({ value, column, params, runtime }) {
     if (params.ranges !== undefined) {
-      return sql`pgmask.bucket_label(${value}::numeric, ${jsonbLiteral({ ranges: params.ranges, ...(params.default !== undefined ? { default: params.default } : {}) })})`;
+      if (runtime === 'plv8') {
+        return expr`pgmask.bucket_label(${value}::numeric, ${jsonbLiteral({ ranges: params.ranges, ...(params.default !== undefined ? { default: params.default } : {}) })})`;
+      }
+      return labelCase(cast(value, 'numeric'), params.ranges, params.default);
     }
     // the bin of a value near the type's minimum can start below it, and the cast back would
     // fail the query: the type's minimum (as text: int8's is not a float8) is the smallest bin
     const min = column.family === 'integer' ? INT_MIN[column.typeName] : undefined;
     const opts = { width: params.width, ...(params.origin !== undefined ? { origin: params.origin } : {}), ...(min !== undefined ? { min } : {}) };
-    return sql`pgmask.bucket(${value}::numeric, ${jsonbLiteral(opts)})`;
+    return expr`pgmask.bucket(${value}::numeric, ${jsonbLiteral(opts)})`;
   },
   sqlFile: 'bucket.sql',
   plv8: [

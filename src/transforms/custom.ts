@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { jsonbLiteral, ident, sql, trustedSqlText } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 import type { TypeFamily } from '../catalog/catalog-snapshot.ts';
 import type { Plv8Signature } from './transform.ts';
@@ -60,7 +61,7 @@ export function customTransformDefinition(custom: CustomTransform, file: string)
     usesKey: false,
     render: ({ value, params: p, column }) => {
       const type = SQL_TYPE[column.family as CustomValueFamily] ?? 'text';
-      return sql`${ident('pgmask', sqlName)}(${value}::${trustedSqlText(type)}, ${jsonbLiteral(p)})`;
+      return expr`${ident('pgmask', sqlName)}(${value}::${trustedSqlText(type)}, ${jsonbLiteral(p)})`;
     },
     sqlFile: null,
     plv8,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sql, trustedSqlText } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 
 /**
@@ -37,8 +38,8 @@ export const encrypt = defineTransform({
   outputType: (column, params) => (params.preserve_format === true || column.sqlType === 'text' ? null : 'text'),
   render: ({ value, key, keyVersion, params }) =>
     params.preserve_format === true
-      ? sql`pgmask.encrypt_fpe(${value}::text, ${key})`
-      : sql`pgmask.encrypt(${value}::text, ${key}, ${trustedSqlText(String(keyVersion ?? 1))})`,
+      ? expr`pgmask.encrypt_fpe(${value}::text, ${key})`
+      : expr`pgmask.encrypt(${value}::text, ${key}, ${trustedSqlText(String(keyVersion ?? 1))})`,
   sqlFile: 'encrypt.sql',
   plv8: [
     { sqlName: 'encrypt', args: [['value', 'text'], ['key', 'bytea'], ['key_version', 'int4']], returns: 'text', js: 'encrypt' },

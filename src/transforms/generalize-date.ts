@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';
 
@@ -28,8 +29,8 @@ export const generalizeDate = defineTransform({
   usesKey: false,
   render({ value, column, params }) {
     const opts = jsonbLiteral({ to: params.to });
-    if (column.family === 'timestamptz') return inTimeZone(value, params.time_zone, (local) => sql`pgmask.generalize_date(${local}, ${opts})`);
-    return sql`pgmask.generalize_date(${value}, ${opts})`;
+    if (column.family === 'timestamptz') return inTimeZone(value, params.time_zone, (local) => expr`pgmask.generalize_date(${local}, ${opts})`);
+    return expr`pgmask.generalize_date(${value}, ${opts})`;
   },
   sqlFile: 'generalize_date.sql',
   plv8: [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 
 /**
@@ -33,7 +34,7 @@ export const partial = defineTransform({
   runtimes: ['sql', 'plv8'],
   immutable: true,
   usesKey: false,
-  render: ({ value, params }) => sql`pgmask.partial(${value}::text, ${jsonbLiteral(params)})`,
+  render: ({ value, params }) => expr`pgmask.partial(${value}::text, ${jsonbLiteral(params)})`,
   sqlFile: 'partial.sql',
   plv8: [{ sqlName: 'partial', args: [['value', 'text'], ['opts', 'jsonb']], returns: 'text', js: 'partial' }],
   notes: [

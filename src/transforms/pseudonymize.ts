@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 
 const DEFAULT_BYTES = 10;
@@ -62,15 +63,15 @@ export const pseudonymize = defineTransform({
   render: ({ value, key, params, column }) => {
     switch (column.family === 'integer' ? column.typeName : column.family) {
       case 'int2':
-        return sql`pgmask.pseudonymize_int2(${value}::int2, ${key}, ${jsonbLiteral(params)})`;
+        return expr`pgmask.pseudonymize_int2(${value}::int2, ${key}, ${jsonbLiteral(params)})`;
       case 'int4':
-        return sql`pgmask.pseudonymize_int4(${value}::int4, ${key}, ${jsonbLiteral(params)})`;
+        return expr`pgmask.pseudonymize_int4(${value}::int4, ${key}, ${jsonbLiteral(params)})`;
       case 'int8':
-        return sql`pgmask.pseudonymize_int8(${value}::int8, ${key}, ${jsonbLiteral(params)})`;
+        return expr`pgmask.pseudonymize_int8(${value}::int8, ${key}, ${jsonbLiteral(params)})`;
       case 'uuid':
-        return sql`pgmask.pseudonymize_uuid(${value}::uuid, ${key}, ${jsonbLiteral(params)})`;
+        return expr`pgmask.pseudonymize_uuid(${value}::uuid, ${key}, ${jsonbLiteral(params)})`;
       default:
-        return sql`pgmask.pseudonymize(${value}::text, ${key}, ${jsonbLiteral(params)})`;
+        return expr`pgmask.pseudonymize(${value}::text, ${key}, ${jsonbLiteral(params)})`;
     }
   },
   sqlFile: 'pseudonymize.sql',

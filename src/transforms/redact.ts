@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { literal, sql } from '../sql/index.ts';
 import { defineTransform } from './transform.ts';
+import { constant } from '../plan/expression.ts';
 
 /**
  * Replaces every value by NULL, or by one typed constant (`{ redact: { value: "REDACTED" } }`).
@@ -29,7 +30,7 @@ export const redact = defineTransform({
     return [];
   },
   // a constant: the source column is never read, so Postgres does not even fetch it
-  render: ({ params }) => (params.value === undefined ? sql`NULL` : literal(typeof params.value === 'number' || typeof params.value === 'boolean' ? String(params.value) : params.value)),
+  render: ({ params }) => constant(params.value === undefined ? sql`NULL` : literal(typeof params.value === 'number' || typeof params.value === 'boolean' ? String(params.value) : params.value)),
   sqlFile: null,
   example: { rule: 'last_name: redact', input: "'Smith'", output: 'NULL' },
 });

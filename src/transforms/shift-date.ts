@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';
 import { shiftDateDays } from './js/shift-date.ts';
@@ -61,17 +62,17 @@ export const shiftDate = defineTransform({
   render({ value, column, params, key, subject }) {
     if (subject === null) throw new Error('shift_date rendered without a subject column (check() refuses this)');
     const opts = jsonbLiteral({ max_days: params.max_days, ...(params.keep_weekday === true ? { keep_weekday: true } : {}) });
-    const days = sql`pgmask.shift_date_days(${subject}, ${key}, ${opts})`;
+    const days = expr`pgmask.shift_date_days(${subject}, ${key}, ${opts})`;
     switch (column.family) {
       case 'date':
-        return sql`(${value} + ${days})`;
+        return expr`(${value} + ${days})`;
       case 'timestamptz':
         // UTC has no DST: a day there is exactly 24 hours, so the instant moves by 24·d hours, with no
         // round trip through the zone (the same result, ~10% faster on a date-heavy query)
-        if ((params.time_zone ?? 'UTC') === 'UTC') return sql`(${value} + make_interval(hours => 24 * ${days}))`;
-        return inTimeZone(value, params.time_zone, (local) => sql`${local} + make_interval(days => ${days})`);
+        if ((params.time_zone ?? 'UTC') === 'UTC') return expr`(${value} + make_interval(hours => 24 * ${days}))`;
+        return inTimeZone(value, params.time_zone, (local) => expr`${local} + make_interval(days => ${days})`);
       default:
-        return sql`(${value} + make_interval(days => ${days}))`;
+        return expr`(${value} + make_interval(days => ${days}))`;
     }
   },
   sqlFile: 'shift_date.sql',

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { literal, sql, type Sql } from '../sql/index.ts';
+import { literal } from '../sql/index.ts';
+import { expr } from '../plan/expression.ts';
+import type { Expr } from '../plan/nodes.ts';
 
 /**
  * The `time_zone` parameter of the date transforms. A timestamptz is an instant; "the same
@@ -19,8 +21,8 @@ export const timeZoneParam = z
   .describe('timestamptz columns: the IANA zone whose wall clock is kept (default UTC); set it to the zone the data was recorded in');
 
 /** `((value AT TIME ZONE tz) ⟨local⟩) AT TIME ZONE tz` for a timestamptz value. */
-export function inTimeZone(value: Sql, zone: string | undefined, local: (wallClock: Sql) => Sql): Sql {
+export function inTimeZone(value: Expr, zone: string | undefined, local: (wallClock: Expr) => Expr): Expr {
   const tz = literal(zone ?? 'UTC');
   // parenthesized: AT TIME ZONE binds tighter than the + or call that local() builds
-  return sql`((${local(sql`(${value} AT TIME ZONE ${tz})`)}) AT TIME ZONE ${tz})`;
+  return expr`((${local(expr`(${value} AT TIME ZONE ${tz})`)}) AT TIME ZONE ${tz})`;
 }

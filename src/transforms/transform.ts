@@ -1,24 +1,36 @@
 import type { z } from 'zod';
-import type { Sql } from '../sql/index.ts';
+import type { Expr } from '../plan/nodes.ts';
 import type { CatalogColumn, CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
 
 export type Runtime = 'plv8' | 'sql';
 
-/** What the planner hands a transform to build the SQL expression of one masked column. */
+/**
+ * What the planner hands a transform to build the expression of one masked column. The
+ * pieces are expression nodes (src/plan/nodes.ts); a transform combines them with the
+ * `expr` tag (src/plan/expression.ts) and returns a node, never rendered SQL text, so
+ * verify can recompute a column under another key by replacing the KeyReference node.
+ */
 export interface RenderContext<P> {
   /** the source column reference, e.g. `src."mrn"` (of the source column's type) */
-  readonly value: Sql;
+  readonly value: Expr;
   readonly column: CatalogColumn;
   readonly table: CatalogTable;
   readonly params: P;
-  /** a scalar subquery giving the rule's key (bytea), e.g. `(SELECT key FROM pgmask_private.keys WHERE name = 'default')` */
-  readonly key: Sql;
+  /** the rule's key (bytea): a KeyReference node, rendered as a scalar subquery PostgreSQL runs once per query */
+  readonly key: Expr;
   /** the version of that key the view uses (the newest at plan time; 1, the default, for a key not created yet) */
   readonly keyVersion?: number;
   /** the subject column as a text expression, or null when the table has none */
-  readonly subject: Sql | null;
+  readonly subject: Expr | null;
   /** the row's primary key as one text expression, or null when the table has none */
-  readonly rowKey: Sql | null;
+  readonly rowKey: Expr | null;
+  /**
+   * the runtime the view calls. On `sql` a transform specializes its call at plan time
+   * (parameters as SQL constants, constant sub-expressions precomputed) into the inlinable
+   * helpers of sql/<sqlFile>; on `plv8` it calls the runtime-independent signature
+   * (`pgmask.<fn>(value, [key,] opts jsonb)`) that both runtimes implement.
+   */
+  readonly runtime: Runtime;
 }
 
 /** A plan-time problem a transform reports about one column (becomes a policy error with position). */
@@ -65,8 +77,8 @@ export interface TransformDefinition<P = Record<string, unknown>> {
   outputType?(column: CatalogColumn, params: P): string | null;
   /** extra checks for one column (type-specific parameter rules, a needed primary key or subject column) */
   check?(ctx: CheckContext<P>): readonly TransformProblem[];
-  /** the SQL expression of the masked column; the planner casts it back to the output type */
-  render(ctx: RenderContext<P>): Sql;
+  /** the expression of the masked column; the planner casts it back to the output type */
+  render(ctx: RenderContext<P>): Expr;
   /** the file under sql/ that implements this transform's functions for the sql runtime, or null when it needs none */
   readonly sqlFile: string | null;
   /**

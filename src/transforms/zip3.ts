@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { jsonbLiteral, sql } from '../sql/index.ts';
+import { jsonbLiteral, literal, sql } from '../sql/index.ts';
+import { cast, constant, expr, transformCall } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { ZIP3_RESTRICTED_VERSION, zip3Restricted } from './data/zip3-restricted.ts';
 
@@ -8,11 +9,12 @@ import { ZIP3_RESTRICTED_VERSION, zip3Restricted } from './data/zip3-restricted.
  * sparsely populated ZIP3 areas (versioned list, replaceable in the policy). Text columns
  * only: a ZIP code stored as an integer has already lost its leading zeros (02115 → 2115),
  * so its first three digits are not its ZIP3. Values that are not a 5-digit or ZIP+4 code
- * become NULL. The view always passes the list it uses, so the view text shows it.
+ * become NULL. The view always passes the list it uses, so the view text shows it (sql runtime: as a
+ * constant text[] to the inlinable pgmask._zip3; plv8: in the jsonb options).
  *
  * @example
  *   zip: zip3
- *   -- pgmask.zip3(src."zip"::text, '{"restricted":["036",…]}'::jsonb)      '02115-1234' → '02100', '03601' → '00000'
+ *   -- pgmask._zip3(src."zip"::text, '{036,059,…}'::text[])      '02115-1234' → '02100', '03601' → '00000'
  */
 export const zip3 = defineTransform({
   name: 'zip3',
@@ -37,7 +39,12 @@ export const zip3 = defineTransform({
     }
     return [];
   },
-  render: ({ value, params }) => sql`pgmask.zip3(${value}::text, ${jsonbLiteral({ restricted: params.restricted ?? zip3Restricted })})`,
+  render: ({ value, params, runtime }) => {
+    const restricted = params.restricted ?? zip3Restricted;
+    if (runtime === 'plv8') return expr`pgmask.zip3(${value}::text, ${jsonbLiteral({ restricted })})`;
+    // each entry is three digits (the params schema), so the array literal needs no quoting inside
+    return transformCall('_zip3', cast(value, 'text'), constant(sql`${literal(`{${restricted.join(',')}}`)}::text[]`));
+  },
   sqlFile: 'zip3.sql',
   plv8: [{ sqlName: 'zip3', args: [['value', 'text'], ['opts', 'jsonb']], returns: 'text', js: 'zip3' }],
   notes: [

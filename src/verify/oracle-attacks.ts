@@ -1,4 +1,4 @@
-import { keyReference } from '../plan/planner.ts';
+import { renderWithKey } from '../plan/render.ts';
 import { ident, join, literal, sql, trustedSqlText, type Sql } from '../sql/index.ts';
 import type { OracleSample } from './verify-facts.ts';
 import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
@@ -25,23 +25,6 @@ function candidateKeys(keyNames: readonly string[], policyHash: string): { label
     { label: 'the policy hash', expr: () => text(policyHash) },
     { label: 'the value itself', expr: (column) => sql`pg_catalog.convert_to(${column}::text, 'UTF8')` },
   ];
-}
-
-/** The view column's expression with every key subquery replaced by `key`. */
-function withKey(expression: Sql, keyNames: readonly string[], key: Sql): Sql {
-  let text = expression.text;
-  for (const name of keyNames) {
-    // any version of the key: the reference names the version the view was planned with
-    const [before, after] = keyReference(name, 1).text.split(' AND k.version = 1') as [string, string];
-    const reference = new RegExp(`${escapeRegExp(before)} AND k\\.version = \\d+${escapeRegExp(after)}`, 'g');
-    text = text.replace(reference, () => `(${key.text})`);
-  }
-  // the text was made by the planner from Sql pieces; only a Sql fragment is spliced in
-  return trustedSqlText(text);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Runs the column expressions over the raw rows given as bind parameters (nothing raw is written into the query text). */
@@ -95,7 +78,8 @@ const oracle: Attack = {
         }
         const candidates = candidateKeys(keyNames, facts.policy.hash);
         const columnRef = sql`src.${ident(col.name)}`;
-        const guessed = await evaluate(s, sample, candidates.map((c) => withKey(col.expression, keyNames, c.expr(columnRef))));
+        // the planner's expression tree with its key node replaced: no rewriting of rendered SQL
+        const guessed = await evaluate(s, sample, candidates.map((c) => renderWithKey(col.masked, c.expr(columnRef))));
         if (typeof guessed === 'string') {
           tried.push(`${where}: the role cannot call the transform (${guessed})`);
           continue;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sql } from '../../src/sql/index.ts';
+import { constant } from '../../src/plan/expression.ts';
 import { keep } from '../../src/transforms/keep.ts';
 import { pseudonymize } from '../../src/transforms/pseudonymize.ts';
 import { redact } from '../../src/transforms/redact.ts';
@@ -77,7 +78,7 @@ const roundWeight = defineTransform({
   runtimes: ['plv8'],
   immutable: true,
   usesKey: false,
-  render: () => sql`NULL`,
+  render: () => constant(sql`NULL`),
   sqlFile: null,
 });
 

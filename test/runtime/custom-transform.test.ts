@@ -3,6 +3,7 @@
  * bundled into the PLV8 runtime, installed (sandbox here; real PLV8 when present) and used
  * the way a masked view uses them.
  */
+import { renderTransform } from '../support/render-transform.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +69,7 @@ describe('the example round_weight transform (examples/transforms, outside src/)
     await db.query('INSERT INTO patients VALUES (1, 72.4), (2, 80.9), (3, NULL), (4, 3.2)');
     const col = column('weight_kg', 'numeric', 'numeric', 'numeric(5,1)');
     const params = defs[0]!.params.parse({ step: 2 });
-    const expr = defs[0]!.render({ value: sql`src."weight_kg"`, column: col, table, params, key: sql`NULL`, subject: null, rowKey: null });
+    const expr = renderTransform(defs[0]!, { value: sql`src."weight_kg"`, column: col, table, params, key: sql`NULL`, subject: null, rowKey: null });
     expect(expr.text).toBe(`"pgmask"."custom_round_weight"(src."weight_kg"::float8, '{"step":2}'::jsonb)`);
 
     // evaluate the view expression per row: the cast to float8 by PostgreSQL, the function in

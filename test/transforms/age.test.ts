@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ident, sql } from '../../src/sql/index.ts';
 import { age } from '../../src/transforms/age.ts';
@@ -64,7 +65,7 @@ describe('age: metadata, check and render', () => {
   const birth = column('birth_date', 'date', 'date', 'date');
   const years = column('age_years', 'integer', 'integer', 'int4');
   const tbl = table('patients', [birth, years], null);
-  const render = (col: typeof birth, params: Record<string, unknown>) => age.render({ value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: age.params.parse(params), key: sql`NULL`, subject: null, rowKey: null });
+  const render = (col: typeof birth, params: Record<string, unknown>) => renderTransform(age, { value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: age.params.parse(params), key: sql`NULL`, subject: null, rowKey: null });
 
   it('renders as_of as a literal, or today on the wall clock of time_zone (a STABLE view)', () => {
     expect(render(birth, { as_of: '2025-01-01' }).text).toBe(`pgmask.age(src."birth_date", '2025-01-01'::date)`);

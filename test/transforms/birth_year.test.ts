@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ident, sql } from '../../src/sql/index.ts';
 import { birthYear } from '../../src/transforms/birth-year.ts';
@@ -38,9 +39,9 @@ describe('birth_year: render and check', () => {
   const yob = column('year_of_birth', 'integer', 'integer', 'int4');
   const tbl = table('person', [yob], null);
   it('passes as_of into the view, or today in the time zone without it', () => {
-    const fixed = birthYear.render({ value: sql`src.${ident('year_of_birth')}`, column: yob, table: tbl, params: birthYear.params.parse({ as_of: '2025-01-01' }), key: sql`NULL`, subject: null, rowKey: null });
+    const fixed = renderTransform(birthYear, { value: sql`src.${ident('year_of_birth')}`, column: yob, table: tbl, params: birthYear.params.parse({ as_of: '2025-01-01' }), key: sql`NULL`, subject: null, rowKey: null });
     expect(fixed.text).toBe(`pgmask.birth_year(src."year_of_birth"::int8, '2025-01-01'::date)`);
-    const today = birthYear.render({ value: sql`src.${ident('year_of_birth')}`, column: yob, table: tbl, params: birthYear.params.parse({}), key: sql`NULL`, subject: null, rowKey: null });
+    const today = renderTransform(birthYear, { value: sql`src.${ident('year_of_birth')}`, column: yob, table: tbl, params: birthYear.params.parse({}), key: sql`NULL`, subject: null, rowKey: null });
     expect(today.text).toBe(`pgmask.birth_year(src."year_of_birth"::int8, (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date)`);
   });
 

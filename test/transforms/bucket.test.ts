@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ident, sql } from '../../src/sql/index.ts';
 import { bucket } from '../../src/transforms/bucket.ts';
@@ -51,6 +52,13 @@ describe('bucket: JavaScript and SQL agree', () => {
     const chosen = values.map(() => sets[randomInt(rand, 0, sets.length - 1)]!);
     const fromSql = await batch(db.client, 'pgmask.bucket_label(t.a1, t.a2)', [values, chosen.map((o) => JSON.stringify(o))], ['numeric', 'jsonb']);
     expect(fromSql).toEqual(values.map((v, i) => bucketLabel(v, chosen[i]!)));
+    // the sql runtime's views specialize the ranges into a CASE: the same labels
+    const n = column('v', 'numeric', 'numeric', 'numeric');
+    for (const set of sets) {
+      const specialized = renderTransform(bucket, { value: sql`t.a1`, column: n, table: table('t', [n], null), params: bucket.params.parse({ ...set, as: 'text' }), key: sql`NULL`, subject: null, rowKey: null });
+      expect(specialized.text).not.toMatch(/jsonb|bucket_label/);
+      expect(await batch(db.client, specialized.text, [values], ['numeric'])).toEqual(values.map((v) => bucketLabel(v, set)));
+    }
   });
 
   it('bins exactly where float8 would not', () => {
@@ -65,7 +73,7 @@ describe('bucket: metadata, check and render on the server', () => {
   const age = column('age', 'integer', 'integer', 'int4');
   const bmi = column('bmi', 'numeric', 'numeric(4,1)', 'numeric');
   const tbl = table('patients', [age, bmi], null);
-  const render = (col: typeof age, params: Record<string, unknown>) => bucket.render({ value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: bucket.params.parse(params), key: sql`NULL`, subject: null, rowKey: null });
+  const render = (col: typeof age, params: Record<string, unknown>) => renderTransform(bucket, { value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: bucket.params.parse(params), key: sql`NULL`, subject: null, rowKey: null });
 
   it('validates params, output type and integer widths', () => {
     expect(bucket.params.safeParse({ ranges: [{ lt: 1, label: 'a' }] }).success).toBe(false); // as: text missing
@@ -78,8 +86,9 @@ describe('bucket: metadata, check and render on the server', () => {
 
   it('renders exact SQL, clamps integer bins to the type minimum, and runs', async () => {
     expect(render(age, { width: 10 }).text).toBe(`pgmask.bucket(src."age"::numeric, '{"min":"-2147483648","width":10}'::jsonb)`);
+    // labelled ranges are specialized into a CASE with constant bounds (no jsonpath per row)
     expect(render(bmi, { as: 'text', ranges: [{ lt: 25, label: 'normal' }], default: 'over' }).text).toBe(
-      `pgmask.bucket_label(src."bmi"::numeric, '{"default":"over","ranges":[{"label":"normal","lt":25}]}'::jsonb)`,
+      `CASE WHEN src."bmi"::numeric IS NULL THEN NULL WHEN src."bmi"::numeric < 25::numeric THEN 'normal' ELSE 'over' END`,
     );
     await db.client.query(`CREATE TABLE patients (age int, bmi numeric(4,1))`);
     await db.client.query(`INSERT INTO patients VALUES (37, 22.5), (-2147483648, 30.0), (NULL, NULL)`);

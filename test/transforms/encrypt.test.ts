@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,7 +81,7 @@ describe('encrypt: JavaScript and SQL agree and round-trip', () => {
 describe('encrypt: metadata and render', () => {
   const col = column('mrn', 'text', 'character varying(12)', 'varchar');
   const render = (params: unknown, keyVersion?: number) =>
-    encrypt.render({ value: sql`src.${ident('mrn')}`, column: col, table: table('t', [col], null), params: encrypt.params.parse(params), key: sql`K`, keyVersion, subject: null, rowKey: null }).text;
+    renderTransform(encrypt, { value: sql`src.${ident('mrn')}`, column: col, table: table('t', [col], null), params: encrypt.params.parse(params), key: sql`K`, keyVersion, subject: null, rowKey: null }).text;
   it('renders the versioned token or the format-preserving call', () => {
     expect(render({}, 4)).toBe(`pgmask.encrypt(src."mrn"::text, K, 4)`);
     expect(render({ preserve_format: true })).toBe(`pgmask.encrypt_fpe(src."mrn"::text, K)`);

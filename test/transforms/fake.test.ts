@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ident, sql } from '../../src/sql/index.ts';
@@ -67,7 +68,7 @@ describe('fake: metadata and render', () => {
   it('renders exact SQL and refuses a column too short for the kind', () => {
     const col = column('first_name', 'text', 'character varying(40)', 'varchar');
     const tbl = table('patients', [col], null);
-    expect(fake.render({ value: sql`src.${ident('first_name')}`, column: col, table: tbl, params: fake.params.parse({ kind: 'first_name' }), key: sql`(SELECT 1)`, subject: null, rowKey: null }).text).toBe(
+    expect(renderTransform(fake, { value: sql`src.${ident('first_name')}`, column: col, table: tbl, params: fake.params.parse({ kind: 'first_name' }), key: sql`(SELECT 1)`, subject: null, rowKey: null }).text).toBe(
       `pgmask.fake(src."first_name"::text, (SELECT 1), '{"kind":"first_name"}'::jsonb)`,
     );
     const short = column('email', 'text', 'character varying(12)', 'varchar');

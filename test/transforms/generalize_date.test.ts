@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ident, sql } from '../../src/sql/index.ts';
@@ -54,7 +55,7 @@ describe('generalize_date: JavaScript and SQL agree', () => {
 describe('generalize_date: timestamptz on the wall clock of a fixed zone', () => {
   const col = column('admitted_at', 'timestamptz', 'timestamp with time zone', 'timestamptz');
   const tbl = table('visits', [col], null);
-  const render = (params: Record<string, unknown>) => generalizeDate.render({ value: sql`src.${ident('admitted_at')}`, column: col, table: tbl, params: generalizeDate.params.parse(params), key: sql`NULL`, subject: null, rowKey: null });
+  const render = (params: Record<string, unknown>) => renderTransform(generalizeDate, { value: sql`src.${ident('admitted_at')}`, column: col, table: tbl, params: generalizeDate.params.parse(params), key: sql`NULL`, subject: null, rowKey: null });
 
   it('renders exact SQL', () => {
     expect(render({ to: 'month', time_zone: 'Europe/Berlin' }).text).toBe(

@@ -1,6 +1,7 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { ident, sql } from '../../src/sql/index.ts';
+import { ident, sql, type Sql } from '../../src/sql/index.ts';
 import { noise } from '../../src/transforms/noise.ts';
 import { noise as noiseJs, noiseLaplace, type NoiseOpts } from '../../src/transforms/js/noise.ts';
 import type { CatalogColumn } from '../../src/catalog/catalog-snapshot.ts';
@@ -21,9 +22,9 @@ const keyRef = sql`(SELECT k.key FROM test_keys AS k WHERE k.name = 'default')`;
 /** float8 as exact text: -0 and NaN kept apart, every other value by its shortest round-trip digits */
 const exact = (n: number) => (Object.is(n, -0) ? '-0' : String(n));
 
-function renderFor(col: CatalogColumn, params: Record<string, unknown>, primaryKey: readonly string[] | null = ['id']) {
-  const tbl = table('measurements', [column('id', 'integer', 'integer', 'int4'), col], primaryKey);
-  return noise.render({ value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: noise.params.parse(params), key: keyRef, subject: null, rowKey: sql`src."id"::text` });
+function renderFor(col: CatalogColumn, params: Record<string, unknown>, runtime: 'sql' | 'plv8' = 'sql', subject: Sql | null = sql`src."id"::text`) {
+  const tbl = table('measurements', [column('id', 'integer', 'integer', 'int4'), col], ['id']);
+  return renderTransform(noise, { value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: noise.params.parse(params), key: keyRef, subject, rowKey: sql`src."id"::text`, runtime });
 }
 
 describe('noise: JavaScript and SQL give the same float8', () => {
@@ -72,6 +73,24 @@ describe('noise: masked values on the real server (100,000 rows)', () => {
             CAST(${renderFor(column('price', 'numeric', 'numeric(7,2)', 'numeric'), { relative: 0.5, distribution: 'laplace' })} AS numeric(7,2)) AS price
           FROM measurements AS src`.text,
     );
+    // the same columns through the runtime-independent jsonb functions (what the plv8 runtime's views call)
+    await c.query(
+      sql`CREATE VIEW masked_generic AS SELECT src.id,
+            ${renderFor(weight, { relative: 0.05 }, 'plv8')} AS uniform,
+            ${renderFor(weight, { relative: 0.05, distribution: 'laplace' }, 'plv8')} AS laplace,
+            ${renderFor(weight, { absolute: 2 }, 'plv8')} AS absolute,
+            CAST(${renderFor(column('score', 'integer', 'integer', 'int4'), { absolute: 1000 }, 'plv8')} AS integer) AS score,
+            CAST(${renderFor(column('price', 'numeric', 'numeric(7,2)', 'numeric'), { relative: 0.5, distribution: 'laplace' }, 'plv8')} AS numeric(7,2)) AS price
+          FROM measurements AS src`.text,
+    );
+  });
+
+  it('gives the same values specialized (sql runtime views) as through the jsonb functions both runtimes implement', async () => {
+    const { rows } = await db.client.query<{ n: string; differ: string }>(`
+      SELECT count(*) AS n,
+             count(*) FILTER (WHERE (s.uniform, s.laplace, s.absolute, s.score, s.price) IS DISTINCT FROM (g.uniform, g.laplace, g.absolute, g.score, g.price)) AS differ
+        FROM masked s JOIN masked_generic g USING (id)`);
+    expect(rows[0]).toEqual({ n: '100000', differ: '0' });
   });
 
   it('has a mean relative error within 10% of the configured scale, for uniform and laplace', async () => {
@@ -122,31 +141,35 @@ describe('noise: masked values on the real server (100,000 rows)', () => {
 
 describe('noise: metadata, check and render', () => {
   const weight = column('weight_kg', 'float', 'double precision', 'float8');
-  it('refuses a table without a primary key and fractional decimals on integers', () => {
-    const tbl = table('obs', [weight], null);
-    const problems = noise.check!({ column: weight, table: tbl, params: { relative: 0.05 }, subjectColumn: null, runtime: 'sql' });
-    expect(problems.map((p) => p.code)).toEqual(['NOISE_NO_PRIMARY_KEY']);
-    expect(problems[0]!.message).toMatch(/has no primary key/);
+  it('needs no primary key; refuses a session-dependent subject and fractional decimals on integers', () => {
+    expect(noise.check!({ column: weight, table: table('obs', [weight], null), params: { relative: 0.05 }, subjectColumn: null, runtime: 'sql' })).toEqual([]);
     const int = column('n', 'integer', 'integer', 'int4');
     expect(noise.check!({ column: int, table: table('obs', [int], ['n']), params: { absolute: 1, decimals: 1 }, subjectColumn: null, runtime: 'sql' }).map((p) => p.code)).toEqual(['NOISE_DECIMALS_INTEGER']);
     const at = column('measured_at', 'timestamptz', 'timestamp with time zone', 'timestamptz');
-    expect(noise.check!({ column: weight, table: table('obs', [at, weight], ['measured_at']), params: { relative: 0.05 }, subjectColumn: null, runtime: 'sql' }).map((p) => p.code)).toEqual(['NOISE_PRIMARY_KEY_TYPE']);
+    expect(noise.check!({ column: weight, table: table('obs', [at, weight], null), params: { relative: 0.05 }, subjectColumn: 'measured_at', runtime: 'sql' }).map((p) => p.code)).toEqual(['NOISE_SUBJECT_TYPE']);
     expect(noise.params.safeParse({ relative: 0.05, absolute: 1 }).success).toBe(false);
     expect(noise.params.safeParse({}).success).toBe(false);
     expect(noise.params.safeParse({ absolute: 1, min: 5, max: 1 }).success).toBe(false);
   });
 
-  it('renders the column name into the call, and decimals and the type range as SQL around it', () => {
+  it('specializes the call on the sql runtime: constants, the label bytes precomputed, the value converted once, no guard a bounded type does not need', () => {
     const k = keyRef.text;
+    // 'noise' NUL 'price' NUL
+    const label = `'\\x6e6f69736500707269636500'::bytea`;
     expect(renderFor(column('price', 'numeric', 'numeric(7,2)', 'numeric'), { relative: 0.05 }).text).toBe(
-      `CASE WHEN abs(src."price"::float8) < 1e280::float8 THEN greatest(least(floor(pgmask.noise(src."price"::float8, src."id"::text, ${k}, '{"column":"price","relative":0.05}'::jsonb) * '100'::float8 + 0.5::float8) / '100'::float8, '99999.99'::float8), '-99999.99'::float8) ELSE src."price"::float8 END`,
+      `greatest(least(floor(src."price"::float8 * (1 + '0.05'::float8 * pgmask._noise_uniform_factor(pgmask._labelled_hmac(${label}, src."price"::text || ':' || coalesce(src."id"::text, ''), ${k}))) * '100'::float8 + '0.5'::float8) / '100'::float8, '99999.99'::float8), '-99999.99'::float8)`,
     );
-    expect(renderFor(column('n', 'integer', 'smallint', 'int2'), { absolute: 3, min: 0, distribution: 'laplace' }).text).toBe(
-      `CASE WHEN abs(src."n"::float8) < 1e280::float8 THEN greatest(least(floor(pgmask.noise_laplace(src."n"::float8, src."id"::text, ${k}, '{"absolute":3,"column":"n"}'::jsonb) * '1'::float8 + 0.5::float8) / '1'::float8, '32767'::float8), '0'::float8) ELSE src."n"::float8 END`,
+    expect(renderFor(column('n', 'integer', 'smallint', 'int2'), { absolute: 3, min: 0, distribution: 'laplace' }, 'sql', null).text).toBe(
+      `greatest(least(floor(src."n"::float8 + '3'::float8 * pgmask._noise_laplace_factor(pgmask._labelled_hmac('\\x6e6f697365006e00'::bytea, src."n"::text || ':', ${k})) * '1'::float8 + '0.5'::float8) / '1'::float8, '32767'::float8), '0'::float8)`,
     );
+    // float8: NaN, infinities, huge and tiny values pass unchanged
     expect(renderFor(weight, { relative: 0.05, decimals: -1 }).text).toBe(
-      `CASE WHEN abs(src."weight_kg"::float8) < 1e280::float8 THEN floor(pgmask.noise(src."weight_kg"::float8, src."id"::text, ${k}, '{"column":"weight_kg","relative":0.05}'::jsonb) / '10'::float8 + 0.5::float8) * '10'::float8 ELSE src."weight_kg"::float8 END`,
+      `CASE WHEN abs(src."weight_kg"::float8) < '1e+280'::float8 AND (src."weight_kg"::float8 = 0 OR abs(src."weight_kg"::float8) >= '1e-270'::float8) THEN floor(src."weight_kg"::float8 * (1 + '0.05'::float8 * pgmask._noise_uniform_factor(pgmask._labelled_hmac('\\x6e6f697365007765696768745f6b6700'::bytea, encode(float8send(src."weight_kg"::float8), 'hex') || ':' || coalesce(src."id"::text, ''), ${k}))) / '10'::float8 + '0.5'::float8) * '10'::float8 ELSE src."weight_kg"::float8 END`,
     );
-    expect(renderFor(weight, { relative: 0.05 }).text).toBe(`pgmask.noise(src."weight_kg"::float8, src."id"::text, ${k}, '{"column":"weight_kg","relative":0.05}'::jsonb)`);
+    // plv8: the runtime-independent function with the jsonb options
+    expect(renderFor(weight, { relative: 0.05 }, 'plv8').text).toBe(
+      `pgmask.noise(src."weight_kg"::float8, encode(float8send(src."weight_kg"::float8), 'hex') || ':' || coalesce(src."id"::text, ''), ${k}, '{"column":"weight_kg","relative":0.05}'::jsonb)`,
+    );
   });
+
 });

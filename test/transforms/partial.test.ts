@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ident, sql } from '../../src/sql/index.ts';
 import { partial } from '../../src/transforms/partial.ts';
@@ -40,7 +41,7 @@ describe('partial: JavaScript and SQL agree', () => {
 describe('partial: metadata and render', () => {
   const col = column('card', 'text', 'text', 'text');
   it('renders exact SQL and validates params', () => {
-    const r = partial.render({ value: sql`src.${ident('card')}`, column: col, table: table('t', [col], null), params: partial.params.parse({ last: 4, mask: '#' }), key: sql`NULL`, subject: null, rowKey: null });
+    const r = renderTransform(partial, { value: sql`src.${ident('card')}`, column: col, table: table('t', [col], null), params: partial.params.parse({ last: 4, mask: '#' }), key: sql`NULL`, subject: null, rowKey: null });
     expect(r.text).toBe(`pgmask.partial(src."card"::text, '{"last":4,"mask":"#"}'::jsonb)`);
     expect(partial.params.safeParse({ mask: '**' }).success).toBe(false);
     expect(partial.params.safeParse({ mask: '😀' }).success).toBe(true);

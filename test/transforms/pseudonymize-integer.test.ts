@@ -5,6 +5,7 @@
  * redirected by a caller's search_path (the key is an argument: a hijacked operator or
  * hmac() would receive it).
  */
+import { renderTransform } from '../support/render-transform.ts';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,7 +180,7 @@ describe('sql runtime functions ignore the caller search_path', () => {
 describe('pseudonymize metadata', () => {
   const table = { schema: 'public', name: 't' } as CatalogTable;
   const column = (typeName: string, family: CatalogColumn['family'], sqlType = typeName): CatalogColumn => ({ name: 'c', position: 1, sqlType, typeName, typeSchema: 'pg_catalog', family, nullable: true, comment: null });
-  const render = (c: CatalogColumn) => pseudonymize.render({ value: sql`src."c"`, column: c, table, params: {}, key: sql`K`, subject: null, rowKey: null }).text;
+  const render = (c: CatalogColumn) => renderTransform(pseudonymize, { value: sql`src."c"`, column: c, table, params: {}, key: sql`K`, subject: null, rowKey: null }).text;
 
   it('renders one SQL function per column type', () => {
     expect(render(column('int2', 'integer', 'smallint'))).toBe(`pgmask.pseudonymize_int2(src."c"::int2, K, '{}'::jsonb)`);

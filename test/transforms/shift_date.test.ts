@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ident, sql, type Sql } from '../../src/sql/index.ts';
@@ -22,7 +23,7 @@ const encounters = table('encounters', [column('encounter_id', 'integer', 'integ
 
 function render(col: typeof birthDate, tbl: typeof patients, params: Record<string, unknown>): Sql {
   const parsed = shiftDate.params.parse(params);
-  return shiftDate.render({ value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: parsed, key: keyRef, subject: sql`src."patient_id"::text`, rowKey: null });
+  return renderTransform(shiftDate, { value: sql`src.${ident(col.name)}`, column: col, table: tbl, params: parsed, key: keyRef, subject: sql`src."patient_id"::text`, rowKey: null });
 }
 
 describe('shift_date: the offset', () => {

@@ -1,3 +1,4 @@
+import { renderTransform } from '../support/render-transform.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ident, sql } from '../../src/sql/index.ts';
 import { zip3 } from '../../src/transforms/zip3.ts';
@@ -34,9 +35,23 @@ describe('zip3: JavaScript and SQL agree', () => {
   });
 
   it('uses the same built-in restricted list in both runtimes', () => {
-    const m = /coalesce\(opts -> 'restricted', '(\[[^']*\])'::jsonb\)/.exec(sqlFileText('zip3.sql'));
+    const m = /'\{([0-9,]*)\}'::text\[\]\)\)/.exec(sqlFileText('zip3.sql'));
     expect(m).not.toBeNull();
-    expect(JSON.parse(m![1]!)).toEqual([...zip3Restricted]);
+    expect(m![1]!.split(',')).toEqual([...zip3Restricted]);
+  });
+
+  it('gives the same results specialized (the list as a text[] constant) as through the jsonb function', async () => {
+    const values = ['02115', '02115-1234', ' 021151234 ', '03601', '89301', '2115', 'Boston', '', ' 12345 6789 ', '12345--6789', null];
+    const lists = [undefined, ['021'], []];
+    for (const restricted of lists) {
+      const params = zip3.params.parse(restricted === undefined ? {} : { restricted });
+      const tbl = table('t', [column('zip', 'text', 'text', 'text')], null);
+      const specialized = renderTransform(zip3, { value: sql`t.a1`, column: tbl.columns[0]!, table: tbl, params, key: sql`NULL`, subject: null, rowKey: null });
+      expect(specialized.text).toMatch(/^pgmask\._zip3\(/);
+      const fromView = await batch(db.client, specialized.text, [values], ['text']);
+      const fromFunction = await batch(db.client, 'pgmask.zip3(t.a1, t.a2)', [values, values.map(() => JSON.stringify(restricted === undefined ? {} : { restricted }))], ['text', 'jsonb']);
+      expect(fromView).toEqual(fromFunction);
+    }
   });
 
   it('follows Safe Harbor on the examples', () => {
@@ -48,10 +63,12 @@ describe('zip3: metadata, check and render', () => {
   const zip = column('zip', 'text', 'character varying(10)', 'varchar');
   const tbl = table('patients', [zip], null);
   it('renders the list it uses into the view', () => {
-    const r = zip3.render({ value: sql`src.${ident('zip')}`, column: zip, table: tbl, params: zip3.params.parse({}), key: sql`NULL`, subject: null, rowKey: null });
-    expect(r.text).toBe(`pgmask.zip3(src."zip"::text, '{"restricted":${JSON.stringify(zip3Restricted)}}'::jsonb)`);
-    const custom = zip3.render({ value: sql`src.${ident('zip')}`, column: zip, table: tbl, params: zip3.params.parse({ restricted: ['021'] }), key: sql`NULL`, subject: null, rowKey: null });
-    expect(custom.text).toBe(`pgmask.zip3(src."zip"::text, '{"restricted":["021"]}'::jsonb)`);
+    const r = renderTransform(zip3, { value: sql`src.${ident('zip')}`, column: zip, table: tbl, params: zip3.params.parse({}), key: sql`NULL`, subject: null, rowKey: null });
+    expect(r.text).toBe(`pgmask._zip3(src."zip"::text, '{${zip3Restricted.join(',')}}'::text[])`);
+    const custom = renderTransform(zip3, { value: sql`src.${ident('zip')}`, column: zip, table: tbl, params: zip3.params.parse({ restricted: ['021'] }), key: sql`NULL`, subject: null, rowKey: null });
+    expect(custom.text).toBe(`pgmask._zip3(src."zip"::text, '{021}'::text[])`);
+    const plv8 = renderTransform(zip3, { value: sql`src.${ident('zip')}`, column: zip, table: tbl, params: zip3.params.parse({ restricted: ['021'] }), key: sql`NULL`, subject: null, rowKey: null, runtime: 'plv8' });
+    expect(plv8.text).toBe(`pgmask.zip3(src."zip"::text, '{"restricted":["021"]}'::jsonb)`);
   });
 
   it('accepts text columns only and refuses ones too short for five characters', () => {

@@ -11,11 +11,11 @@
 import { labelledDigest } from './labelled-digest.ts';
 
 export interface NoiseOpts {
-  /** the column name: the same row key gets independent noise in each column */
+  /** the column name: the same identity gets independent noise in each column */
   readonly column: string;
-  /** scale = |value| × relative … */
+  /** value × (1 + relative × factor) … */
   readonly relative?: number;
-  /** … or this absolute scale */
+  /** … or value + absolute × factor */
   readonly absolute?: number;
 }
 
@@ -23,8 +23,9 @@ const LN2 = 0.6931471805599453;
 const TWO_POW_51 = 2251799813685248;
 const TWO_POW_52 = 4503599627370496;
 
-/** Values outside [1e-270, 1e280) in magnitude are returned unchanged (see noise()). */
+/** Values of magnitude 1e280 or more (and NaN), and with a relative scale below 1e-270, are returned unchanged (see noise()). */
 export const NOISE_MAX_MAGNITUDE = 1e280;
+export const NOISE_MIN_MAGNITUDE = 1e-270;
 
 /**
  * ln(1 + t) for t in [0, 1): 2·atanh(s) with s = t/(2+t) in [0, 1/3), the series to s¹⁹
@@ -67,17 +68,20 @@ export function laplaceFactor(digest: Uint8Array): number {
 function perturb(value: number, rowKey: string, key: Uint8Array, opts: NoiseOpts, factor: (digest: Uint8Array) => number): number {
   const magnitude = Math.abs(value);
   const relative = opts.relative !== undefined && opts.relative !== null;
-  if (!(magnitude < NOISE_MAX_MAGNITUDE) || (relative && value !== 0 && magnitude < 1e-270)) return value;
-  const scale = relative ? magnitude * opts.relative! : opts.absolute!;
-  return value + scale * factor(labelledDigest(key, 'noise', opts.column, rowKey));
+  if (!(magnitude < NOISE_MAX_MAGNITUDE) || (relative && value !== 0 && magnitude < NOISE_MIN_MAGNITUDE)) return value;
+  const f = factor(labelledDigest(key, 'noise', opts.column, rowKey));
+  return relative ? value * (1 + opts.relative! * f) : value + opts.absolute! * f;
 }
 
 /**
- * value + scale × uniformFactor(HMAC(key, 'noise' NUL column NUL rowKey)); scale =
- * |value| × relative or absolute. The same row and column always get the same noise, so
- * repeating a query and averaging gains nothing. NaN, ±Infinity, |value| ≥ 1e280 and (with a
- * relative scale) 0 < |value| < 1e-270 are returned unchanged: perturbing them could leave
- * the float8 range, where PostgreSQL raises an error and JavaScript does not.
+ * relative: value × (1 + relative × uniformFactor(h)); absolute: value + absolute ×
+ * uniformFactor(h); h = HMAC(key, 'noise' NUL column NUL rowKey). rowKey is the noise identity
+ * the masked view builds (the raw value's text, ':' and the subject), so one subject's same
+ * value in one column always gets the same noise: neither repeating a query nor averaging
+ * the subject's repeated rows gains anything. NaN, ±Infinity, |value| ≥ 1e280 and, with a
+ * relative scale, 0 < |value| < 1e-270 are returned unchanged: perturbing them could leave
+ * the float8 range (overflow, or underflow to 0), where PostgreSQL raises an error and
+ * JavaScript does not.
  */
 export function noise(value: number, rowKey: string, key: Uint8Array, opts: NoiseOpts): number {
   return perturb(value, rowKey, key, opts, uniformFactor);
