@@ -112,7 +112,10 @@ const largeObjects: Attack = {
   id: 'large-objects',
   title: 'read existing large objects and import a server file with lo_import',
   async run(s) {
-    const los = await s.rows<{ oid: number }>('SELECT oid::int8::float8 AS oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid LIMIT 1000');
+    // one the role owns is its own data (it wrote it), not a leak
+    const los = await s.rows<{ oid: number }>(
+      'SELECT oid::int8::float8 AS oid FROM pg_catalog.pg_largeobject_metadata WHERE lomowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) ORDER BY oid LIMIT 1000',
+    );
     const found: string[] = [];
     for (const lo of los) {
       const r = await s.attempt(`SELECT pg_catalog.lo_get($1::oid, 0, 16)`, [lo.oid]);

@@ -11,6 +11,14 @@ import { held, leaked, listSome, type Attack, type AttackSession } from './attac
 
 const RELKINDS = `('r', 'p', 'v', 'm', 'f')`;
 
+/**
+ * `c` is a source relation: a table-like relation that no extension owns. An extension
+ * installed in the source schema (pg_stat_statements; Citus's citus_tables, citus_schemas)
+ * brings its own relations and grants (often SELECT to PUBLIC): they hold no source data.
+ */
+export const SOURCE_RELATION = `c.relkind IN ${RELKINDS} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend ext
+  WHERE ext.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ext.objid = c.oid AND ext.deptype = 'e')`;
+
 /** The subject and every role it belongs to, transitively, with the path as text. */
 export const MEMBERSHIP_CHAIN = `WITH RECURSIVE chain(oid, path) AS (
   SELECT oid, rolname::text FROM pg_catalog.pg_roles WHERE rolname = current_user
@@ -32,7 +40,7 @@ const sourceRead: Attack = {
     const columns = await s.rows<{ rel: string; col: string }>(
       `SELECT c.relname AS rel, a.attname AS col FROM pg_catalog.pg_class c
          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND c.relkind IN ${RELKINDS}
+        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND ${SOURCE_RELATION}
           AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')`,
       [source],
     );
@@ -43,7 +51,7 @@ const sourceRead: Attack = {
     const other = await s.rows<{ rel: string; priv: string }>(
       `SELECT c.relname AS rel, p.priv FROM pg_catalog.pg_class c
          CROSS JOIN unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(priv)
-        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND c.relkind IN ${RELKINDS}
+        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND ${SOURCE_RELATION}
           AND pg_catalog.has_table_privilege(c.oid, p.priv)
         ORDER BY 1, 2`,
       [source],
@@ -62,12 +70,12 @@ const publicGrants: Attack = {
     const rows = await s.rows<{ what: string }>(
       `SELECT n.nspname || '.' || c.relname || ': ' || a.privilege_type AS what
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
-        WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private') AND a.grantee = 0
+        WHERE (n.nspname = $1 AND ${SOURCE_RELATION} OR n.nspname = 'pgmask_private') AND a.grantee = 0
        UNION ALL
        SELECT n.nspname || '.' || c.relname || '.' || att.attname || ': ' || a.privilege_type
          FROM pg_catalog.pg_attribute att JOIN pg_catalog.pg_class c ON c.oid = att.attrelid
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(att.attacl) a
-        WHERE (n.nspname = $1 OR n.nspname = 'pgmask_private') AND a.grantee = 0
+        WHERE (n.nspname = $1 AND ${SOURCE_RELATION} OR n.nspname = 'pgmask_private') AND a.grantee = 0
        ORDER BY 1`,
       [s.facts.policy.sourceSchema],
     );
@@ -86,7 +94,7 @@ const roleGrants: Attack = {
        SELECT DISTINCT n.nspname || '.' || c.relname || ': ' || a.privilege_type || ' via ' || chain.path AS what
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
               pg_catalog.aclexplode(c.relacl) a JOIN chain ON chain.oid = a.grantee
-        WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private')
+        WHERE (n.nspname = $1 AND ${SOURCE_RELATION} OR n.nspname = 'pgmask_private')
        ORDER BY 1`,
       [s.facts.policy.sourceSchema],
     );
@@ -233,14 +241,14 @@ const definerFunctions: Attack = {
       `SELECT p.oid::regprocedure::text || ' runs as ' || pg_catalog.pg_get_userbyid(p.proowner) ||
               CASE WHEN o.rolsuper THEN ' (a superuser)' ELSE ', who reads ' || (
                 SELECT string_agg(n.nspname || '.' || c.relname, ', ' ORDER BY c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private' AND c.relkind = 'r')
+                 WHERE (n.nspname = $1 AND ${SOURCE_RELATION} OR n.nspname = 'pgmask_private' AND c.relkind = 'r')
                    AND pg_catalog.has_table_privilege(p.proowner, c.oid, 'SELECT')) END AS what
          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles o ON o.oid = p.proowner
         WHERE p.prosecdef AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
           AND p.pronamespace <> 'pg_catalog'::regnamespace
           AND (o.rolsuper OR EXISTS (
                 SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                 WHERE (n.nspname = $1 AND c.relkind IN ${RELKINDS} OR n.nspname = 'pgmask_private' AND c.relkind = 'r')
+                 WHERE (n.nspname = $1 AND ${SOURCE_RELATION} OR n.nspname = 'pgmask_private' AND c.relkind = 'r')
                    AND pg_catalog.has_table_privilege(p.proowner, c.oid, 'SELECT')))
         ORDER BY 1`,
       [s.facts.policy.sourceSchema],

@@ -3,6 +3,7 @@ import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
 import { maskingRoleMembers } from './check.ts';
+import { SOURCE_RELATION } from './source-access-attacks.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import { planMigration, resolveRuntime } from '../plan/planner.ts';
@@ -100,7 +101,7 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
          FROM pg_class c
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
-          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND ${SOURCE_RELATION}
         GROUP BY c.oid, c.relname, c.relkind ORDER BY c.relname`,
       [policy.sourceSchema],
     )

@@ -319,6 +319,30 @@ describe('verify catches deliberately broken setups', () => {
     );
   });
 
+  it('19c. not leaks: an extension-owned relation in the source schema readable by PUBLIC (like pg_stat_statements, citus_tables), and a large object the role owns', async () => {
+    const lo = (await f.db.query(`SELECT lo_from_bytea(0, convert_to('my own notes', 'UTF8'))::int8 AS oid`)).rows[0].oid as string;
+    await broken(
+      `CREATE TABLE public.ext_stats (query text); INSERT INTO public.ext_stats VALUES ('SELECT 1');
+       ALTER EXTENSION plpgsql ADD TABLE public.ext_stats; GRANT SELECT ON public.ext_stats TO PUBLIC;
+       ALTER LARGE OBJECT ${Number(lo)} OWNER TO ${ident(f.member).text}`,
+      `ALTER EXTENSION plpgsql DROP TABLE public.ext_stats; DROP TABLE public.ext_stats; SELECT lo_unlink(${Number(lo)})`,
+      async () => {
+        const r = await run(['source-read', 'source-grants-public', 'copy', 'large-objects'], f.member);
+        for (const id of ['source-read', 'source-grants-public', 'copy', 'large-objects']) expect(attack(r, id).status).toBe('held');
+        expect(r.ok).toBe(true);
+      },
+    );
+    // the same relation without the extension owning it is a source table, and a leak
+    await broken(
+      'CREATE TABLE public.ext_stats (query text); GRANT SELECT ON public.ext_stats TO PUBLIC',
+      'DROP TABLE public.ext_stats',
+      async () => {
+        const r = await run(['source-read', 'source-grants-public'], f.member);
+        expect(attack(r, 'source-grants-public')).toMatchObject({ status: 'leaked', objects: ['PUBLIC has public.ext_stats: SELECT'] });
+      },
+    );
+  });
+
   it('20. after every repair, the whole suite holds again for both roles', async () => {
     const r = await verify(f.db.url, f.policy);
     const leaks = r.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role} ${a.id}: ${a.evidence}`));
