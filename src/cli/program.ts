@@ -11,6 +11,7 @@ import { refreshCommand } from './commands/refresh.ts';
 import { statusCommand } from './commands/status.ts';
 import { scanCommand } from './commands/scan.ts';
 import { transformsCommand } from './commands/transforms.ts';
+import { extractCommand } from './commands/extract.ts';
 
 /** The commander program: one file per command under commands/. */
 export function buildProgram(): Command {
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
       'after',
       '\nExit codes: 0 ok · 1 internal · 2 usage · 3 invalid policy · 4 database · 5 drift · 6 leak found · 7 risk threshold not met',
     );
-  for (const cmd of [generateCommand(), migrateCommand(), schemaCommand(), demoCommand(), verifyCommand(), checkCommand(), reportCommand(), refreshCommand(), statusCommand(), scanCommand(), transformsCommand()]) {
+  for (const cmd of [generateCommand(), migrateCommand(), schemaCommand(), demoCommand(), verifyCommand(), checkCommand(), reportCommand(), refreshCommand(), statusCommand(), scanCommand(), transformsCommand(), extractCommand()]) {
     program.addCommand(cmd.showHelpAfterError());
   }
   return program;

@@ -19,6 +19,8 @@ export interface TableRiskInput {
   readonly threshold: number;
   /** --min-k, or null */
   readonly minK: number | null;
+  /** the rows to measure as a FROM item, when not the whole view (an extract's subset) */
+  readonly rows?: Sql;
 }
 
 /** The bucket index (0-based, CLASS_SIZE_BUCKETS order) of a class size, as SQL. */
@@ -78,7 +80,7 @@ export function riskQuery(input: TableRiskInput): Sql {
   FROM (SELECT count(*) AS n FROM v GROUP BY ${c}) cells) AS ${ident(`c${i}`)}`,
     ),
   ];
-  return sql`WITH v AS MATERIALIZED (SELECT ${join(selected)} FROM ${view}),
+  return sql`WITH v AS MATERIALIZED (SELECT ${join(selected)} FROM ${input.rows ?? view}),
 cls AS MATERIALIZED (SELECT ${join(q)}, count(*) AS size FROM v GROUP BY ${join(q)})
 SELECT
   ${join(parts, ',\n  ')}`;

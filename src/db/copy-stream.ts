@@ -1,0 +1,29 @@
+import type pg from 'pg';
+import type { Readable, Writable } from 'node:stream';
+import copyStreams from 'pg-copy-streams';
+import { sql, type Sql } from '../sql/index.ts';
+
+/**
+ * COPY streams over one connection, built only from `Sql`: rows flow through
+ * without ever being held in memory as a whole table.
+ */
+export type CopyFormat = 'text' | 'csv';
+
+function formatOptions(format: CopyFormat, header: boolean): Sql {
+  return format === 'csv' ? (header ? sql`(FORMAT csv, HEADER true)` : sql`(FORMAT csv)`) : sql`(FORMAT text)`;
+}
+
+/** `COPY (query) TO STDOUT`: a readable stream of the rows; `rowCount` is set once it ends. */
+export function copyOut(client: pg.ClientBase, query: Sql, format: CopyFormat, header = false): Readable & { rowCount: number } {
+  return client.query(copyStreams.to(sql`COPY (${query}) TO STDOUT WITH ${formatOptions(format, header)}`.text));
+}
+
+/** `COPY table (columns) FROM STDIN`: a writable stream; `rowCount` is set once it finishes. */
+export function copyIn(client: pg.ClientBase, table: Sql, columns: readonly Sql[], format: CopyFormat): Writable & { rowCount: number } {
+  return client.query(copyStreams.from(sql`COPY ${table} (${columns}) FROM STDIN WITH ${formatOptions(format, false)}`.text));
+}
+
+/** Runs one statement built as `Sql` and returns its rows. */
+export async function runSql<R extends pg.QueryResultRow = Record<string, unknown>>(client: pg.ClientBase, statement: Sql): Promise<R[]> {
+  return (await client.query<R>(statement.text)).rows;
+}
