@@ -1,0 +1,136 @@
+/**
+ * Extract throughput against pg_dump of the raw tables, on the same machine and
+ * server, side by side in one run (not a test).
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/extract.ts --scale 1m
+ *
+ * The server must be a superuser connection whose major version matches the
+ * pg_dump on PATH (the embedded server ships no pg_dump). The baseline is what a
+ * DBA runs to hand the raw tables over: pg_dump in plain format, and pg_dump in
+ * directory format with --jobs 2. pgmask does more work per row (the masked
+ * views' transforms), so the target is a ratio, not parity: ≤ 1.5× pg_dump's time
+ * with --jobs 2 on the sql runtime. Peak RSS is the extract process's VmHWM.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { applyPolicy } from '../src/pipeline.ts';
+import { createClinicalSchema, loadClinicalData, parseScale } from '../src/db/synthetic.ts';
+import { withDatabase } from '../src/db/connection.ts';
+import { ident, sql } from '../src/sql/index.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const scale = parseScale(arg('--scale', '100k'));
+const url = arg('--database-url', process.env.DATABASE_URL ?? '');
+if (!url) {
+  console.error('bench/extract.ts needs --database-url or DATABASE_URL (a superuser; pg_dump on PATH of the same major version)');
+  process.exit(2);
+}
+const TABLES = ['patients', 'encounters', 'observations', 'notes'];
+const root = new URL('..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'pgmask-bench-extract-'));
+const dbName = `pgmask_bench_extract_${process.pid}`;
+const targetName = `${dbName}_target`;
+const role = `bench_extract_${process.pid}`;
+
+interface Run {
+  readonly seconds: number;
+  readonly peakRssMb: number | null;
+  readonly bytes: number;
+}
+
+/** Runs a command, polling /proc for its peak resident set (VmHWM) while it runs. */
+function timed(cmd: string, cmdArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<Omit<Run, 'bytes'>> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, cmdArgs, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let peak: number | null = null;
+    child.stderr.on('data', (d) => (stderr += d));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak ?? 0, Number(m[1]) / 1024);
+      } catch {
+        // exited between polls
+      }
+    }, 50);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      if (code !== 0) reject(new Error(`${cmd} ${cmdArgs.join(' ')} exited ${code}: ${stderr}`));
+      else resolve({ seconds: (performance.now() - started) / 1000, peakRssMb: peak });
+    });
+  });
+}
+
+function sizeOf(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((n, f) => n + sizeOf(join(path, f)), 0);
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const server = (await admin.query('SHOW server_version_num')).rows[0].server_version_num as string;
+  const dumpVersion = execFileSync('pg_dump', ['--version'], { encoding: 'utf8' });
+  const dumpMajor = /(\d+)\.\d+/.exec(dumpVersion)?.[1];
+  if (dumpMajor !== String(Math.floor(Number(server) / 10000))) throw new Error(`pg_dump is ${dumpVersion.trim()}, the server is ${server}: use a server of pg_dump's major version`);
+  await admin.query(sql`CREATE DATABASE ${ident(dbName)}`.text);
+  await admin.query(sql`CREATE DATABASE ${ident(targetName)}`.text);
+  const dbUrl = withDatabase(url, dbName);
+  try {
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    const loadStart = performance.now();
+    await createClinicalSchema(c);
+    const counts = await loadClinicalData(c, { scale, seed: 1 });
+    await c.query('ANALYZE');
+    await c.end();
+    const rows = Object.values(counts).reduce((a, b) => a + b, 0);
+    console.log(`loaded ${rows} rows (${JSON.stringify(counts)}) in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+    const policy = readFileSync(join(root, 'examples', 'clinic.yaml'), 'utf8')
+      .replace('runtime: auto', 'runtime: sql')
+      .replace('analyst:', `${role}:`)
+      .replace('members: [metabase_reader]', 'members: []');
+    const policyFile = join(work, 'clinic.yaml');
+    writeFileSync(policyFile, policy);
+    await applyPolicy(dbUrl, policy, { file: 'clinic.yaml' });
+
+    const pgmask = (extra: string[]) => timed(process.execPath, [join(root, 'bin', 'pgmask.js'), 'extract', '--policy', policyFile, '--database-url', dbUrl, ...extra]);
+    const tableArgs = TABLES.flatMap((t) => ['-t', `public.${t}`]);
+    const results: [string, Run][] = [];
+    const record = async (label: string, out: string, run: () => Promise<Omit<Run, 'bytes'>>) => {
+      const r = await run();
+      results.push([label, { ...r, bytes: sizeOf(out) }]);
+      console.log(`${label}: ${r.seconds.toFixed(1)} s`);
+    };
+    await record('pg_dump plain (raw tables)', join(work, 'raw.sql'), () => timed('pg_dump', ['-d', dbUrl, ...tableArgs, '-f', join(work, 'raw.sql')]));
+    await record('pg_dump -Fd --jobs 2 (raw tables)', join(work, 'raw.dir'), () => timed('pg_dump', ['-d', dbUrl, ...tableArgs, '-Fd', '-j', '2', '-f', join(work, 'raw.dir')]));
+    await record('pgmask extract --out FILE.sql', join(work, 'masked.sql'), () => pgmask(['--out', join(work, 'masked.sql')]));
+    await record('pgmask extract --format csv --jobs 2', join(work, 'masked-csv'), () => pgmask(['--format', 'csv', '--out', join(work, 'masked-csv'), '--jobs', '2']));
+    await record('pgmask extract --to DB --jobs 2', join(work, 'masked.sql'), () => pgmask(['--to', withDatabase(url, targetName), '--jobs', '2']));
+    const base = results[0]![1].seconds;
+    const baseJobs = results[1]![1].seconds;
+    console.log(`\nscale ${scale}: ${rows} rows, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    console.log('| run | seconds | ÷ pg_dump plain | ÷ pg_dump -j 2 | MB written | peak RSS MB |');
+    console.log('|---|---|---|---|---|---|');
+    for (const [label, r] of results) {
+      console.log(`| ${label} | ${r.seconds.toFixed(1)} | ${(r.seconds / base).toFixed(2)} | ${(r.seconds / baseJobs).toFixed(2)} | ${(r.bytes / 1e6).toFixed(0)} | ${r.peakRssMb === null ? '—' : r.peakRssMb.toFixed(0)} |`);
+    }
+  } finally {
+    await admin.query(sql`DROP DATABASE IF EXISTS ${ident(dbName)} WITH (FORCE)`.text).catch(() => {});
+    await admin.query(sql`DROP DATABASE IF EXISTS ${ident(targetName)} WITH (FORCE)`.text).catch(() => {});
+    await admin.query(sql`DROP ROLE IF EXISTS ${ident(role)}`.text).catch(() => {});
+    await admin.end();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
