@@ -16,8 +16,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { applyPolicy } from '../src/pipeline.ts';
-import { createClinicalSchema, loadClinicalData, parseScale } from '../src/db/synthetic.ts';
+import { applyPolicy } from '../src/cli/pipeline.ts';
+import { createClinicalSchema, loadClinicalData, parseScale } from '../src/demo/synthetic.ts';
 import { withDatabase } from '../src/db/connection.ts';
 import { ident, sql } from '../src/sql/index.ts';
 
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     const counts = await loadClinicalData(c, { scale, seed: 1 });
     await c.query('ANALYZE');
     await c.end();
-    const rows = Object.values(counts).reduce((a, b) => a + b, 0);
+    const rows = Object.values(counts).reduce((a: number, b: number) => a + b, 0);
     console.log(`loaded ${rows} rows (${JSON.stringify(counts)}) in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
     const policy = readFileSync(join(root, 'examples', 'clinic.yaml'), 'utf8')
       .replace('runtime: auto', 'runtime: sql')

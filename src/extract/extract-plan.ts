@@ -1,6 +1,6 @@
 import type { Policy, PolicyTable, Rule } from '../policy/policy.ts';
-import type { CatalogSnapshot, CatalogTable, ForeignKey } from '../db/catalog-snapshot.ts';
-import { findTable } from '../db/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable, ForeignKey } from '../catalog/catalog-snapshot.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
 import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { runPgmask } from '../support/cli.ts';
-import { applyPolicy } from '../../src/pipeline.ts';
-import { createClinicalSchema, loadClinicalData } from '../../src/db/synthetic.ts';
+import { applyPolicy } from '../../src/cli/pipeline.ts';
+import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
 
 /**
  * pgmask extract on the demo clinic: what the analyst sees, to another database,

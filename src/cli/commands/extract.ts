@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadPolicyFile, snapshotFor } from '../../pipeline.ts';
+import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
 import { connect, redactUrl } from '../../db/connection.ts';
 import { checkRowFilter } from '../../sql/index.ts';
 import { usageError } from '../../errors.ts';
