@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Readable, Writable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
-import { sql, type Sql } from '../sql/index.ts';
+import { compile, sql, type Sql } from '../sql/index.ts';
 
 /**
  * COPY streams over one connection, built only from `Sql`: rows flow through
@@ -13,17 +13,19 @@ function formatOptions(format: CopyFormat, header: boolean): Sql {
   return format === 'csv' ? (header ? sql`(FORMAT csv, HEADER true)` : sql`(FORMAT csv)`) : sql`(FORMAT text)`;
 }
 
+/** COPY takes no bound parameters: the statement must be all text */
+function copyText(statement: Sql): string {
+  const { text, values } = compile(statement);
+  if (values.length > 0) throw new Error('COPY cannot take bound values: build its query with literal(), not param()');
+  return text;
+}
+
 /** `COPY (query) TO STDOUT`: a readable stream of the rows; `rowCount` is set once it ends. */
 export function copyOut(client: pg.ClientBase, query: Sql, format: CopyFormat, header = false): Readable & { rowCount: number } {
-  return client.query(copyStreams.to(sql`COPY (${query}) TO STDOUT WITH ${formatOptions(format, header)}`.text));
+  return client.query(copyStreams.to(copyText(sql`COPY (${query}) TO STDOUT WITH ${formatOptions(format, header)}`)));
 }
 
 /** `COPY table (columns) FROM STDIN`: a writable stream; `rowCount` is set once it finishes. */
 export function copyIn(client: pg.ClientBase, table: Sql, columns: readonly Sql[], format: CopyFormat): Writable & { rowCount: number } {
-  return client.query(copyStreams.from(sql`COPY ${table} (${columns}) FROM STDIN WITH ${formatOptions(format, false)}`.text));
-}
-
-/** Runs one statement built as `Sql` and returns its rows. */
-export async function runSql<R extends pg.QueryResultRow = Record<string, unknown>>(client: pg.ClientBase, statement: Sql): Promise<R[]> {
-  return (await client.query<R>(statement.text)).rows;
+  return client.query(copyStreams.from(copyText(sql`COPY ${table} (${columns}) FROM STDIN WITH ${formatOptions(format, false)}`)));
 }

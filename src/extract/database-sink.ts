@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
-import { copyIn, runSql } from '../db/copy-stream.ts';
+import { copyIn } from '../db/copy-stream.ts';
+import { queryRows } from '../db/query.ts';
 import { ident, join, literal, sql } from '../sql/index.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 import type { ExtractPlan, ExtractTable } from './extract-plan.ts';
@@ -27,7 +28,7 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
   const { schema } = opts;
   const existing = async (client: pg.Client, plan: ExtractPlan): Promise<string[]> => {
     const names = [...plan.tables.map((t) => t.name), MANIFEST_TABLE];
-    const rows = await runSql<{ relname: string }>(
+    const rows = await queryRows<{ relname: string }>(
       client,
       sql`SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${literal(schema)} AND c.relname = ANY (ARRAY[${join(names.map((n) => literal(n)))}]::text[]) ORDER BY 1`,
     );
@@ -56,16 +57,16 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
     async begin(plan) {
       const client = await opts.connect();
       try {
-        await runSql(client, sql`BEGIN`);
+        await queryRows(client, sql`BEGIN`);
         const found = await existing(client, plan);
         // the manifest goes first: from here until finish() the target is an unfinished extract
         for (const name of [MANIFEST_TABLE, ...found.filter((n) => n !== MANIFEST_TABLE)]) {
-          if (found.includes(name)) await runSql(client, sql`DROP TABLE ${ident(schema, name)} CASCADE`);
+          if (found.includes(name)) await queryRows(client, sql`DROP TABLE ${ident(schema, name)} CASCADE`);
         }
-        await runSql(client, sql`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
-        await runSql(client, sql`COMMIT`);
+        await queryRows(client, sql`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
+        await queryRows(client, sql`COMMIT`);
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
+        await queryRows(client, sql`ROLLBACK`).catch(() => {});
         throw e;
       } finally {
         await client.end();
@@ -76,9 +77,9 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
       return {
         async write(table: ExtractTable, rows: Readable): Promise<ExtractedTable> {
           let bytes = 0;
-          await runSql(client, sql`BEGIN`);
+          await queryRows(client, sql`BEGIN`);
           try {
-            await runSql(client, createTableSql(schema, table));
+            await queryRows(client, createTableSql(schema, table));
             const sink = copyIn(client, ident(schema, table.name), table.columns.map((c) => ident(c.name)), 'text');
             await pipeline(
               rows,
@@ -88,10 +89,10 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
               }),
               sink,
             );
-            await runSql(client, sql`COMMIT`);
+            await queryRows(client, sql`COMMIT`);
             return { name: table.name, rows: sink.rowCount, bytes, file: null, sha256: null };
           } catch (e) {
-            await client.query('ROLLBACK').catch(() => {});
+            await queryRows(client, sql`ROLLBACK`).catch(() => {});
             throw e;
           }
         },
@@ -101,12 +102,12 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
     async finish(plan, manifest: ExtractManifest) {
       const client = await opts.connect();
       try {
-        await runSql(client, sql`BEGIN`);
-        for (const statement of finishingSql(schema, plan)) await runSql(client, statement);
-        await runSql(client, manifestTableSql(schema, manifest));
-        await runSql(client, sql`COMMIT`);
+        await queryRows(client, sql`BEGIN`);
+        for (const statement of finishingSql(schema, plan)) await queryRows(client, statement);
+        await queryRows(client, manifestTableSql(schema, manifest));
+        await queryRows(client, sql`COMMIT`);
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
+        await queryRows(client, sql`ROLLBACK`).catch(() => {});
         throw new PgmaskError({
           code: 'EXTRACT_KEYS_FAILED',
           message: `the extracted rows were loaded but their keys could not be re-created: ${(e as Error).message}`,

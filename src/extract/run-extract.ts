@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
-import { copyOut, runSql } from '../db/copy-stream.ts';
+import { copyOut } from '../db/copy-stream.ts';
+import { queryRows, savepoint } from '../db/query.ts';
 import { ident, literal, sql } from '../sql/index.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 import { measureTableRisk } from '../report/measure-risk.ts';
@@ -37,12 +38,12 @@ export interface ExtractInput {
 async function openReader(input: ExtractInput, snapshotId: string | null): Promise<{ client: pg.Client; snapshotId: string }> {
   const client = await input.openSource();
   try {
-    await runSql(client, sql`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`);
+    await queryRows(client, sql`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`);
     let id = snapshotId;
-    if (id === null) id = (await runSql<{ id: string }>(client, sql`SELECT pg_catalog.pg_export_snapshot() AS id`))[0]!.id;
-    else await runSql(client, sql`SET TRANSACTION SNAPSHOT ${literal(id)}`);
+    if (id === null) id = (await queryRows<{ id: string }>(client, sql`SELECT pg_catalog.pg_export_snapshot() AS id`))[0]!.id;
+    else await queryRows(client, sql`SET TRANSACTION SNAPSHOT ${literal(id)}`);
     try {
-      await runSql(client, sql`SET LOCAL ROLE ${ident(input.role)}`);
+      await queryRows(client, sql`SET LOCAL ROLE ${ident(input.role)}`);
     } catch (cause) {
       throw new PgmaskError({
         code: 'EXTRACT_CANNOT_SET_ROLE',
@@ -53,7 +54,7 @@ async function openReader(input: ExtractInput, snapshotId: string | null): Promi
       });
     }
     // the role's own settings do not apply after SET ROLE; name everything, trust nothing on the path
-    await runSql(client, sql`SET LOCAL search_path = pg_catalog, pg_temp`);
+    await queryRows(client, sql`SET LOCAL search_path = pg_catalog, pg_temp`);
     return { client, snapshotId: id };
   } catch (e) {
     await client.end().catch(() => {});
@@ -64,9 +65,8 @@ async function openReader(input: ExtractInput, snapshotId: string | null): Promi
 /** Plans every table's query (EXPLAIN): a --where condition that does not work fails here, before anything is written. */
 async function checkQueries(client: pg.Client, plan: ExtractPlan): Promise<void> {
   for (const t of plan.tables) {
-    await runSql(client, sql`SAVEPOINT pgmask_extract_check`);
     try {
-      await runSql(client, sql`EXPLAIN ${t.select}`);
+      await savepoint(client, () => queryRows(client, sql`EXPLAIN ${t.select}`), { rollback: true });
     } catch (cause) {
       throw new PgmaskError({
         code: 'EXTRACT_WHERE_INVALID',
@@ -75,8 +75,6 @@ async function checkQueries(client: pg.Client, plan: ExtractPlan): Promise<void>
         exitCode: ExitCode.usage,
         cause,
       });
-    } finally {
-      await runSql(client, sql`ROLLBACK TO SAVEPOINT pgmask_extract_check`).catch(() => {});
     }
   }
 }
@@ -169,7 +167,7 @@ export async function runExtract(input: ExtractInput): Promise<ExtractManifest> 
 
 /** Fingerprints of the policy's keys: HMAC-SHA256(key, a fixed label), first 8 bytes — they tell two extracts' keys apart and reveal nothing. */
 export async function keyFingerprints(admin: pg.ClientBase, policy: Policy, pgcryptoSchema: string): Promise<ExtractManifest['keys']> {
-  const rows = await runSql<{ name: string; fingerprint: string }>(
+  const rows = await queryRows<{ name: string; fingerprint: string }>(
     admin,
     sql`SELECT k.name, pg_catalog.encode(pg_catalog.substr(${ident(pgcryptoSchema)}.hmac(pg_catalog.convert_to('pgmask key fingerprint', 'UTF8'), k.key, 'sha256'), 1, 8), 'hex') AS fingerprint
 FROM pgmask_private.keys AS k WHERE k.name = ANY (ARRAY[${policy.keys.map((k) => literal(k))}]::text[]) ORDER BY k.name`,
