@@ -12,6 +12,8 @@ import { statusCommand } from './commands/status.ts';
 import { scanCommand } from './commands/scan.ts';
 import { transformsCommand } from './commands/transforms.ts';
 import { extractCommand } from './commands/extract.ts';
+import { revealCommand } from './commands/reveal.ts';
+import { keysCommand } from './commands/keys.ts';
 
 /** The commander program: one file per command under commands/. */
 export function buildProgram(): Command {
@@ -23,7 +25,7 @@ export function buildProgram(): Command {
       'after',
       '\nExit codes: 0 ok · 1 internal · 2 usage · 3 invalid policy · 4 database · 5 drift · 6 leak found · 7 risk threshold not met',
     );
-  for (const cmd of [generateCommand(), migrateCommand(), schemaCommand(), demoCommand(), verifyCommand(), checkCommand(), reportCommand(), refreshCommand(), statusCommand(), scanCommand(), transformsCommand(), extractCommand()]) {
+  for (const cmd of [generateCommand(), migrateCommand(), schemaCommand(), demoCommand(), verifyCommand(), checkCommand(), reportCommand(), refreshCommand(), statusCommand(), scanCommand(), transformsCommand(), extractCommand(), revealCommand(), keysCommand()]) {
     program.addCommand(cmd.showHelpAfterError());
   }
   return program;

@@ -17,6 +17,7 @@ export type PlanNode =
   | CreateMaskedView
   | EnsureRole
   | GrantMaskingRole
+  | GrantBrokers
   | RestrictPlv8;
 
 export interface Header {
@@ -159,6 +160,17 @@ export interface GrantMaskingRole {
   readonly views: readonly string[];
   readonly members: readonly string[];
   readonly database: string;
+}
+
+/**
+ * The honest brokers of the policy: pgmask.reveal (created by pgmask's migration 0004) is
+ * owned by pgmask_owner, so it reads keys as that role; EXECUTE on it and SELECT on
+ * pgmask.reveal_log go to these roles and are taken from anyone else (a broker removed from
+ * the policy loses them).
+ */
+export interface GrantBrokers {
+  readonly kind: 'GrantBrokers';
+  readonly brokers: readonly { readonly role: string; readonly members: readonly string[] }[];
 }
 
 /**

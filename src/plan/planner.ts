@@ -167,6 +167,8 @@ export function planMigration(input: PlanInput): MigrationPlan {
           database: snapshot.database,
         }) as const,
     ),
+    ...policy.brokers.map((b) => ({ kind: 'EnsureRole', name: b.name }) as const),
+    { kind: 'GrantBrokers', brokers: policy.brokers.map((b) => ({ role: b.name, members: b.members })) },
     ...(runtime === 'plv8' ? [{ kind: 'RestrictPlv8', roles: [...new Set(policy.roles.flatMap((r) => [r.name, ...r.members]))] } as const] : []),
   ];
   return Object.freeze({ nodes: Object.freeze(nodes), runtime, policyHash: policy.hash });

@@ -104,6 +104,47 @@ END
       }
       return join(parts, '\n');
     }
+    case 'GrantBrokers': {
+      const revealMany = sql`FUNCTION pgmask.reveal(text[], text, int4)`;
+      const revealOne = sql`FUNCTION pgmask.reveal(text, text)`;
+      // what was granted on them before, to anyone but the owner, is taken back first
+      const reset = sql`
+DECLARE
+  grant_row record;
+BEGIN
+  FOR grant_row IN
+    SELECT DISTINCT o.object, r.rolname
+      FROM (SELECT 'FUNCTION pgmask.reveal(text[], text, int4)' AS object, p.proacl AS acl, p.proowner AS owner
+              FROM pg_catalog.pg_proc AS p WHERE p.oid = 'pgmask.reveal(text[], text, int4)'::pg_catalog.regprocedure
+            UNION ALL
+            SELECT 'FUNCTION pgmask.reveal(text, text)', p.proacl, p.proowner
+              FROM pg_catalog.pg_proc AS p WHERE p.oid = 'pgmask.reveal(text, text)'::pg_catalog.regprocedure
+            UNION ALL
+            SELECT 'TABLE pgmask.reveal_log', c.relacl, c.relowner
+              FROM pg_catalog.pg_class AS c WHERE c.oid = 'pgmask.reveal_log'::pg_catalog.regclass) AS o
+      CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) AS a
+      JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.grantee <> o.owner AND NOT (o.object = 'TABLE pgmask.reveal_log' AND r.rolname = ${literal(OWNER_ROLE)})
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM %I', grant_row.object, grant_row.rolname);
+  END LOOP;
+END
+`;
+      const parts: Sql[] = [
+        sql`-- honest brokers: pgmask.reveal reads keys as ${ident(OWNER_ROLE)}; only the policy's brokers may call it or read its log
+ALTER ${revealMany} OWNER TO ${ident(OWNER_ROLE)};
+ALTER ${revealOne} OWNER TO ${ident(OWNER_ROLE)};
+REVOKE ALL ON FUNCTION pgmask.reveal(text[], text, int4), pgmask.reveal(text, text) FROM PUBLIC;
+DO ${dollarQuoted(reset.text)};`,
+      ];
+      for (const b of node.brokers) {
+        const role = ident(b.role);
+        parts.push(sql`GRANT EXECUTE ON FUNCTION pgmask.reveal(text[], text, int4), pgmask.reveal(text, text) TO ${role};
+GRANT SELECT ON pgmask.reveal_log TO ${role};`);
+        for (const m of b.members) parts.push(sql`GRANT ${role} TO ${ident(m)};`);
+      }
+      return join(parts, '\n');
+    }
     case 'RestrictPlv8':
       return sql`-- no masking role, member or PUBLIC may run its own PLV8 code in the context that receives the key
 REVOKE USAGE ON LANGUAGE plv8 FROM PUBLIC;

@@ -65,7 +65,8 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
 
   const keys = declaredKeys(raw, problems);
   checkSchemas(raw, problems);
-  checkRoles(raw, problems);
+  checkRoles(raw, 'roles', problems);
+  checkRoles(raw, 'brokers', problems);
   const rules = checkTables(raw, { registry, keys, problems });
 
   if (problems.size > 0 || !result.success) throw invalid(file, problems);
@@ -75,12 +76,16 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
     const { line, column } = sourceMap.locate(path, 'key');
     return { line, column };
   };
-  const rawRoles = isPlainMap(raw.roles) ? raw.roles : {};
-  const roles: PolicyRole[] = keysInOrder(rawRoles).map((name) => {
-    const role = rawRoles[name];
-    const members = isPlainMap(role) && Array.isArray(role.members) ? (role.members as string[]) : [];
-    return { name, members: [...members], position: position(['roles', name]) };
-  });
+  const rolesOf = (section: 'roles' | 'brokers'): PolicyRole[] => {
+    const rawRoles = isPlainMap(raw[section]) ? raw[section] : {};
+    return keysInOrder(rawRoles).map((name) => {
+      const role = rawRoles[name];
+      const members = isPlainMap(role) && Array.isArray(role.members) ? (role.members as string[]) : [];
+      return { name, members: [...members], position: position([section, name]) };
+    });
+  };
+  const roles = rolesOf('roles');
+  const brokers = rolesOf('brokers');
   const rawTables = raw.tables as Record<string, Record<string, unknown>>;
   const tables: PolicyTable[] = keysInOrder(rawTables).map((name) => {
     const table = rawTables[name]!;
@@ -114,6 +119,7 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
     subject: data.subject ?? null,
     keys: [...data.keys],
     roles,
+    brokers,
     tables,
     transformsDir: data.transforms === undefined ? null : resolve(dirname(file), data.transforms),
     hash: createHash('sha256').update(text, 'utf8').digest('hex'),
@@ -228,16 +234,20 @@ function roleNameProblem(name: string): string | null {
   return identifierProblem(name);
 }
 
-function checkRoles(raw: Record<string, unknown>, problems: ProblemList): void {
-  if (!isPlainMap(raw.roles)) return;
-  for (const [name, role] of entriesInOrder(raw.roles)) {
+function checkRoles(raw: Record<string, unknown>, section: 'roles' | 'brokers', problems: ProblemList): void {
+  const section_ = raw[section];
+  if (!isPlainMap(section_)) return;
+  for (const [name, role] of entriesInOrder(section_)) {
     const problem = roleNameProblem(name);
-    if (problem) problems.add({ code: 'POLICY_RESERVED_NAME', message: `role name \`${name}\` ${problem}`, hint: 'name the masking role after its audience, e.g. `analyst`', path: ['roles', name] });
+    if (problem) problems.add({ code: 'POLICY_RESERVED_NAME', message: `role name \`${name}\` ${problem}`, hint: section === 'roles' ? 'name the masking role after its audience, e.g. `analyst`' : 'name the broker role after its task, e.g. `honest_broker`', path: [section, name] });
+    if (section === 'brokers' && isPlainMap(raw.roles) && Object.hasOwn(raw.roles, name)) {
+      problems.add({ code: 'POLICY_BROKER_IS_MASKING_ROLE', message: `\`${name}\` is both a masking role and a broker: every analyst in it could reveal tokens`, hint: 'give the broker a role of its own, e.g. `honest_broker`', path: [section, name] });
+    }
     if (!isPlainMap(role) || !Array.isArray(role.members)) continue;
     const seen = new Set<string>();
     role.members.forEach((member: unknown, i: number) => {
       if (typeof member !== 'string' || member === '') return;
-      const path = ['roles', name, 'members', i];
+      const path = [section, name, 'members', i];
       const memberProblem = roleNameProblem(member);
       if (memberProblem && identifierProblem(member) === null) {
         problems.add({ code: 'POLICY_RESERVED_NAME', message: `member \`${member}\` ${memberProblem}`, hint: 'list existing login roles (the analysts or BI service accounts)', path, part: 'value' });

@@ -77,6 +77,12 @@ const roleObject = z.strictObject({
 
 export const roleSchema = roleObject.nullable().describe('a masking role (NOLOGIN), created if missing');
 
+const brokerObject = z.strictObject({
+  members: z.array(identifier).nullish().describe('existing login roles granted this broker role'),
+});
+
+export const brokerSchema = brokerObject.nullable().describe('a broker role (NOLOGIN), created if missing: may call pgmask.reveal and read pgmask.reveal_log');
+
 /**
  * The shape of a version 1 policy file. `rule` is the schema of one column rule:
  * the parser passes `z.unknown()` and parses rules itself (to report positions
@@ -104,6 +110,7 @@ export function policyInputSchema<R extends z.ZodType>(rule: R) {
         .default(['default'])
         .describe('key names; the first one is the default key'),
       roles: z.record(z.string(), roleSchema).optional().describe('masking roles, by name'),
+      brokers: z.record(z.string(), brokerSchema).optional().describe('honest-broker roles that may reveal encrypt tokens, by name (never a masking role)'),
       tables: z.record(z.string(), tableSchema(rule)).describe('source tables to mask, by name; a table not listed gets no masked view'),
       materialize: z
         .boolean()
@@ -121,5 +128,6 @@ export function allowedKeys(path: readonly (string | number)[]): string[] {
   if (path.length === 0) return Object.keys(policyInputSchema(z.unknown()).shape);
   if (path.length === 2 && path[0] === 'tables') return Object.keys(tableSchema(z.unknown()).shape);
   if (path.length === 2 && path[0] === 'roles') return Object.keys(roleObject.shape);
+  if (path.length === 2 && path[0] === 'brokers') return Object.keys(brokerObject.shape);
   return [];
 }

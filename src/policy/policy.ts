@@ -78,6 +78,8 @@ export interface Policy {
   /** key names; the first is the default key */
   readonly keys: readonly string[];
   readonly roles: readonly PolicyRole[];
+  /** roles allowed to reveal encrypt tokens (pgmask.reveal), shaped like masking roles */
+  readonly brokers: readonly PolicyRole[];
   readonly tables: readonly PolicyTable[];
   /** directory of custom TypeScript transforms (resolved against the policy file), or null */
   readonly transformsDir: string | null;

@@ -46,6 +46,7 @@ export function validatePolicy(policy: Policy, snapshot: CatalogSnapshot, regist
     checkPseudonymJoins(problems, policy, sourceTables);
   }
   checkRoles(problems, policy, snapshot);
+  checkBrokers(problems, policy, snapshot);
   return problems.details();
 }
 
@@ -303,6 +304,30 @@ function checkRoles(problems: ProblemList, policy: Policy, snapshot: CatalogSnap
           path: memberPath,
           part: 'value',
           position: role.position,
+        });
+      }
+    });
+  }
+}
+
+/** Broker members must exist; an analyst who is also a broker is allowed but said (the honest-broker model separates them). */
+function checkBrokers(problems: ProblemList, policy: Policy, snapshot: CatalogSnapshot): void {
+  for (const broker of policy.brokers) {
+    broker.members.forEach((member, i) => {
+      const path = ['brokers', broker.name, 'members', i];
+      if (!snapshot.roles.some((r) => r.name === member)) {
+        problems.add({ code: 'POLICY_UNKNOWN_ROLE', message: `member \`${member}\` of broker role \`${broker.name}\` does not exist`, hint: memberHint(member, snapshot), path, part: 'value', position: broker.position });
+      }
+      const alsoAnalyst = policy.roles.find((r) => r.members.includes(member));
+      if (alsoAnalyst) {
+        problems.add({
+          code: 'POLICY_BROKER_ALSO_ANALYST',
+          severity: 'warning',
+          message: `\`${member}\` is a member of broker role \`${broker.name}\` and of masking role \`${alsoAnalyst.name}\`: the same login both analyses and re-identifies`,
+          hint: 'an honest broker is usually a separate login from the analysts',
+          path,
+          part: 'value',
+          position: broker.position,
         });
       }
     });

@@ -48,6 +48,7 @@ export const encrypt = defineTransform({
     { sqlName: 'decrypt_fpe', args: [['token', 'text'], ['key', 'bytea']], returns: 'text', js: 'decrypt_fpe' },
     { sqlName: 'ff1_encrypt', args: [['key', 'bytea'], ['tweak', 'bytea'], ['radix', 'int4'], ['numerals', 'text']], returns: 'text', js: 'ff1_encrypt' },
     { sqlName: 'ff1_decrypt', args: [['key', 'bytea'], ['tweak', 'bytea'], ['radix', 'int4'], ['numerals', 'text']], returns: 'text', js: 'ff1_decrypt' },
+    { sqlName: 'token_version', args: [['token', 'text']], returns: 'int4', js: 'token_version' },
   ],
   notes: [
     'Subkeys are derived from the named key by HMAC-SHA256 with fixed labels, so the encryption keys differ from the key pseudonymize, shift_date and noise use; the same key at two sites gives the same tokens.',

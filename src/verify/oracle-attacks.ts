@@ -126,10 +126,12 @@ const selfKeyed: Attack = {
   title: 'find pgmask functions that get a key by themselves: bodies reading pgmask_private, SECURITY DEFINER, output that ignores the key argument',
   async run(s) {
     const functions = await s.rows<{ sig: string; name: string; body: string; definer: boolean; args: string[]; names: string[] | null }>(
+      // functions the role cannot execute (pgmask.reveal: brokers only, attacked by `reveal`) cannot serve it as an oracle
       `SELECT p.oid::regprocedure::text AS sig, p.proname AS name, p.prosecdef AS definer,
               concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body,
               ARRAY(SELECT pg_catalog.format_type(t, NULL) FROM unnest(p.proargtypes) AS t) AS args, p.proargnames AS names
          FROM pg_catalog.pg_proc p WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask')
+          AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')
         ORDER BY 1`,
     );
     if (functions.length === 0) return skipped('schema pgmask has no function: run pgmask migrate');

@@ -19,6 +19,7 @@ import { escalationAttacks } from './escalation-attacks.ts';
 import { roleHygieneAttacks } from './role-hygiene-attacks.ts';
 import { rowOrderAttacks } from './row-order-attacks.ts';
 import { consentAttacks } from './consent-attacks.ts';
+import { revealAttacks } from './reveal-attacks.ts';
 
 /** Every attack, in report order (the list: source, keys, oracle, averaging, barrier, search_path, escalation, side doors, hygiene). */
 export const ATTACKS: readonly Attack[] = [
@@ -32,6 +33,7 @@ export const ATTACKS: readonly Attack[] = [
   ...searchPathAttacks,
   ...pgTempAttacks,
   ...escalationAttacks,
+  ...revealAttacks,
   ...roleHygieneAttacks,
 ];
 

@@ -106,6 +106,7 @@ describe('parsePolicy: defaults and forms', () => {
       subject: null,
       keys: ['default'],
       roles: [],
+      brokers: [],
       transformsDir: null,
       file: 'p.yaml',
       tables: undefined,

@@ -19,7 +19,7 @@ import { noise, noiseLaplace } from './noise.ts';
 import { bucket, bucketLabel } from './bucket.ts';
 import { partial } from './partial.ts';
 import { fake } from './fake.ts';
-import { decryptFpe, decryptText, encryptFpe, encryptText, ff1Decrypt, ff1Encrypt } from './encrypt.ts';
+import { decryptFpe, decryptText, encryptFpe, encryptText, ff1Decrypt, ff1Encrypt, tokenVersion } from './encrypt.ts';
 
 export const implementations: Record<string, (...args: any[]) => unknown> = {
   pseudonymize_text: pseudonymizeText,
@@ -46,4 +46,5 @@ export const implementations: Record<string, (...args: any[]) => unknown> = {
   decrypt_fpe: decryptFpe,
   ff1_encrypt: ff1Encrypt,
   ff1_decrypt: ff1Decrypt,
+  token_version: tokenVersion,
 };

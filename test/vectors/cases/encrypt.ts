@@ -69,4 +69,7 @@ export const cases: VectorCase[] = [
   { name: 'decrypt a non-token', fn: 'decrypt', args: [text('0012345678'), key] },
   { name: 'decrypt bad base64 length', fn: 'decrypt', args: [text('v1.AAAAA'), key] },
   { name: 'decrypt null', fn: 'decrypt', args: [text(null), key] },
+  { name: 'token_version of a token', fn: 'token_version', args: [text(aeadToken)] },
+  { name: 'token_version of an FF1 token', fn: 'token_version', args: [text('0074222991')] },
+  { name: 'token_version of a near miss', fn: 'token_version', args: [text('v1.abc def')] },
 ];
