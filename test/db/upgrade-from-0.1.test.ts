@@ -49,5 +49,5 @@ describe('upgrade from pgmask 0.1', () => {
     const again = await runPgmask(['migrate', '--policy', fixture('policy.yaml'), '--database-url', db.url, '--json']);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).policy).toBe('unchanged');
-  });
+  }, 240_000);
 });

@@ -30,7 +30,7 @@ beforeAll(async () => {
   const r = await runPgmask(['migrate', '--policy', policyFile, '--database-url', db.url]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-});
+}, 240_000);
 afterAll(async () => {
   await db?.drop();
 });
@@ -52,7 +52,7 @@ describe('pgmask reveal', () => {
     expect(log.rows).toEqual([
       { session_user_name: names.brokerLogin, role_name: names.brokerLogin, key_name: 'reid', key_versions: [1], token_count: PATIENT_ROWS, revealed_count: PATIENT_ROWS, application_name: 'pgmask' },
     ]);
-  });
+  }, 180_000);
 
   it('format-preserving MRN tokens (10 digits) reveal too, after SET ROLE the role is logged', async () => {
     const fpe = (await db.query<{ mrn: string }>('SELECT m.mrn FROM masked.patients AS m LIMIT 20')).rows.map((x) => x.mrn);
@@ -69,7 +69,7 @@ describe('pgmask reveal', () => {
     }
     const last = await db.query('SELECT session_user_name, role_name, application_name, token_count FROM pgmask.reveal_log ORDER BY id DESC LIMIT 1');
     expect(last.rows[0]).toEqual({ session_user_name: names.brokerLogin, role_name: names.broker, application_name: 'study-42', token_count: 20 });
-  });
+  }, 180_000);
 
   it('a token that was changed does not reveal (exit 4, REVEAL_UNVERIFIED) and is counted as not revealed', async () => {
     const token = (await masked())[0]!.study_id;
@@ -79,7 +79,7 @@ describe('pgmask reveal', () => {
     expect(r.stderr).toContain('error[REVEAL_UNVERIFIED]');
     const last = await db.query('SELECT token_count, revealed_count FROM pgmask.reveal_log ORDER BY id DESC LIMIT 1');
     expect(last.rows[0]).toEqual({ token_count: 1, revealed_count: 0 });
-  });
+  }, 180_000);
 
   it('an analyst is refused, through the CLI and in SQL, and nothing is logged', async () => {
     const before = (await db.query('SELECT count(*)::int AS n FROM pgmask.reveal_log')).rows[0].n;
@@ -91,14 +91,14 @@ describe('pgmask reveal', () => {
     await expect(queryAs(analystUrl, 'SELECT pgmask.reveal(ARRAY[$1::text], $2::text)', [token, 'reid'])).rejects.toThrow(/permission denied for function reveal/);
     await expect(queryAs(analystUrl, 'SELECT * FROM pgmask.reveal_log')).rejects.toThrow(/permission denied/);
     expect((await db.query('SELECT count(*)::int AS n FROM pgmask.reveal_log')).rows[0].n).toBe(before);
-  });
+  }, 180_000);
 
   it('the broker reads the audit log but cannot UPDATE, DELETE, TRUNCATE or INSERT into it', async () => {
     expect((await queryAs(brokerUrl, 'SELECT count(*)::int AS n FROM pgmask.reveal_log'))[0].n).toBeGreaterThan(0);
     for (const change of ['UPDATE pgmask.reveal_log SET token_count = 0', 'DELETE FROM pgmask.reveal_log', 'TRUNCATE pgmask.reveal_log', "INSERT INTO pgmask.reveal_log (session_user_name, role_name, key_name, key_versions, token_count, revealed_count) VALUES ('x', 'x', 'reid', '{}', 0, 0)"]) {
       await expect(queryAs(brokerUrl, change), change).rejects.toThrow(/permission denied for table reveal_log/);
     }
-  });
+  }, 180_000);
 
   it('verify: the reveal attack holds for the analyst, and leaks when EXECUTE is granted to PUBLIC', async () => {
     const { policy } = await loadPolicyFile(policyFile);
@@ -112,5 +112,5 @@ describe('pgmask reveal', () => {
     } finally {
       await db.query('REVOKE EXECUTE ON FUNCTION pgmask.reveal(text[], text, int4), pgmask.reveal(text, text) FROM PUBLIC');
     }
-  });
+  }, 180_000);
 });
