@@ -81,15 +81,15 @@ function unknownKey(name: string): PgmaskError {
 
 export async function listKeys(client: pg.ClientBase): Promise<KeyVersionInfo[]> {
   const crypto = ident(await pgcryptoSchema(client));
-  const rows = await run<{ name: string; version: number; created_at: Date; fingerprint: string; current: boolean }>(
+  const rows = await run<{ name: string; version: number; created_at: string; fingerprint: string; current: boolean }>(
     client,
     'cannot read pgmask_private.keys',
-    sql`SELECT k.name, k.version, k.created_at,
+    sql`SELECT k.name, k.version, pg_catalog.to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
                pg_catalog.encode(pg_catalog.substr(${crypto}.hmac(pg_catalog.convert_to('pgmask key fingerprint v1', 'UTF8'), k.key, 'sha256'), 1, 8), 'hex') AS fingerprint,
                k.version = pg_catalog.max(k.version) OVER (PARTITION BY k.name) AS current
           FROM pgmask_private.keys AS k ORDER BY k.name, k.version`,
   );
-  return rows.map((r) => ({ name: r.name, version: r.version, createdAt: r.created_at.toISOString(), fingerprint: r.fingerprint, current: r.current }));
+  return rows.map((r) => ({ name: r.name, version: r.version, createdAt: r.created_at, fingerprint: r.fingerprint, current: r.current }));
 }
 
 /** Adds version n+1 of a key (random, generated inside the database); views switch to it on the next migrate. */

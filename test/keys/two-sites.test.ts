@@ -14,7 +14,7 @@ import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/
 import { runPgmask } from '../support/cli.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.ts';
 import { withDatabase } from '../../src/db/connection.ts';
-import { revealTokens } from '../../src/db/keys.ts';
+import { listKeys, revealTokens } from '../../src/db/keys.ts';
 import { registry } from '../../src/transforms/registry.ts';
 import { plv8RuntimeInstall } from '../../src/runtime/runtime-install.ts';
 import { createPlv8Sandbox } from '../support/plv8-sandbox.ts';
@@ -43,7 +43,15 @@ async function query<R extends pg.QueryResultRow = any>(url: string, text: strin
 
 /** The masked table as text, one line per row, sorted: what "byte-identical" compares. */
 const maskedTable = async (url: string) => (await query<{ r: string }>(url, 'SELECT m::text AS r FROM masked.patients AS m ORDER BY 1')).map((x) => x.r);
-const fingerprints = async (url: string) => (await query<{ name: string; version: number; fp: string }>(url, "SELECT name, version, encode(substr(hmac('pgmask key fingerprint v1', key, 'sha256'), 1, 8), 'hex') AS fp FROM pgmask_private.keys ORDER BY 1, 2")).map((k) => `${k.name}/${k.version}/${k.fp}`);
+const fingerprints = async (url: string) => {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await listKeys(c)).map((k) => `${k.name}/${k.version}/${k.fingerprint}`);
+  } finally {
+    await c.end();
+  }
+};
 
 beforeAll(async () => {
   siteA = await createTestDatabase('pgmask_site_a');
