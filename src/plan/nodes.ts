@@ -163,7 +163,7 @@ export interface GrantMaskingRole {
 }
 
 /**
- * The honest brokers of the policy: pgmask.reveal (created by pgmask's migration 0004) is
+ * The honest brokers of the policy: pgmask.reveal (created by pgmask's migration 0006) is
  * owned by pgmask_owner, so it reads keys as that role; EXECUTE on it and SELECT on
  * pgmask.reveal_log go to these roles and are taken from anyone else (a broker removed from
  * the policy loses them).

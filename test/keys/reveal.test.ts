@@ -39,9 +39,13 @@ const masked = async () => (await db.query<{ mrn: string; study_id: string }>('S
 
 describe('pgmask reveal', () => {
   it('a broker reveals 1,000 tokens through the CLI: raw values in order, one audit row saying who, which key and how many', async () => {
-    // masked rows come back in the source order: pseudonymized patient ids do not sort like the raw ones
-    const tokens = (await db.query<{ study_id: string }>('SELECT m.study_id FROM masked.patients AS m')).rows.map((r) => r.study_id);
-    const rawIds = (await db.query<{ study_id: string }>('SELECT study_id FROM public.patients')).rows.map((r) => r.study_id);
+    // the tokens of the raw rows, computed as admin in patient order; the masked view shows exactly these (in its own row order)
+    const pairs = (await db.query<{ study_id: string; token: string }>(`SELECT p.study_id, pgmask.encrypt(p.study_id, k.key, 1) AS token
+       FROM public.patients AS p, pgmask_private.keys AS k WHERE k.name = 'reid' AND k.version = 1 ORDER BY p.patient_id`)).rows;
+    const tokens = pairs.map((x) => x.token);
+    const rawIds = pairs.map((x) => x.study_id);
+    const shown = (await db.query<{ study_id: string }>('SELECT m.study_id FROM masked.patients AS m')).rows.map((r) => r.study_id);
+    expect([...shown].sort()).toEqual([...tokens].sort());
     expect(tokens).toHaveLength(PATIENT_ROWS);
     expect(tokens.every((t) => /^v1\.[A-Za-z0-9_-]+$/.test(t))).toBe(true);
     const r = await runPgmask(['reveal', '--key', 'reid', '--database-url', brokerUrl, ...tokens]);
@@ -55,8 +59,12 @@ describe('pgmask reveal', () => {
   }, 180_000);
 
   it('format-preserving MRN tokens (10 digits) reveal too, after SET ROLE the role is logged', async () => {
-    const fpe = (await db.query<{ mrn: string }>('SELECT m.mrn FROM masked.patients AS m LIMIT 20')).rows.map((x) => x.mrn);
-    const rawMrns = (await db.query<{ mrn: string }>('SELECT mrn FROM public.patients LIMIT 20')).rows.map((x) => x.mrn);
+    const pairs = (await db.query<{ mrn: string; token: string }>(`SELECT p.mrn, pgmask.encrypt_fpe(p.mrn, k.key) AS token
+       FROM public.patients AS p, pgmask_private.keys AS k WHERE k.name = 'reid' AND k.version = 1 ORDER BY p.patient_id LIMIT 20`)).rows;
+    const fpe = pairs.map((x) => x.token);
+    const rawMrns = pairs.map((x) => x.mrn);
+    const shown = new Set((await db.query<{ mrn: string }>('SELECT m.mrn FROM masked.patients AS m')).rows.map((r) => r.mrn));
+    expect(fpe.every((t) => shown.has(t))).toBe(true);
     expect(fpe.every((t) => /^[0-9]{10}$/.test(t))).toBe(true);
     expect(fpe).not.toEqual(rawMrns);
     const c = new pg.Client({ connectionString: brokerUrl, application_name: 'study-42' });
