@@ -453,9 +453,8 @@ describe('parsePolicy: every problem with file:line:column and a caret', () => {
   it('alias bombs are cut off', () => {
     const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 9; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
-    const started = Date.now();
+    // 10^9 nodes if expanded: the parser must refuse it by counting aliases, not by running out of time
     const details = problems(`version: 1\nbomb:\n  ${levels.join('\n  ')}\ntables: { t: { columns: { a: keep } } }\n`);
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(details.map((d) => d.code)).toContain('POLICY_TOO_LARGE');
   });
 
