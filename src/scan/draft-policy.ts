@@ -148,6 +148,12 @@ function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Pre
   const defaultSubject = (doc.get('subject') as string | undefined) ?? null;
   if (table.subjectColumn && table.subjectColumn !== defaultSubject && !body.has('subject')) body.set('subject', table.subjectColumn);
   const subjectColumn = (body.get('subject') as string | undefined) ?? (table.columns.some((c) => c.name === defaultSubject) ? defaultSubject : null);
+  const via = subjectViaDraft(scan.snapshot.tables.find((t) => t.schema === table.schema && t.name === table.name), subjectColumn);
+  if (via && !body.has('subject_via')) {
+    const value = doc.createNode(via);
+    value.comment = ' drafted: a consent filter on the subject reaches this table through its subject column only; review';
+    body.set('subject_via', value);
+  }
 
   const found = body.get('columns', true) as unknown;
   const columnsMap: YAMLMap = isMap(found) ? found : new YAMLMap();
@@ -189,6 +195,24 @@ function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Pre
 }
 
 /** Removes draft rules (never reviewed ones) for columns and tables the scan no longer sees. */
+/**
+ * Two foreign keys into one table (`patient_id`, `donor_patient_id`) make the
+ * consent route ambiguous, and the plan refuses until the policy decides; when one
+ * of them is the subject column, that is the likely decision, drafted for review.
+ */
+function subjectViaDraft(table: CatalogTable | undefined, subjectColumn: string | null): string | null {
+  if (!table || subjectColumn === null) return null;
+  const byTarget = new Map<string, string[][]>();
+  for (const fk of table.foreignKeys) {
+    const k = JSON.stringify([fk.refSchema, fk.refTable]);
+    byTarget.set(k, [...(byTarget.get(k) ?? []), [...fk.columns]]);
+  }
+  for (const fks of byTarget.values()) {
+    if (fks.length > 1 && fks.some((cols) => cols.length === 1 && cols[0] === subjectColumn)) return subjectColumn;
+  }
+  return null;
+}
+
 function dropStaleDrafts(doc: Document, tables: readonly TableScan[]): void {
   const tablesMap = doc.get('tables', true);
   if (!isMap(tablesMap)) return;
