@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { PgmaskError, ExitCode } from '../src/errors.ts';
+import { packagePath, packageRoot } from '../src/version.ts';
 
 /** The JS implementation table of the built-in transforms. */
-export const IMPLEMENTATIONS_MODULE = fileURLToPath(new URL('../src/transforms/js/index.ts', import.meta.url));
+export const IMPLEMENTATIONS_MODULE = packagePath('src', 'transforms', 'js', 'index.ts');
 /** What `import … from 'pgmask'` means inside a custom transform file. */
-export const DEFINE_CUSTOM_MODULE = fileURLToPath(new URL('../src/transforms/define-custom-transform.ts', import.meta.url));
+export const DEFINE_CUSTOM_MODULE = packagePath('src', 'transforms', 'define-custom-transform.ts');
 
 /** The repository root: esbuild's working directory, so the bundle (and its version tag) does not depend on the caller's cwd. */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = packageRoot;
 
 /** Name of the variable the IIFE bundle assigns inside `pgmask._plv8_init()`. */
 export const BUNDLE_GLOBAL = '__pgmask_bundle';

@@ -6,7 +6,7 @@ import { ExitCode } from '../errors.ts';
 
 /** The entry point: runs one command and returns the process exit code (the only place that decides it). */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   program.exitOverride();
   for (const cmd of program.commands) cmd.exitOverride();
   const json = argv.includes('--json');

@@ -8,8 +8,9 @@ import { bundleRuntime } from '../../plv8/bundle-runtime.ts';
 import { compilePlv8Install } from '../../plv8/compile-install.ts';
 import { isCustomTransformDefinition } from '../transforms/custom-transform-definition.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
+import { packagePath } from '../version.ts';
 
-const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+const SQL_DIR = packagePath('sql');
 
 /**
  * The sql runtime: sql/<sqlFile> of every registered transform that has one, each file
