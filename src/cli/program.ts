@@ -18,7 +18,7 @@ const commands: readonly { readonly name: string; readonly summary: string; read
   { name: 'refresh', summary: 'refresh the materialized masked views (concurrently)', load: async () => (await import('./commands/refresh.ts')).refreshCommand() },
   { name: 'status', summary: 'what is applied: policy hash, runtime, masked relations, last refreshes', load: async () => (await import('./commands/status.ts')).statusCommand() },
   { name: 'scan', summary: 'classify every column of a live database and draft a policy', load: async () => (await import('./commands/scan.ts')).scanCommand() },
-  { name: 'extract', summary: 'copy the masked data out of the database (as the masking role)', load: async () => (await import('./commands/extract.ts')).extractCommand() },
+  { name: 'extract', summary: 'write what a masking role sees to another database, a SQL file or CSV files', load: async () => (await import('./commands/extract.ts')).extractCommand() },
   { name: 'transforms', summary: 'list the transforms a policy can use, with types and parameters', load: async () => (await import('./commands/transforms.ts')).transformsCommand() },
   { name: 'reveal', summary: 'turn encrypt tokens back into raw values (authorized roles; every call logged)', load: async () => (await import('./commands/reveal.ts')).revealCommand() },
   { name: 'keys', summary: 'list, rotate, export and import the masking keys', load: async () => (await import('./commands/keys.ts')).keysCommand() },
