@@ -12,8 +12,8 @@ export interface ExtractManifest {
   readonly createdAt: string;
   /** the subset asked for, or null for everything the role sees */
   readonly subset: { readonly fraction: number | null; readonly seed: string; readonly where: string | null } | null;
-  /** per key name: a fingerprint (HMAC of a fixed label), which identifies the key without revealing it */
-  readonly keys: readonly { readonly name: string; readonly fingerprint: string }[];
+  /** the key versions the views use: a fingerprint (as `pgmask keys list` shows it) identifies a key without revealing it */
+  readonly keys: readonly { readonly name: string; readonly version: number; readonly fingerprint: string }[];
   readonly tables: readonly ExtractedTable[];
 }
 

@@ -164,13 +164,3 @@ export async function runExtract(input: ExtractInput): Promise<ExtractManifest> 
     for (const r of readers) await r.end().catch(() => {});
   }
 }
-
-/** Fingerprints of the policy's keys: HMAC-SHA256(key, a fixed label), first 8 bytes — they tell two extracts' keys apart and reveal nothing. */
-export async function keyFingerprints(admin: pg.ClientBase, policy: Policy, pgcryptoSchema: string): Promise<ExtractManifest['keys']> {
-  const rows = await queryRows<{ name: string; fingerprint: string }>(
-    admin,
-    sql`SELECT k.name, pg_catalog.encode(pg_catalog.substr(${ident(pgcryptoSchema)}.hmac(pg_catalog.convert_to('pgmask key fingerprint', 'UTF8'), k.key, 'sha256'), 1, 8), 'hex') AS fingerprint
-FROM pgmask_private.keys AS k WHERE k.name = ANY (ARRAY[${policy.keys.map((k) => literal(k))}]::text[]) ORDER BY k.name`,
-  );
-  return rows.map((r) => ({ name: r.name, fingerprint: r.fingerprint }));
-}

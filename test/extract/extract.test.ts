@@ -138,7 +138,7 @@ describe('pgmask extract', () => {
     expect(comment.rows[0].c).toMatch(/^pgmask: \{ pseudonymize/);
     const manifest = (await t.query(`SELECT manifest FROM public.pgmask_extract`)).rows[0].manifest;
     expect(manifest.policyHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(manifest.keys).toEqual([{ name: 'default', fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) }]);
+    expect(manifest.keys).toEqual([{ name: 'default', version: 1, fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) }]);
     // every byte of every table, as text
     let text = '';
     for (const n of TABLES) text += JSON.stringify((await t.query(`SELECT * FROM public."${n}"`)).rows);

@@ -5,7 +5,8 @@ import { checkRowFilter } from '../../sql/index.ts';
 import { usageError } from '../../errors.ts';
 import { PGMASK_VERSION } from '../../version.ts';
 import { planExtract, type ExtractSubset } from '../../extract/extract-plan.ts';
-import { keyFingerprints, runExtract, type ExtractProgress } from '../../extract/run-extract.ts';
+import { runExtract, type ExtractProgress } from '../../extract/run-extract.ts';
+import { listKeys } from '../../db/keys.ts';
 import { databaseSink } from '../../extract/database-sink.ts';
 import { sqlFileSink } from '../../extract/sql-file-sink.ts';
 import { csvSink } from '../../extract/csv-sink.ts';
@@ -101,7 +102,7 @@ export function extractCommand(): Command {
       try {
         const snapshot = await snapshotFor(admin, policy);
         plan = planExtract(policy, snapshot, subset);
-        fingerprints = await keyFingerprints(admin, policy, snapshot.installedExtensions['pgcrypto']?.schema ?? 'pgmask');
+        fingerprints = (await listKeys(admin)).filter((k) => k.current && policy.keys.includes(k.name)).map((k) => ({ name: k.name, version: k.version, fingerprint: k.fingerprint }));
       } finally {
         await admin.end();
       }
