@@ -71,7 +71,7 @@ export function formatReport(report: Report): string {
     lines.push(`  corr(${c.table}.${c.a}, ${c.b}): raw ${fixed(c.raw, 3)} → masked ${fixed(c.masked, 3)}`);
   }
   lines.push('');
-  lines.push(`Safe Harbor checklist (${report.safeHarbor.flagged} column(s) kept raw)`);
+  lines.push(`${report.safeHarbor.preset === 'research-date-shift' ? 'Limited data set checklist (research-date-shift)' : 'Safe Harbor checklist'} (${report.safeHarbor.flagged} column(s) kept raw)`);
   for (const k of report.safeHarbor.kinds) {
     if (k.columns.length === 0) {
       lines.push(`  ${String(k.number).padStart(2)}. ${k.kind}: none found`);

@@ -170,6 +170,8 @@ export interface CorrelationPair {
 
 /** The 18 HIPAA Safe Harbor identifier kinds, 45 CFR 164.514(b)(2)(i)(A)–(R). */
 export interface SafeHarborSection {
+  /** the standard judged against: hipaa-safe-harbor, or research-date-shift (a limited data set) */
+  readonly preset: string;
   /** where the column categories came from */
   readonly classifier: string;
   readonly kinds: readonly SafeHarborKind[];

@@ -12,6 +12,8 @@ import { measureTableRisk } from './measure-risk.ts';
 import { measureTableUtility } from './measure-utility.ts';
 import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, type ColumnUtility, type CorrelationPair, type Report, type RiskSection, type TableRisk, type UtilitySection } from './report.ts';
 import { safeHarborChecklist } from './safe-harbor-checklist.ts';
+import { sampleTable } from '../scan/sample.ts';
+import type { Preset } from '../scan/presets.ts';
 
 /**
  * Memory for each sort and hash of the report's queries (its transactions
@@ -30,7 +32,12 @@ export interface ReportOptions {
   readonly progress?: (line: string) => void;
   /** read the views through this login (e.g. the BI tool's) instead of becoming the role */
   readonly loginUrl?: string;
+  /** the standard the checklist judges against (default hipaa-safe-harbor) */
+  readonly preset?: Preset;
 }
+
+/** Rows sampled per table for the checklist's classifier (the scan reads 1,000; categories settle well before). */
+const CHECKLIST_SAMPLE_ROWS = 300;
 
 /**
  * `pgmask report`: risk measured through the masked views as the masking role,
@@ -69,7 +76,12 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
       measureRisk(options.loginUrl ? { loginUrl: options.loginUrl } : { databaseUrl, snapshot, role: role! }, loaded, threshold, minK),
       measureUtility(admin, loaded, snapshot, views),
     ]);
-    const safeHarbor = safeHarborChecklist(policy, snapshot);
+    const samples = new Map<string, ReadonlyMap<string, readonly string[]>>();
+    for (const ptable of policy.tables) {
+      const table = findTable(snapshot, policy.sourceSchema, ptable.name);
+      if (table) samples.set(table.name, (await sampleTable(admin, table, CHECKLIST_SAMPLE_ROWS)).values);
+    }
+    const safeHarbor = safeHarborChecklist(policy, snapshot, { preset: options.preset, samples });
     for (const t of risk.tables) {
       if (t.status === 'measured' && t.failingClassesTruncated) warnings.push(`${t.table}: ${t.atRisk.classes} classes are below k=${threshold}; only the first ${t.failingClasses.length} are listed`);
     }

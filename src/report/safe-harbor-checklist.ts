@@ -4,6 +4,8 @@ import type { Policy, Rule } from '../policy/policy.ts';
 import type { Category } from '../scan/category.ts';
 import { classifyTable } from '../scan/scan-database.ts';
 import { detectSubject } from '../scan/detect-subject.ts';
+import { vocabularyTablesOf } from '../scan/classify.ts';
+import type { Preset } from '../scan/presets.ts';
 import type { Handling, SafeHarborColumn, SafeHarborKind, SafeHarborSection } from './report.ts';
 
 /** The 18 kinds of 45 CFR 164.514(b)(2)(i), in the regulation's order, with the scan categories that carry each. */
@@ -45,6 +47,8 @@ function categoryFromRule(rule: Rule, family: string): Category | null {
       return 'date';
     case 'age':
       return family === 'date' || family === 'timestamp' || family === 'timestamptz' ? 'date' : 'age_over_89';
+    case 'birth_year':
+      return 'age_over_89';
     case 'partial':
       return p.preset === 'email' ? 'email' : p.preset === 'phone' ? 'phone' : null;
     case 'fake': {
@@ -59,11 +63,30 @@ function categoryFromRule(rule: Rule, family: string): Category | null {
   }
 }
 
-/** How a rule handles an identifier of one category, and whether that meets Safe Harbor as written. */
-function judge(rule: Rule, category: Category): { handling: Handling; meets: boolean; note: string } {
+/** What the checklist knows about a column besides its rule: its category and what the classifier matched. */
+interface Judged {
+  readonly category: Category;
+  /** the classifier's kinds (`birth date`, `birth year (reveals ages over 89)`, `city, county or smaller area`) */
+  readonly kinds: readonly string[];
+}
+
+const birthYearKind = 'birth year (reveals ages over 89)';
+
+/**
+ * How a rule handles an identifier, and whether that meets the preset's standard as the view shows it:
+ * Safe Harbor keeps no date element but the year and nothing over 89; the research preset (a limited data set,
+ * 164.514(e)(2)) may keep dates shifted per subject and the town or city, but no other address or identifier.
+ */
+function judge(rule: Rule, column: Judged, preset: Preset): { handling: Handling; meets: boolean; note: string } {
   const p = rule.params as Record<string, unknown>;
+  const { category, kinds } = column;
+  const research = preset === 'research-date-shift';
+  const birthDate = kinds.includes('birth date');
   switch (rule.transform) {
     case 'keep':
+      if (research && category === 'geography' && kinds.includes('city, county or smaller area') && !kinds.includes('street address')) {
+        return { handling: 'kept raw', meets: true, note: 'town, city or county: a limited data set may keep it (164.514(e)(2))' };
+      }
       return { handling: 'kept raw', meets: false, note: 'KEPT RAW: analysts see the identifier as stored' };
     case 'redact':
       return { handling: 'removed', meets: true, note: 'removed (constant or NULL)' };
@@ -76,15 +99,20 @@ function judge(rule: Rule, category: Category): { handling: Handling; meets: boo
         ? { handling: 'generalized', meets: true, note: 'first three ZIP digits; restricted (small-population) ZIP3 areas become 000' }
         : { handling: 'generalized', meets: false, note: 'zip3 on a non-ZIP identifier: review' };
     case 'generalize_date':
-      return p.to === 'year'
-        ? { handling: 'generalized', meets: true, note: 'year only (a birth year can still reveal an age over 89: cap with age or check the oldest)' }
-        : { handling: 'generalized', meets: false, note: `keeps the ${String(p.to)}: Safe Harbor keeps the year only` };
+      if (p.to !== 'year') return research ? { handling: 'generalized', meets: true, note: `keeps the ${String(p.to)}: a limited data set may keep dates` } : { handling: 'generalized', meets: false, note: `keeps the ${String(p.to)}: Safe Harbor keeps the year only` };
+      if (birthDate) return { handling: 'generalized', meets: false, note: 'shows the birth year of people over 89: use age { year_only: true }, which also top-codes it' };
+      return { handling: 'generalized', meets: true, note: 'year only' };
     case 'age':
-      return category === 'age_over_89'
-        ? { handling: 'generalized', meets: true, note: 'ages over 89 become 90' }
-        : { handling: 'generalized', meets: false, note: 'caps ages over 89 but keeps month and day of the date: use generalize_date { to: year } for Safe Harbor' };
+      if (category === 'age_over_89' && kinds.includes(birthYearKind)) return { handling: 'generalized', meets: false, note: 'age caps values over 89 at 90, and every birth year is over 89: the column becomes one value; use birth_year' };
+      if (category === 'age_over_89') return { handling: 'generalized', meets: true, note: 'ages over 89 become 90' };
+      if (p.year_only === true) return { handling: 'generalized', meets: true, note: 'the view shows 1 January of the birth year; people over 89 share the top-coded year' };
+      return research ? { handling: 'generalized', meets: true, note: 'birth dates of people over 89 moved to make them 90; a limited data set may keep the others' } : { handling: 'generalized', meets: false, note: 'caps ages over 89 but keeps month and day of the date: add year_only: true for Safe Harbor' };
+    case 'birth_year':
+      return category === 'age_over_89' ? { handling: 'generalized', meets: true, note: 'birth years implying 90 or more collapse to one top-coded year; later years kept' } : { handling: 'generalized', meets: false, note: 'birth_year on a column that is not a birth year: review' };
     case 'shift_date':
-      return { handling: 'perturbed', meets: false, note: 'shifted dates are still full dates (acceptable under Expert Determination, not Safe Harbor)' };
+      return research
+        ? { handling: 'perturbed', meets: true, note: 'every date of a subject shifted by the same offset: intervals kept (a limited data set or expert determination, not Safe Harbor)' }
+        : { handling: 'perturbed', meets: false, note: 'shifted dates are still full dates (acceptable under Expert Determination, not Safe Harbor)' };
     case 'noise':
       return { handling: 'perturbed', meets: false, note: 'noisy value stays close to the identifier: review' };
     case 'bucket':
@@ -98,20 +126,29 @@ function judge(rule: Rule, category: Category): { handling: Handling; meets: boo
 
 const REDACT_UNLISTED: Rule = { transform: 'redact', params: {}, key: '', display: 'redact (unlisted column)' };
 
+export interface ChecklistOptions {
+  /** the standard to check against (default hipaa-safe-harbor) */
+  readonly preset?: Preset;
+  /** sampled values per table and column, so the categories are the scan's own (without: names, types and keys) */
+  readonly samples?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
+}
+
 /**
- * The Safe Harbor checklist: for each of the 18 identifier kinds, the columns of
- * the policy's tables that carry it (scan's classifier, else what the rule
- * implies) and how each is handled. Pure: reads the policy and the snapshot.
+ * The checklist: for each of the 18 identifier kinds, the columns of the policy's tables that carry it (the
+ * scan's classifier on the same sampled values when given, else what the rule implies) and how each is handled,
+ * judged against the preset's standard. Pure: reads the policy, the snapshot and the samples.
  */
-export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot): SafeHarborSection {
+export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot, options: ChecklistOptions = {}): SafeHarborSection {
+  const preset = options.preset ?? 'hipaa-safe-harbor';
   const subject = detectSubject(snapshot);
+  const vocabulary = vocabularyTablesOf(snapshot.tables.filter((t) => t.schema === policy.sourceSchema));
   const found: SafeHarborColumn[] = [];
   for (const ptable of policy.tables) {
     const table = findTable(snapshot, policy.sourceSchema, ptable.name);
     if (!table) continue;
     // no values are sampled (values = null); the sample record is only echoed back by classifyTable
     const notSampled = { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows, error: null } as unknown as Parameters<typeof classifyTable>[3];
-    const scanned = classifyTable(table, subject, null, notSampled);
+    const scanned = classifyTable(table, subject, options.samples?.get(table.name) ?? null, notSampled, vocabulary);
     for (const column of scanned.columns) {
       const rule = ptable.columns.find((c) => c.name === column.name)?.rule ?? (policy.unlistedColumns === 'redact' ? REDACT_UNLISTED : null);
       if (!rule) continue;
@@ -120,7 +157,7 @@ export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot): 
       const isSubject = (ptable.subject ?? policy.subject) === column.name;
       const category: Category | null = identifierCategories.has(scanCategory) ? scanCategory : isSubject ? 'subject_key' : categoryFromRule(rule, column.family);
       if (category === null) continue;
-      const verdict = judge(rule, category);
+      const verdict = judge(rule, { category, kinds: column.classification.kinds }, preset);
       found.push({
         table: ptable.name,
         column: column.name,
@@ -139,7 +176,10 @@ export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot): 
     columns: found.filter((c) => (k.categories as readonly string[]).includes(c.category)),
   }));
   return {
-    classifier: "pgmask scan's column classifier on names, types, comments and keys (no value sampling), completed by what each rule implies",
+    preset,
+    classifier: options.samples
+      ? "pgmask scan's column classifier on names, types, comments, keys and sampled values, completed by what each rule implies"
+      : "pgmask scan's column classifier on names, types, comments and keys (no value sampling), completed by what each rule implies",
     kinds,
     flagged: found.filter((c) => c.flagged).length,
   };

@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
 import { introspect } from '../db/introspect.ts';
-import { PgmaskError } from '../errors.ts';
+import { PgmaskError, usageError } from '../errors.ts';
+import { query } from '../db/query.ts';
+import { sql } from '../sql/index.ts';
 import { classifyColumn, vocabularyTablesOf, type Classification, type VocabularyTables } from './classify.ts';
 import { detectSubject, type SubjectDetection } from './detect-subject.ts';
 import { sampleTable, type SampleMethod } from './sample.ts';
@@ -65,6 +67,7 @@ export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise
   const snapshot = await introspect(pool, options.schemas);
   const subject = detectSubject(snapshot);
   const tables = snapshot.tables.filter((t) => t.kind === 'table' || t.kind === 'partitioned table');
+  if (tables.length === 0) throw await noTablesError(pool, options.schemas);
 
   const vocabulary = vocabularyTablesOf(tables);
   const results: TableScan[] = new Array(tables.length);
@@ -102,6 +105,23 @@ export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, tables.length)) }, worker));
 
   return { database: snapshot.database, schemas: options.schemas, subject, tables: results, snapshot, elapsedMs: performance.now() - started };
+}
+
+/** A scan of schemas without tables is a mistake (a wrong --schema): say which schemas do have tables. */
+async function noTablesError(pool: pg.Pool, schemas: readonly string[]): Promise<PgmaskError> {
+  const found = await query<{ schema: string; tables: string }>(
+    pool,
+    sql`SELECT n.nspname AS schema, count(*) AS tables FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT LIKE 'pgmask%'
+       AND has_schema_privilege(n.oid, 'USAGE')
+     GROUP BY n.nspname ORDER BY count(*) DESC, n.nspname LIMIT 20`,
+  );
+  const list = found.rows.map((r) => `${r.schema} (${r.tables})`).join(', ');
+  return usageError(
+    'SCAN_NO_TABLES',
+    `schema${schemas.length === 1 ? '' : 's'} ${schemas.join(', ')} ${schemas.length === 1 ? 'has' : 'have'} no tables to scan`,
+    found.rows.length > 0 ? `schemas with tables: ${list}; pass them with --schema NAME (repeatable)` : 'this database has no tables in any schema you may read: check --database-url',
+  );
 }
 
 /** Classifies the columns of one sampled table (pure). */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { scanCommand } from '../../src/cli/commands/scan.ts';
+import { runScan } from '../../src/scan/run-scan.ts';
 
 let db: TestDatabase;
 const dir = mkdtempSync(join(tmpdir(), 'pgmask-scan-'));
@@ -57,6 +58,16 @@ describe('pgmask scan (command)', () => {
     const columns = report.tables[0]!.columns;
     expect(columns.map((c) => [c.name, c.category])).toEqual([['id', 'subject_key'], ['nachname', 'name'], ['geburtsdatum', 'date'], ['plz', 'geography']]);
     expect(columns[1]!.reasons.length).toBeGreaterThan(0);
+  });
+
+  it('on a schema without tables says which schemas have tables (coded error, nothing written)', async () => {
+    await db.query('CREATE SCHEMA IF NOT EXISTS empty_one');
+    await expect(runScan({ databaseUrl: db.url, schemas: ['empty_one'] })).rejects.toMatchObject({
+      code: 'SCAN_NO_TABLES',
+      exitCode: 2,
+      message: 'schema empty_one has no tables to scan',
+      hint: expect.stringContaining('schemas with tables: public (1)'),
+    });
   });
 
   it('rejects a bad --sample and an unknown preset before connecting', async () => {
