@@ -6,7 +6,11 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validatePolicy, assertValid } from '../policy/validate.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
-import { introspect } from '../db/introspect.ts';
+import { snapshotFor } from '../db/introspect.ts';
+import type { LoadedPolicy } from '../policy/loaded-policy.ts';
+
+export { snapshotFor } from '../db/introspect.ts';
+export type { LoadedPolicy } from '../policy/loaded-policy.ts';
 import { applyMigrations, type MigrationResult } from '../db/migrate.ts';
 import { connect } from '../db/connection.ts';
 import { assertMigratePrivileges, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
@@ -36,13 +40,6 @@ export interface PreparedMigration {
   readonly warnings: readonly ErrorDetail[];
 }
 
-export interface LoadedPolicy {
-  readonly policy: Policy;
-  readonly registry: TransformRegistry;
-  /** the directory the custom transforms came from (--transforms, else the policy's transforms:), or null */
-  readonly transformsDir: string | null;
-}
-
 /**
  * Parses a policy with the transforms it may use: the built-ins plus the custom
  * ones from `transformsDir` (the --transforms flag) or the policy's own
@@ -65,16 +62,6 @@ export async function loadPolicyText(text: string, file: string, transformsDir?:
 
 export async function loadPolicyFile(path: string, transformsDir?: string | null): Promise<LoadedPolicy> {
   return loadPolicyText(readPolicyFile(path), path, transformsDir);
-}
-
-/** Reads the catalog as pgmask sees it: names qualified (search_path = pg_catalog), so casts resolve in the migration. */
-export async function snapshotFor(client: pg.ClientBase, policy: Policy): Promise<CatalogSnapshot> {
-  await client.query('SET search_path = pg_catalog');
-  try {
-    return await introspect(client as pg.Client, [policy.sourceSchema, policy.maskedSchema]);
-  } finally {
-    await client.query('RESET search_path');
-  }
 }
 
 /** Checks every row filter against the real table (plans it, reads nothing); problems are policy errors. */

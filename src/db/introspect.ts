@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Policy } from '../policy/policy.ts';
 import { Kysely, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import {
   typeFamily,
@@ -492,4 +493,9 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/** The catalog as pgmask sees a policy's schemas (names qualified: introspect() pins search_path = pg_catalog). */
+export function snapshotFor(client: pg.ClientBase, policy: Pick<Policy, 'sourceSchema' | 'maskedSchema'>): Promise<CatalogSnapshot> {
+  return introspect(client as pg.Client, [policy.sourceSchema, policy.maskedSchema]);
 }

@@ -1,7 +1,7 @@
 import { ageYears } from '../transforms/js/age.ts';
 import { birthYear } from '../transforms/js/birth-year.ts';
 import type { ColumnScan } from './scan-database.ts';
-import type { RuleValue } from './draft-policy.ts';
+import type { RuleValue } from './rule-value.ts';
 
 /** Below this many distinct sampled values a column is too small to judge. */
 const minDistinct = 10;

@@ -9,8 +9,8 @@ import { constantOutputWarning } from './constant-output.ts';
 
 export { presets, type Preset } from './presets.ts';
 
-/** A policy rule as YAML data: a transform name, or `{ transform: { params } }`. */
-export type RuleValue = string | Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+import type { RuleValue } from './rule-value.ts';
+export type { RuleValue } from './rule-value.ts';
 
 export interface DraftOptions {
   readonly preset: Preset | null;

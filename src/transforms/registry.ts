@@ -1,4 +1,6 @@
 import type { TransformDefinition } from './transform.ts';
+import { ExitCode, PgmaskError } from '../errors.ts';
+import { isCustomTransformDefinition } from './custom-transform-definition.ts';
 import { keep } from './keep.ts';
 import { redact } from './redact.ts';
 import { pseudonymize } from './pseudonymize.ts';
@@ -44,6 +46,18 @@ export class TransformRegistry {
 
   /** a new registry with more transforms (custom ones); names must not clash */
   with(more: readonly TransformDefinition<any>[]): TransformRegistry {
+    // a user's custom transform named like a registered one is a policy mistake, not a bug in pgmask
+    const clashes = more.filter((t) => this.#byName.has(t.name));
+    if (clashes.length > 0) {
+      const where = (t: TransformDefinition<any>) => (isCustomTransformDefinition(t) ? ` (${t.sourceFile})` : '');
+      throw new PgmaskError({
+        code: 'CUSTOM_TRANSFORM_NAME_CLASH',
+        message: `custom transform ${clashes.map((t) => `${t.name}${where(t)}`).join(', ')} has the name of a built-in transform`,
+        hint: `rename it (e.g. my_${clashes[0]!.name}) in defineCustomTransform({ name }) and in the policy; built-in names: ${this.names().join(', ')}`,
+        exitCode: ExitCode.invalidPolicy,
+        details: clashes.map((t) => ({ code: 'CUSTOM_TRANSFORM_NAME_CLASH', severity: 'error' as const, message: `${t.name}${where(t)}` })),
+      });
+    }
     return new TransformRegistry([...this.all(), ...more]);
   }
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
-import { snapshotFor } from '../cli/pipeline.ts';
+import { snapshotFor } from '../db/introspect.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { OWNER_ROLE, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
 import { databaseError } from '../errors.ts';

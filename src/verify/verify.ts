@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import { connect } from '../db/connection.ts';
-import { snapshotFor } from '../cli/pipeline.ts';
+import { snapshotFor } from '../db/introspect.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { databaseError, usageError } from '../errors.ts';
 import { ident, sql } from '../sql/index.ts';

@@ -17,6 +17,7 @@ import { sql } from '../../src/sql/index.ts';
 import type { CatalogColumn, CatalogTable } from '../../src/catalog/catalog-snapshot.ts';
 import { createTestDatabase, plv8Available, type TestDatabase } from '../support/db.ts';
 import { createPlv8Sandbox } from '../support/plv8-sandbox.ts';
+import { runPgmask } from '../support/cli.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/transforms/', import.meta.url));
 
@@ -160,6 +161,21 @@ export default defineCustomTransform({
     await expect(loadCustomTransforms(d)).rejects.toMatchObject({ code: 'CUSTOM_TRANSFORM_BUNDLE_FAILED' });
   });
 
+  it('a custom transform named like a built-in (redact) is a coded policy error from the CLI: exit 3, not an internal error', async () => {
+    const d = dir('clash-cli', {
+      'redact.ts': `import { defineCustomTransform } from 'pgmask';
+export default defineCustomTransform({ name: 'redact', description: 'mine', types: ['text'], fn: (v: string) => v });
+`,
+    });
+    const policy = join(d, 'pgmask.yaml');
+    writeFileSync(policy, 'version: 1\nruntime: plv8\nroles:\n  analyst: {}\ntables:\n  t:\n    columns:\n      x: redact\n');
+    // the policy is loaded before any connection: an unreachable URL shows nothing else was tried
+    const r = await runPgmask(['generate', '--policy', policy, '--transforms', d, '--database-url', 'postgres://nobody@127.0.0.1:1/none']);
+    expect(r.stderr).toMatch(/error\[CUSTOM_TRANSFORM_NAME_CLASH\]: custom transform redact \(.*redact\.ts\) has the name of a built-in transform/);
+    expect(r.stderr).toMatch(/rename it \(e\.g\. my_redact\)/);
+    expect(r.code).toBe(3);
+  });
+
   it('refuses a name clash with a built-in when added to the registry, and invalid metadata', async () => {
     const d = dir('clash', {
       'p.ts': `import { defineCustomTransform } from 'pgmask';
@@ -167,7 +183,7 @@ export default defineCustomTransform({ name: 'pseudonymize', description: 'clash
 `,
     });
     const defs = await loadCustomTransforms(d);
-    expect(() => registry.with(defs)).toThrow(/registered twice/);
+    expect(() => registry.with(defs)).toThrow(expect.objectContaining({ code: 'CUSTOM_TRANSFORM_NAME_CLASH', exitCode: 3 }));
     const bad = dir('bad-meta', {
       'm.ts': `import { defineCustomTransform } from 'pgmask';
 export default defineCustomTransform({ name: 'Has-Caps', description: 'x', types: ['text'], fn: (v: string) => v });
