@@ -22,18 +22,20 @@ function code(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
 }
 
-export function importsOf(file: string): string[] {
+/** The modules a file imports; with `runtimeOnly`, without `import type` (erased when compiled). */
+export function importsOf(file: string, opts: { runtimeOnly?: boolean } = {}): string[] {
   const text = code(readFileSync(join(ROOT, file), 'utf8'));
   const out = new Set<string>();
   for (const m of text.matchAll(IMPORT)) {
+    if (opts.runtimeOnly && /^\s*;?\s*(?:import|export)\s+type\s/.test(m[0])) continue;
     const spec = m[1] ?? m[2]!;
     out.add(spec.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), spec)) : spec);
   }
   return [...out].sort();
 }
 
-export function importGraph(dirs: readonly string[]): Map<string, string[]> {
-  return new Map(dirs.flatMap(sourceFiles).map((f) => [f, importsOf(f)]));
+export function importGraph(dirs: readonly string[], opts: { runtimeOnly?: boolean } = {}): Map<string, string[]> {
+  return new Map(dirs.flatMap(sourceFiles).map((f) => [f, importsOf(f, opts)]));
 }
 
 /** Every cycle found by a depth-first walk (each reported once, as the path that closes it). */
