@@ -1,5 +1,5 @@
 /**
- * The bench's result as data, and its markdown rendering for the README: one row
+ * The bench's result as data, and its markdown rendering for docs/performance.md: one row
  * per query shape × source with the median, the spread, and the ratios to the raw
  * tables and to the hand-written view; then the issue 6 targets, met or missed.
  */

@@ -19,7 +19,7 @@ import { median, renderBenchMarkdown, type BenchCell, type BenchMachine, type Be
  * `npm run bench -- --scale 1m`: loads the synthetic clinical data once, prepares
  * every source (raw tables, hand-written pgcrypto views, pgmask with each runtime,
  * pgmask materialized), then times the four query shapes against all of them in
- * the same run and prints a markdown table for the README.
+ * the same run and prints a markdown table for docs/performance.md.
  *
  * @example
  *   npm run bench -- --scale 100k --runs 5

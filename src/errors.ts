@@ -1,7 +1,7 @@
 /**
  * Every failure pgmask reports to a user is a PgmaskError: a stable `code`, a
  * message that says what went wrong, a hint that says what to do, and the exit
- * code the CLI uses (see DESIGN.md "Errors and exit codes").
+ * code the CLI uses (see ARCHITECTURE.md "Errors and exit codes").
  */
 export const ExitCode = {
   ok: 0,

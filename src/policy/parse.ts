@@ -26,7 +26,7 @@ const PGMASK_SCHEMAS = ['pgmask', 'pgmask_private'];
 const RESERVED_ROLES = ['public', 'none', 'current_user', 'current_role', 'session_user'];
 
 /**
- * Parses a policy file (DESIGN.md "Policy format (version 1)") into a frozen
+ * Parses a policy file (ARCHITECTURE.md "Policy format (version 1)") into a frozen
  * Policy. Untrusted text is parsed once: every problem is collected (YAML syntax,
  * unknown or misspelt keys, wrong types, unknown transforms, bad parameters, a
  * row filter that could escape its `WHERE (…)`), each with its dotted path and

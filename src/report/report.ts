@@ -1,6 +1,6 @@
 /**
  * What `pgmask report` measures, as plain data: the `--json` output is exactly
- * this object (the README documents it; test/report pins its shape). Only
+ * this object (docs/report.md documents it; test/report pins its shape). Only
  * aggregates and masked values appear here: raw values never leave the database.
  */
 

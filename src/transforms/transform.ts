@@ -86,7 +86,7 @@ export interface TransformDefinition<P = Record<string, unknown>> {
    * Each entry names a function of the JS implementation table (src/transforms/js/index.ts)
    * and the exact SQL signature it serves (the same signature sql/<sqlFile> defines).
    * Arguments and results of type date, timestamp, timestamptz, int8 and numeric cross
-   * into JavaScript as text: plv8/ generates a SQL wrapper that casts them (DESIGN.md).
+   * into JavaScript as text: plv8/ generates a SQL wrapper that casts them (ARCHITECTURE.md).
    */
   readonly plv8?: readonly Plv8Signature[];
   /** a policy snippet and what it does, for generated docs */

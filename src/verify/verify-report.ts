@@ -1,6 +1,6 @@
 /**
  * What `verify()` returns: plain data, printed only by the CLI. The JSON the CLI
- * prints with `--json` is exactly this shape (the README documents it; a test
+ * prints with `--json` is exactly this shape (docs/verify.md documents it; a test
  * pins it), so new fields may be added but existing ones keep their meaning.
  */
 

@@ -31,7 +31,7 @@ function shown(d: ErrorDetail): string {
 
 const policy = (tables: string, head = '') => `version: 1\n${head}tables:\n${tables}`;
 
-describe('parsePolicy: the DESIGN.md example', () => {
+describe('parsePolicy: the README example', () => {
   it('is accepted exactly as written (test transforms for fake, shift_date, zip3, noise)', () => {
     const p = parsePolicy(DESIGN_EXAMPLE, 'pgmask.yaml', testRegistry);
     expect(p.version).toBe(1);
@@ -95,7 +95,7 @@ describe('parsePolicy: the DESIGN.md example', () => {
 });
 
 describe('parsePolicy: defaults and forms', () => {
-  it('fills the defaults of DESIGN.md', () => {
+  it('fills the documented defaults', () => {
     const p = parsePolicy(policy('  t:\n    columns:\n      a: keep\n'), 'p.yaml', testRegistry);
     expect({ ...p, tables: undefined, text: undefined, hash: undefined }).toEqual({
       version: 1,

@@ -10,7 +10,7 @@ import { createReportFixture, type ReportFixture } from './report-fixture.ts';
  * `pgmask report` from the command line: --min-k gates with exit 7 (exact birth
  * dates fail k=5; the Safe Harbor version names exactly the classes that fail,
  * checked against a window-function query run as the login member), the --json
- * shape that the README documents, pinned key by key, and --html.
+ * shape that docs/report.md documents, pinned key by key, and --html.
  */
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pgmask.js');
 
@@ -116,7 +116,7 @@ describe('pgmask report --min-k', () => {
 });
 
 describe('pgmask report --json and --html', () => {
-  it('pins the --json shape (README) and writes the HTML page', async () => {
+  it('pins the --json shape (docs/report.md) and writes the HTML page', async () => {
     await f.apply(f.safeHarborPolicy);
     const html = join(dir, 'report.html');
     const r = await pgmask(['report', '--policy', safeFile(), '--database-url', f.db.url, '--min-k', '5', '--json', '--html', html]);

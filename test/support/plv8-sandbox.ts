@@ -1,6 +1,6 @@
 /**
  * Runs the compiled PLV8 install SQL without PLV8: each `LANGUAGE plv8` function body is
- * compiled in a bare `vm` context that mimics PLV8's globals (DESIGN.md "PLV8 rules": only
+ * compiled in a bare `vm` context that mimics PLV8's globals (ARCHITECTURE.md "PLV8 rules": only
  * ECMAScript built-ins incl. BigInt, Intl, WebAssembly; no TextEncoder, Buffer, crypto,
  * console, setTimeout, structuredClone, atob…), with a `plv8` object (find_function, elog),
  * one context per role, STRICT handling and PLV8's boundary conversions. The `LANGUAGE sql`
@@ -244,7 +244,7 @@ function textOf(v: unknown, type: string): string {
   throw new Error(`plv8 sandbox: pass ${type} arguments as their PostgreSQL text form, got ${typeof v}`);
 }
 
-/** PLV8's argument conversion (DESIGN.md): values are created in the role's realm. */
+/** PLV8's argument conversion (ARCHITECTURE.md): values are created in the role's realm. */
 function toJs(v: unknown, type: string, context: vm.Context, where: string): unknown {
   if (v === null || v === undefined) return null;
   switch (type) {

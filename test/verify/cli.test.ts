@@ -9,7 +9,7 @@ import { createVerifyFixture, dropVerifyFixture, type VerifyFixture } from './ve
 
 /**
  * `pgmask verify` and `pgmask check` from the command line: exit codes 0 / 5 / 6,
- * and the --json shapes the README documents, pinned key by key.
+ * and the --json shapes docs/verify.md documents, pinned key by key.
  */
 const pgmask = (args: string[]) => runPgmask(args, { timeoutMs: 170_000 });
 const shape = jsonShape;

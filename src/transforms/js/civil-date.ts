@@ -2,7 +2,7 @@
  * PostgreSQL's text form of date and timestamp values (DateStyle ISO, the default and what the
  * plv8 wrappers cast with) read into calendar fields and written back. Years are astronomical
  * (1 BC = 0, 2 BC = −1) as PostgreSQL computes them; the text says `0001-… BC` for year 0.
- * JavaScript Date is never used: it would bring the server's time zone in (DESIGN.md).
+ * JavaScript Date is never used: it would bring the server's time zone in (ARCHITECTURE.md).
  */
 export interface CivilDateTime {
   /** astronomical year */

@@ -9,7 +9,7 @@
  * for the outer, and all scratch buffers are module-level, so a call allocates only
  * its 32-byte result (and nothing with hmacSha256Into).
  *
- * Pure JavaScript with no Buffer/TextEncoder/crypto (DESIGN.md "PLV8 rules").
+ * Pure JavaScript with no Buffer/TextEncoder/crypto (ARCHITECTURE.md "PLV8 rules").
  */
 import { utf8EncodeInto, utf8Length } from './utf8.ts';
 

@@ -7,7 +7,7 @@
  * boolean→boolean, jsonb→object, bytea→Uint8Array; every other type (int2, int8, numeric,
  * date, timestamp, timestamptz, uuid…) crosses as text in PostgreSQL's text output format
  * (plv8/ generates the casting SQL wrapper), and a result of such a type is returned as text. Nothing here may use Node APIs,
- * Buffer, TextEncoder or crypto (DESIGN.md "PLV8 rules").
+ * Buffer, TextEncoder or crypto (ARCHITECTURE.md "PLV8 rules").
  */
 import { pseudonymizeInt2, pseudonymizeInt4, pseudonymizeInt8, pseudonymizeText, pseudonymizeUuid } from './pseudonymize.ts';
 import { shiftDateDays } from './shift-date.ts';

@@ -1,5 +1,5 @@
 /**
- * UTF-8 encoding without TextEncoder (PLV8 has bare V8 globals, DESIGN.md "PLV8 rules").
+ * UTF-8 encoding without TextEncoder (PLV8 has bare V8 globals, ARCHITECTURE.md "PLV8 rules").
  * Behaves like TextEncoder: astral characters from surrogate pairs become 4 bytes, a lone
  * surrogate becomes U+FFFD (EF BF BD). PostgreSQL text never holds a lone surrogate, but a
  * JavaScript caller can pass one.
