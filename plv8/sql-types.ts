@@ -1,6 +1,6 @@
 /**
  * SQL type names as the plv8 compiler sees them. Only boundary types cross into
- * JavaScript unchanged (DESIGN.md "PLV8 rules"); every other type crosses as text
+ * JavaScript unchanged (ARCHITECTURE.md "PLV8 rules"); every other type crosses as text
  * through a casting SQL wrapper, so JavaScript never sees a time zone or a rounded int8.
  */
 export const BOUNDARY_TYPES: ReadonlySet<string> = new Set(['text', 'float8', 'int4', 'boolean', 'jsonb', 'bytea']);

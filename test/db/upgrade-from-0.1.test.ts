@@ -46,6 +46,9 @@ describe('upgrade from pgmask 0.1', () => {
     expect(def.rows[0]!.d).toContain('k.version = 1');
     const own = await db.query<{ name: string }>('SELECT name FROM pgmask.schema_migrations ORDER BY name');
     expect(own.rows.map((x) => x.name)).toContain('0003_key_versions.sql');
+    // 0.1 recorded checksums without a chain: the upgrade chains every row to the one applied before it
+    const chain = (await db.query<{ sha256: string; previous_sha256: string | null }>('SELECT sha256, previous_sha256 FROM pgmask.schema_migrations ORDER BY name')).rows;
+    expect(chain.map((r) => r.previous_sha256)).toEqual([null, ...chain.slice(0, -1).map((r) => r.sha256)]);
     const again = await runPgmask(['migrate', '--policy', fixture('policy.yaml'), '--database-url', db.url, '--json']);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).policy).toBe('unchanged');
