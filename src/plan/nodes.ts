@@ -241,3 +241,6 @@ export interface SqlTemplate {
   readonly fragments: readonly Sql[];
   readonly args: readonly Expr[];
 }
+
+/** The NOLOGIN role that owns the masked views and reads the source tables and keys. */
+export const OWNER_ROLE = 'pgmask_owner';

@@ -14,7 +14,8 @@ import { cast, columnReference, constant, expr, keyReference } from './expressio
 import { renderExpression } from './render.ts';
 import { createHash } from 'node:crypto';
 
-export const OWNER_ROLE = 'pgmask_owner';
+export { OWNER_ROLE } from './nodes.ts';
+import { OWNER_ROLE } from './nodes.ts';
 export const VIEW_COMMENT_MARKER = PGMASK_COMMENT_MARKER;
 
 export interface PlanInput {

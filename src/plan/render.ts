@@ -2,7 +2,7 @@ import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText,
 import type { CreateMaskedView, Expr, PlanNode, RowOrder, SubjectRoute } from './nodes.ts';
 import { withKey, constant } from './expression.ts';
 import type { MigrationPlan } from './planner.ts';
-import { OWNER_ROLE } from './planner.ts';
+import { OWNER_ROLE } from './nodes.ts';
 
 /**
  * DDL nodes → SQL text. Deterministic: the same plan gives the same bytes. The
