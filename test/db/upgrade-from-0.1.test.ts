@@ -31,6 +31,8 @@ afterAll(async () => {
 });
 
 const maskedRows = async () => (await db.query('SELECT * FROM masked.patients ORDER BY mrn')).rows;
+// noise is keyed by subject, column and value since issue 10 (averaging across rows): its values change on purpose
+const withoutNoise = (rows: Record<string, unknown>[]) => rows.map(({ weight_kg: _noise, ...rest }) => rest);
 
 describe('upgrade from pgmask 0.1', () => {
   it('applies the new own migrations and the re-planned policy; masked values do not change', async () => {
@@ -39,7 +41,7 @@ describe('upgrade from pgmask 0.1', () => {
     const r = await runPgmask(['migrate', '--policy', fixture('policy.yaml'), '--database-url', db.url, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(await maskedRows()).toEqual(before);
+    expect(withoutNoise(await maskedRows())).toEqual(withoutNoise(before));
     const keys = await db.query<{ name: string; version: number }>('SELECT name, version FROM pgmask_private.keys');
     expect(keys.rows).toEqual([{ name: 'default', version: 1 }]);
     const def = await db.query<{ d: string }>("SELECT pg_get_viewdef('masked.patients'::regclass) AS d");
