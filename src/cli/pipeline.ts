@@ -23,6 +23,7 @@ import { renderPlan } from '../plan/render.ts';
 import { PGMASK_VERSION } from '../version.ts';
 import { ident, sql, sqlExpression } from '../sql/index.ts';
 import { policyError, type ErrorDetail } from '../errors.ts';
+import { formatPath } from '../policy/policy-source-map.ts';
 
 /**
  * The imperative shell around the pure planner: connect, introspect, validate,
@@ -69,18 +70,18 @@ async function checkFilters(client: pg.ClientBase, policy: Policy): Promise<void
   const problems: ErrorDetail[] = [];
   for (const table of policy.tables) {
     if (table.filter === null) continue;
-    const probe = sql`EXPLAIN (COSTS OFF) SELECT 1 FROM ${ident(policy.sourceSchema, table.name)} AS src WHERE ${sqlExpression(table.filter)}`;
+    const probe = sql`EXPLAIN (COSTS OFF) SELECT 1 FROM ${ident(table.sourceSchema, table.name)} AS src WHERE ${sqlExpression(table.filter)}`;
     await client.query('SAVEPOINT pgmask_filter');
     try {
-      await client.query(`SET LOCAL search_path = pg_catalog, ${ident(policy.sourceSchema).text}`);
+      await client.query(`SET LOCAL search_path = pg_catalog, ${ident(table.sourceSchema).text}`);
       await client.query(probe.text);
     } catch (e) {
       problems.push({
         code: 'FILTER_INVALID',
         severity: 'error',
-        message: `filter of table ${table.name} does not work on ${policy.sourceSchema}.${table.name}: ${(e as Error).message}`,
+        message: `filter of table ${table.name} does not work on ${table.sourceSchema}.${table.name}: ${(e as Error).message}`,
         hint: 'a filter is a boolean SQL expression over the source table columns',
-        path: `tables.${table.name}.filter`,
+        path: formatPath([...table.path, 'filter']),
       });
     } finally {
       await client.query('ROLLBACK TO SAVEPOINT pgmask_filter');
@@ -128,7 +129,7 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
     }
     const prepared = await prepareMigration(client, loaded);
     const migration = await applyMigrations(client, {
-      policy: { hash: loaded.policy.hash, sql: prepared.sql, maskedSchema: loaded.policy.maskedSchema },
+      policy: { hash: loaded.policy.hash, sql: prepared.sql, schemas: loaded.policy.schemas.map((s) => ({ source: s.source, masked: s.masked })) },
       pgmaskVersion: PGMASK_VERSION,
       dryRun: opts.dryRun ?? false,
     });
@@ -140,8 +141,8 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
 
 function migrateTargets(policy: Policy): MigrateTargets {
   return {
-    sources: policy.tables.map((t) => ({ schema: policy.sourceSchema, table: t.name })),
-    maskedSchemas: [policy.maskedSchema],
+    sources: policy.tables.map((t) => ({ schema: t.sourceSchema, table: t.name })),
+    maskedSchemas: policy.schemas.map((s) => s.masked),
     roles: policy.roles.map((r) => r.name),
     members: [...new Set(policy.roles.flatMap((r) => r.members))],
   };

@@ -496,6 +496,6 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** The catalog as pgmask sees a policy's schemas (names qualified: introspect() pins search_path = pg_catalog). */
-export function snapshotFor(client: pg.ClientBase, policy: Pick<Policy, 'sourceSchema' | 'maskedSchema'>): Promise<CatalogSnapshot> {
-  return introspect(client as pg.Client, [policy.sourceSchema, policy.maskedSchema]);
+export function snapshotFor(client: pg.ClientBase, policy: Pick<Policy, 'schemas'>): Promise<CatalogSnapshot> {
+  return introspect(client as pg.Client, policy.schemas.flatMap((s) => [s.source, s.masked]));
 }

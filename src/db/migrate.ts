@@ -21,7 +21,8 @@ export interface PolicyMigration {
   readonly hash: string;
   /** the rendered policy SQL; it runs inside the runner's transaction and must not open or commit one */
   readonly sql: string;
-  readonly maskedSchema: string;
+  /** source schema → masked schema pairs of the policy; the migration is recorded once per masked schema */
+  readonly schemas: readonly { readonly source: string; readonly masked: string }[];
 }
 
 export interface MigrationResult {
@@ -116,7 +117,7 @@ export function sha256(text: string): string {
  * would run.
  *
  * @example
- *   const r = await applyMigrations(pool, { pgmaskVersion: '0.1.0', policy: { hash, sql, maskedSchema: 'masked' } });
+ *   const r = await applyMigrations(pool, { pgmaskVersion: '0.1.0', policy: { hash, sql, schemas: [{ source: 'public', masked: 'masked' }] } });
  *   // { own: [{ name: '0001_init.sql', status: 'applied' }], policy: 'applied', sql: '-- pgmask migration 0001_init.sql\n…' }
  */
 export async function applyMigrations(conn: pg.Pool | pg.Client, opts: ApplyOptions): Promise<MigrationResult> {
@@ -199,6 +200,39 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
 }
 
 /** A query whose failure is a database error (exit 4) saying what pgmask was doing. */
+/** The newest applied_policies row of a masked schema: the policy that made its views. */
+interface AppliedSchemaRow {
+  readonly masked_schema: string;
+  /** null for rows written before migration 0004 */
+  readonly source_schema: string | null;
+  readonly policy_hash: string;
+  readonly sql_sha256: string;
+}
+
+/**
+ * A masked schema holds the views of one policy: when another policy (a
+ * different source schema) made the pgmask views it still holds, applying this
+ * one would replace and drop them. Refused before anything runs.
+ */
+async function refuseOtherPolicysSchema(check: Check, schemas: readonly { source: string; masked: string }[], latest: readonly AppliedSchemaRow[]): Promise<void> {
+  for (const s of schemas) {
+    const row = latest.find((r) => r.masked_schema === s.masked);
+    if (!row || row.source_schema === null || row.source_schema === s.source) continue;
+    const [held] = await check<{ n: number }>(
+      'cannot read the masked schema',
+      sql`SELECT count(*)::int AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = ${param(s.masked)} AND c.relkind IN ('v', 'm') AND pg_catalog.obj_description(c.oid, 'pg_class') LIKE 'pgmask:%'`,
+    );
+    if (held!.n === 0) continue;
+    throw new PgmaskError({
+      code: 'MASKED_SCHEMA_TAKEN',
+      message: `masked schema ${s.masked} holds ${held!.n} masked view(s) of source schema ${row.source_schema} (policy sha256 ${row.policy_hash.slice(0, 16)}), made by another policy; this policy masks ${s.source} into it`,
+      hint: `give this policy's ${s.source} another masked_schema; if it replaces that policy, remove the old views first (pgmask uninstall with the old policy, or DROP SCHEMA ${s.masked} CASCADE). Nothing was changed`,
+      exitCode: ExitCode.invalidPolicy,
+    });
+  }
+}
+
 type Check = <R extends pg.QueryResultRow>(what: string, statement: Sql) => Promise<R[]>;
 
 function checkedQuery(client: pg.PoolClient | pg.Client): Check {
@@ -362,27 +396,33 @@ async function applyPolicyMigration(
   ran: string[],
 ): Promise<{ status: 'applied' | 'unchanged'; ownerRoleGrantedTo: string | null }> {
   const sqlSha = sha256(policy.sql);
+  const masked = policy.schemas.map((s) => s.masked);
   // before the policies table exists (fresh database, dry run) nothing is applied yet
   const latest =
     policiesTable || !opts.dryRun
-      ? (
-          await check<{ policy_hash: string; sql_sha256: string }>(
-            'cannot read pgmask.applied_policies',
-            sql`SELECT policy_hash, sql_sha256 FROM pgmask.applied_policies ORDER BY id DESC LIMIT 1`,
-          )
-        )[0]
-      : undefined;
-  if (latest && latest.policy_hash === policy.hash && latest.sql_sha256 === sqlSha) return { status: 'unchanged', ownerRoleGrantedTo: null };
+      ? await check<AppliedSchemaRow>(
+          'cannot read pgmask.applied_policies',
+          sql`SELECT DISTINCT ON (masked_schema) masked_schema, source_schema, policy_hash, sql_sha256
+                FROM pgmask.applied_policies WHERE masked_schema = ANY(${param(masked)}::text[]) ORDER BY masked_schema, id DESC`,
+        )
+      : [];
+  await refuseOtherPolicysSchema(check, policy.schemas, latest);
+  if (masked.every((m) => latest.some((r) => r.masked_schema === m && r.policy_hash === policy.hash && r.sql_sha256 === sqlSha))) {
+    return { status: 'unchanged', ownerRoleGrantedTo: null };
+  }
   ran.push(`-- pgmask policy migration (policy ${policy.hash})\n${policy.sql.trimEnd()}\n`);
   let ownerRoleGrantedTo: string | null = null;
   if (!opts.dryRun) {
     ownerRoleGrantedTo = await ensureOwnerRoleMembership(client);
     await execute(client, { label: `policy migration (policy ${policy.hash})`, file: 'policy migration', sql: policy.sql });
-    await check(
-      'cannot record the policy migration',
-      sql`INSERT INTO pgmask.applied_policies (policy_hash, sql_sha256, pgmask_version, masked_schema)
-          VALUES (${param(policy.hash)}, ${param(sqlSha)}, ${param(opts.pgmaskVersion)}, ${param(policy.maskedSchema)})`,
-    );
+    // one row per masked schema: the policy that made its views (check and the next migrate compare per masked schema)
+    for (const s of policy.schemas) {
+      await check(
+        'cannot record the policy migration',
+        sql`INSERT INTO pgmask.applied_policies (policy_hash, sql_sha256, pgmask_version, masked_schema, source_schema)
+            VALUES (${param(policy.hash)}, ${param(sqlSha)}, ${param(opts.pgmaskVersion)}, ${param(s.masked)}, ${param(s.source)})`,
+      );
+    }
   }
   return { status: 'applied', ownerRoleGrantedTo };
 }

@@ -18,6 +18,8 @@ export type PlanNode =
   | EnsureRole
   | GrantMaskingRole
   | GrantBrokers
+  | RevokeAccess
+  | RevokeMembership
   | RestrictPlv8;
 
 export interface Header {
@@ -26,8 +28,8 @@ export interface Header {
   readonly policyHash: string;
   readonly policyFile: string;
   readonly runtime: 'sql' | 'plv8';
-  readonly sourceSchema: string;
-  readonly maskedSchema: string;
+  /** source schema → masked schema, in policy order */
+  readonly schemas: readonly { readonly source: string; readonly masked: string }[];
 }
 
 /** Session settings for the rest of the migration (SET LOCAL: gone at COMMIT). */
@@ -156,8 +158,8 @@ export interface EnsureRole {
 export interface GrantMaskingRole {
   readonly kind: 'GrantMaskingRole';
   readonly role: string;
-  readonly maskedSchema: string;
-  readonly views: readonly string[];
+  /** each masked schema with the views in it the role may read */
+  readonly schemas: readonly { readonly name: string; readonly views: readonly string[] }[];
   readonly members: readonly string[];
   readonly database: string;
 }
@@ -244,3 +246,29 @@ export interface SqlTemplate {
 
 /** The NOLOGIN role that owns the masked views and reads the source tables and keys. */
 export const OWNER_ROLE = 'pgmask_owner';
+
+/**
+ * Offboarding: a role the policy no longer names as a masking role (removed or
+ * renamed) loses SELECT on the masked views and USAGE on the masked schema.
+ */
+export interface RevokeAccess {
+  readonly kind: 'RevokeAccess';
+  readonly role: string;
+  readonly schema: string;
+  /** views of `schema` the role holds SELECT on */
+  readonly views: readonly string[];
+  readonly usage: boolean;
+}
+
+/**
+ * Offboarding: a member the policy no longer lists loses the masking role, and
+ * the search_path pgmask set for it in this database.
+ */
+export interface RevokeMembership {
+  readonly kind: 'RevokeMembership';
+  readonly role: string;
+  readonly member: string;
+  readonly database: string;
+  /** the member's search_path in this database names a masked schema of the policy: reset it */
+  readonly resetSearchPath: boolean;
+}

@@ -6,13 +6,15 @@ import type { Runtime } from '../transforms/transform.ts';
 import type { ErrorDetail } from '../errors.ts';
 import { policyError, PgmaskError, ExitCode } from '../errors.ts';
 import { validatePolicy, assertValid } from '../policy/validate.ts';
-import { policyLocation } from '../policy/policy-source-map.ts';
+import { formatPath, policyLocation } from '../policy/policy-source-map.ts';
 import { ident, literal, sql, join, trustedSqlText, type Sql } from '../sql/index.ts';
 import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex, RowOrder, SubjectRoute, ColumnReference, Expr } from './nodes.ts';
 import { planSubjectRoutes } from './subject-routes.ts';
 import { cast, columnReference, constant, expr, keyReference } from './expression.ts';
 import { renderExpression } from './render.ts';
 import { createHash } from 'node:crypto';
+import type { AccessState } from '../db/access-state.ts';
+import { planOffboarding, type KeptMember } from './offboarding.ts';
 
 export { OWNER_ROLE } from './nodes.ts';
 import { OWNER_ROLE } from './nodes.ts';
@@ -27,12 +29,16 @@ export interface PlanInput {
   /** the transform functions of `runtime` (sql/ files or the PLV8 build) */
   readonly runtimeSql: string;
   readonly pgmaskVersion: string;
+  /** grants and role settings of the masked schemas (for the offboarding revokes); none known when omitted */
+  readonly access?: AccessState;
 }
 
 export interface MigrationPlan {
   readonly nodes: readonly PlanNode[];
   readonly runtime: Runtime;
   readonly policyHash: string;
+  /** members of a masking role the policy does not list that the plan leaves in place, with the reason */
+  readonly keptMembers: readonly KeptMember[];
 }
 
 /** `auto` → plv8 when the server offers it, else sql; an explicit plv8 on a server without it is a policy error. */
@@ -97,35 +103,36 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const views: CreateMaskedView[] = [];
   const drops: PlanNode[] = [];
   for (const ptable of policy.tables) {
-    const table = findTable(snapshot, policy.sourceSchema, ptable.name)!;
+    const table = findTable(snapshot, ptable.sourceSchema, ptable.name)!;
     for (const p of table.privileges) {
       if (!READ_PRIVILEGES.has(p.privilege)) continue;
       if (p.grantee !== 'PUBLIC' && !policy.roles.some((r) => r.name === p.grantee)) continue;
       problems.push({
         code: 'SOURCE_GRANTED',
         severity: 'error',
-        message: `${p.grantee} has ${p.privilege} on ${policy.sourceSchema}.${table.name}${p.column ? ` (column ${p.column})` : ''}: a masking role would reach raw data`,
-        hint: `REVOKE ${p.privilege} ON ${policy.sourceSchema}.${table.name} FROM ${p.grantee}; pgmask does not change source grants by itself`,
-        path: `tables.${ptable.name}`,
-        location: policyLocation(policy, ['tables', ptable.name]),
+        message: `${p.grantee} has ${p.privilege} on ${table.schema}.${table.name}${p.column ? ` (column ${p.column})` : ''}: a masking role would reach raw data`,
+        hint: `REVOKE ${p.privilege} ON ${table.schema}.${table.name} FROM ${p.grantee}; pgmask does not change source grants by itself`,
+        path: formatPath(ptable.path),
+        location: policyLocation(policy, ptable.path),
       });
     }
     const view = planView(input, ptable, table, subjectRoutes.routes.get(ptable.name) ?? []);
     if (view.materialized) problems.push(...materializeProblems(policy, ptable, table));
-    const existing = findTable(snapshot, policy.maskedSchema, ptable.name);
+    const existing = findTable(snapshot, ptable.maskedSchema, ptable.name);
     if (existing?.kind === 'materialized view') {
       // rebuilt from scratch: this migration runs only when the policy (or pgmask) changed
-      drops.push({ kind: 'DropView', schema: policy.maskedSchema, name: ptable.name, materialized: true, reason: 'a materialized masked view is rebuilt by every policy migration' });
+      drops.push({ kind: 'DropView', schema: ptable.maskedSchema, name: ptable.name, materialized: true, reason: 'a materialized masked view is rebuilt by every policy migration' });
     } else if (existing) {
       const replaceable = !view.materialized && existing.columns.every((c, i) => view.columns[i]?.name === c.name && view.columns[i]?.type === c.sqlType);
-      if (!replaceable) drops.push({ kind: 'DropView', schema: policy.maskedSchema, name: ptable.name, materialized: false, reason: view.materialized ? 'the table is now materialized' : 'its columns or their types changed' });
+      if (!replaceable) drops.push({ kind: 'DropView', schema: ptable.maskedSchema, name: ptable.name, materialized: false, reason: view.materialized ? 'the table is now materialized' : 'its columns or their types changed' });
     }
     views.push(view);
   }
-  // masked views pgmask made earlier for tables the policy no longer lists
+  // masked views pgmask made earlier for tables the policy no longer lists (only in this policy's masked schemas)
+  const masked = policy.schemas.map((s) => s.masked);
   for (const t of snapshot.tables) {
-    if (t.schema !== policy.maskedSchema || !isPgmaskRelation(t)) continue;
-    if (!policy.tables.some((pt) => pt.name === t.name)) {
+    if (!masked.includes(t.schema) || !isPgmaskRelation(t)) continue;
+    if (!policy.tables.some((pt) => pt.maskedSchema === t.schema && pt.name === t.name)) {
       drops.push({ kind: 'DropView', schema: t.schema, name: t.name, materialized: t.kind === 'materialized view', reason: 'the policy no longer lists this table' });
     }
   }
@@ -133,6 +140,8 @@ export function planMigration(input: PlanInput): MigrationPlan {
     throw policyError(`the policy cannot be applied to this database (${problems.length} problem${problems.length > 1 ? 's' : ''})`, problems);
   }
 
+  // without the access state (grants, role settings) nothing is known to revoke
+  const offboarding = input.access ? planOffboarding(policy, snapshot, input.access, views) : { revokes: [], kept: [] };
   const nodes: PlanNode[] = [
     {
       kind: 'Header',
@@ -140,19 +149,22 @@ export function planMigration(input: PlanInput): MigrationPlan {
       policyHash: policy.hash,
       policyFile: policy.file,
       runtime,
-      sourceSchema: policy.sourceSchema,
-      maskedSchema: policy.maskedSchema,
+      schemas: policy.schemas.map((s) => ({ source: s.source, masked: s.masked })),
     },
     { kind: 'Preamble' },
     { kind: 'EnsureExtension', name: 'pgcrypto', schema: pgcryptoSchema },
     ...(runtime === 'plv8' ? [{ kind: 'EnsureExtension', name: 'plv8', schema: 'pg_catalog' } as const] : []),
     { kind: 'InstallRuntime', runtime, body: trustedSqlText(input.runtimeSql), pgcryptoSchema },
     ...policy.keys.map((name) => ({ kind: 'EnsureKey', name, pgcryptoSchema }) as const),
-    { kind: 'EnsureSchema', name: policy.maskedSchema },
-    { kind: 'EnsureOwnerAccess', schema: policy.sourceSchema, tables: [...views.map((v) => v.sourceTable), ...subjectRoutes.readTables.filter((t) => t.schema === policy.sourceSchema).map((t) => t.name)] },
-    // tables in other schemas that consent routes pass through
-    ...[...new Set(subjectRoutes.readTables.filter((t) => t.schema !== policy.sourceSchema).map((t) => t.schema))].map(
-      (schema) => ({ kind: 'EnsureOwnerAccess', schema, tables: subjectRoutes.readTables.filter((t) => t.schema === schema).map((t) => t.name) }) as const,
+    ...masked.map((name) => ({ kind: 'EnsureSchema', name }) as const),
+    // each source schema's tables, and tables in other schemas that consent routes pass through
+    ...[...new Set([...policy.schemas.map((s) => s.source), ...subjectRoutes.readTables.map((t) => t.schema)])].map(
+      (schema) =>
+        ({
+          kind: 'EnsureOwnerAccess',
+          schema,
+          tables: [...new Set([...views.filter((v) => v.sourceSchema === schema).map((v) => v.sourceTable), ...subjectRoutes.readTables.filter((t) => t.schema === schema).map((t) => t.name)])],
+        }) as const,
     ),
     ...drops,
     ...views,
@@ -162,17 +174,17 @@ export function planMigration(input: PlanInput): MigrationPlan {
         ({
           kind: 'GrantMaskingRole',
           role: r.name,
-          maskedSchema: policy.maskedSchema,
-          views: views.map((v) => v.name),
+          schemas: masked.map((name) => ({ name, views: views.filter((v) => v.schema === name).map((v) => v.name) })),
           members: r.members,
           database: snapshot.database,
         }) as const,
     ),
     ...policy.brokers.map((b) => ({ kind: 'EnsureRole', name: b.name }) as const),
     { kind: 'GrantBrokers', brokers: policy.brokers.map((b) => ({ role: b.name, members: b.members })) },
+    ...offboarding.revokes,
     ...(runtime === 'plv8' ? [{ kind: 'RestrictPlv8', roles: [...new Set(policy.roles.flatMap((r) => [r.name, ...r.members]))] } as const] : []),
   ];
-  return Object.freeze({ nodes: Object.freeze(nodes), runtime, policyHash: policy.hash });
+  return Object.freeze({ nodes: Object.freeze(nodes), runtime, policyHash: policy.hash, keptMembers: offboarding.kept });
 }
 
 const READ_PRIVILEGES = new Set(['SELECT', 'UPDATE', 'INSERT', 'REFERENCES']);
@@ -207,7 +219,7 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable, su
   });
   return {
     kind: 'CreateMaskedView',
-    schema: policy.maskedSchema,
+    schema: ptable.maskedSchema,
     name: table.name,
     sourceSchema: table.schema,
     sourceTable: table.name,
@@ -258,7 +270,7 @@ function ruleOf(ptable: PolicyTable, column: string): string | undefined {
  * must be masked injectively.
  */
 function materializeProblems(policy: Policy, ptable: PolicyTable, table: CatalogTable): ErrorDetail[] {
-  const at = { path: `tables.${ptable.name}.materialize`, location: policyLocation(policy, ['tables', ptable.name]) };
+  const at = { path: formatPath([...ptable.path, 'materialize']), location: policyLocation(policy, ptable.path) };
   if (!table.primaryKey || table.primaryKey.length === 0) {
     return [{ code: 'MATERIALIZE_NO_KEY', severity: 'error', message: `${table.schema}.${table.name} has no primary key, which a materialized masked view needs to be refreshed without blocking readers`, hint: 'add a primary key to the source table, or set materialize: false for it', ...at }];
   }
@@ -282,7 +294,7 @@ function materializeProblems(policy: Policy, ptable: PolicyTable, table: Catalog
  * can index: a dynamic view computes it per row (docs/performance.md).
  */
 function materializedIndexes(policy: Policy, ptable: PolicyTable, table: CatalogTable): MaskedIndex[] {
-  const base = materializedIndexBase(policy.maskedSchema, table.name);
+  const base = materializedIndexBase(ptable.maskedSchema, table.name);
   const indexes: MaskedIndex[] = [];
   if (table.primaryKey?.length) indexes.push({ name: maskedKeyIndexName(policy.maskedSchema, table.name), columns: table.primaryKey, unique: true });
   const joinKeys = new Set<string>();

@@ -20,7 +20,9 @@ export function renderNode(node: PlanNode): Sql {
         [
           `pgmask ${node.pgmaskVersion} migration`,
           `policy: ${node.policyFile} (sha256 ${node.policyHash})`,
-          `runtime: ${node.runtime}; source schema: ${node.sourceSchema}; masked schema: ${node.maskedSchema}`,
+          node.schemas.length === 1
+            ? `runtime: ${node.runtime}; source schema: ${node.schemas[0]!.source}; masked schema: ${node.schemas[0]!.masked}`
+            : `runtime: ${node.runtime}; schemas (source → masked): ${node.schemas.map((s) => `${s.source} → ${s.masked}`).join(', ')}`,
           'generated SQL: review it, do not edit it (pgmask generate reproduces it byte for byte)',
         ].join('\n'),
       );
@@ -96,11 +98,15 @@ END
     }
     case 'GrantMaskingRole': {
       const role = ident(node.role);
-      const parts: Sql[] = [sql`GRANT USAGE ON SCHEMA ${ident(node.maskedSchema)} TO ${role};`];
-      if (node.views.length > 0) parts.push(sql`GRANT SELECT ON ${join(node.views.map((v) => ident(node.maskedSchema, v)))} TO ${role};`);
+      const parts: Sql[] = [];
+      for (const schema of node.schemas) {
+        parts.push(sql`GRANT USAGE ON SCHEMA ${ident(schema.name)} TO ${role};`);
+        if (schema.views.length > 0) parts.push(sql`GRANT SELECT ON ${join(schema.views.map((v) => ident(schema.name, v)))} TO ${role};`);
+      }
+      const searchPath = join(node.schemas.map((s) => ident(s.name)));
       for (const m of node.members) {
         parts.push(sql`GRANT ${role} TO ${ident(m)};`);
-        parts.push(sql`ALTER ROLE ${ident(m)} IN DATABASE ${ident(node.database)} SET search_path = ${ident(node.maskedSchema)};`);
+        parts.push(sql`ALTER ROLE ${ident(m)} IN DATABASE ${ident(node.database)} SET search_path = ${searchPath};`);
       }
       return join(parts, '\n');
     }
@@ -145,6 +151,18 @@ GRANT SELECT ON pgmask.reveal_log TO ${role};`);
       }
       return join(parts, '\n');
     }
+    case 'RevokeAccess': {
+      const role = ident(node.role);
+      const parts: Sql[] = [sql`-- offboarding: ${sqlLine(node.role)} is no longer a masking role of this policy`];
+      if (node.views.length > 0) parts.push(sql`REVOKE ALL ON ${join(node.views.map((v) => ident(node.schema, v)))} FROM ${role};`);
+      if (node.usage) parts.push(sql`REVOKE ALL ON SCHEMA ${ident(node.schema)} FROM ${role};`);
+      return join(parts, '\n');
+    }
+    case 'RevokeMembership':
+      return sql`-- offboarding: ${sqlLine(node.member)} is no longer listed as a member of ${sqlLine(node.role)}
+REVOKE ${ident(node.role)} FROM ${ident(node.member)};${
+        node.resetSearchPath ? sql`\nALTER ROLE ${ident(node.member)} IN DATABASE ${ident(node.database)} RESET search_path;` : sql``
+      }`;
     case 'RestrictPlv8':
       return sql`-- no masking role, member or PUBLIC may run its own PLV8 code in the context that receives the key
 REVOKE USAGE ON LANGUAGE plv8 FROM PUBLIC;

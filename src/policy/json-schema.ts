@@ -21,7 +21,9 @@ export function policyJsonSchema(registry: TransformRegistry): Record<string, un
     unrepresentable: 'any',
   }) as Record<string, unknown>;
   const { $schema, ...rest } = schema;
-  return { $schema: $schema ?? 'https://json-schema.org/draft/2020-12/schema', title: 'pgmask policy (version 1)', ...rest };
+  // exactly one of the two forms: top-level `tables` (one source schema) or `schemas` (several)
+  const oneForm = { oneOf: [{ required: ['tables'] }, { required: ['schemas'] }] };
+  return { $schema: $schema ?? 'https://json-schema.org/draft/2020-12/schema', title: 'pgmask policy (version 1)', ...rest, ...oneForm };
 }
 
 /** One column rule: a bare name (for transforms that need no parameters) or `{ name: { params…, key? } }`. */

@@ -64,10 +64,12 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
   }
 
   const keys = declaredKeys(raw, problems);
-  checkSchemas(raw, problems);
+  const sections = rawSections(raw, problems);
+  checkSchemas(sections, problems);
   checkRoles(raw, 'roles', problems);
   checkRoles(raw, 'brokers', problems);
-  const rules = checkTables(raw, { registry, keys, problems });
+  const rules = new Map<string, Rule>();
+  for (const section of sections) checkTables(section, rules, { registry, keys, problems });
 
   if (problems.size > 0 || !result.success) throw invalid(file, problems);
 
@@ -86,34 +88,42 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
   };
   const roles = rolesOf('roles');
   const brokers = rolesOf('brokers');
-  const rawTables = raw.tables as Record<string, Record<string, unknown>>;
-  const tables: PolicyTable[] = keysInOrder(rawTables).map((name) => {
-    const table = rawTables[name]!;
-    const rawColumns = table.columns as Record<string, unknown>;
-    const columns: PolicyColumn[] = keysInOrder(rawColumns).map((column) => ({
-      name: column,
-      rule: rules.get(ruleId(name, column))!,
-      position: position(['tables', name, 'columns', column]),
-    }));
-    return {
-      name,
-      filter: typeof table.filter === 'string' ? table.filter : null,
-      subject: typeof table.subject === 'string' ? table.subject : null,
-      materialize: typeof table.materialize === 'boolean' ? table.materialize : data.materialize,
-      quasiIdentifiers: Array.isArray(table.quasi_identifiers) ? [...(table.quasi_identifiers as string[])] : [],
-      sensitive: Array.isArray(table.sensitive) ? [...(table.sensitive as string[])] : [],
-      filterAppliesTo: table.filter_applies_to === 'rows' ? 'rows' : 'subject',
-      subjectVia: subjectVia(table.subject_via),
-      rowOrder: table.row_order === 'storage' ? 'storage' : 'keyed',
-      columns,
-      position: position(['tables', name]),
-    };
+  const tables: PolicyTable[] = sections.flatMap((section) => {
+    const rawTables = section.tables as Record<string, Record<string, unknown>>;
+    return keysInOrder(rawTables).map((name) => {
+      const table = rawTables[name]!;
+      const path = [...section.prefix, 'tables', name];
+      const rawColumns = table.columns as Record<string, unknown>;
+      const columns: PolicyColumn[] = keysInOrder(rawColumns).map((column) => ({
+        name: column,
+        rule: rules.get(ruleId(path, column))!,
+        position: position([...path, 'columns', column]),
+      }));
+      return {
+        name,
+        sourceSchema: section.source!,
+        maskedSchema: section.masked!,
+        path,
+        filter: typeof table.filter === 'string' ? table.filter : null,
+        subject: typeof table.subject === 'string' ? table.subject : null,
+        materialize: typeof table.materialize === 'boolean' ? table.materialize : data.materialize,
+        quasiIdentifiers: Array.isArray(table.quasi_identifiers) ? [...(table.quasi_identifiers as string[])] : [],
+        sensitive: Array.isArray(table.sensitive) ? [...(table.sensitive as string[])] : [],
+        filterAppliesTo: table.filter_applies_to === 'rows' ? 'rows' : 'subject',
+        subjectVia: subjectVia(table.subject_via),
+        rowOrder: table.row_order === 'storage' ? 'storage' : 'keyed',
+        columns,
+        position: position(path),
+      };
+    });
   });
+  const schemas = sections.map((s) => ({ source: s.source!, masked: s.masked!, path: s.schemaPath }));
 
   const policy: Policy = deepFreeze({
     version: 1 as const,
-    sourceSchema: data.source_schema,
-    maskedSchema: data.masked_schema,
+    sourceSchema: schemas[0]!.source,
+    maskedSchema: schemas[0]!.masked,
+    schemas,
     runtime: data.runtime,
     unlistedColumns: data.unlisted_columns,
     subject: data.subject ?? null,
@@ -199,29 +209,100 @@ function declaredKeys(raw: Record<string, unknown>, problems: ProblemList): stri
   return [...seen];
 }
 
-function checkSchemas(raw: Record<string, unknown>, problems: ProblemList): void {
-  const source = typeof raw.source_schema === 'string' ? raw.source_schema : raw.source_schema === undefined ? 'public' : null;
-  const masked = typeof raw.masked_schema === 'string' ? raw.masked_schema : raw.masked_schema === undefined ? 'masked' : null;
-  if (source !== null && PGMASK_SCHEMAS.includes(source)) {
-    problems.add({ code: 'POLICY_RESERVED_NAME', message: `schema \`${source}\` belongs to pgmask and cannot be a source schema`, hint: 'set source_schema to the schema of your raw tables', path: ['source_schema'], part: 'value' });
+/** One source schema of the file with its tables: the top-level `tables`, or one entry of `schemas`. */
+interface RawSection {
+  /** null when it is not a string (reported by the shape check) */
+  readonly source: string | null;
+  readonly masked: string | null;
+  /** the path of the map holding `tables`: `[]` or `['schemas', source]` */
+  readonly prefix: readonly string[];
+  readonly schemaPath: readonly string[];
+  readonly maskedPath: readonly string[];
+  readonly tables: unknown;
+}
+
+/** The file's source schemas: top-level `source_schema`/`masked_schema`/`tables`, or `schemas:` (one or the other). */
+function rawSections(raw: Record<string, unknown>, problems: ProblemList): RawSection[] {
+  if (raw.schemas === undefined) {
+    if (raw.tables === undefined) {
+      problems.add({ code: 'POLICY_MISSING_KEY', message: 'missing required key `tables`', hint: 'add `tables:` with the source tables to mask (or `schemas:` for several source schemas)', path: ['tables'] });
+    }
+    return [
+      {
+        source: typeof raw.source_schema === 'string' ? raw.source_schema : raw.source_schema === undefined ? 'public' : null,
+        masked: typeof raw.masked_schema === 'string' ? raw.masked_schema : raw.masked_schema === undefined ? 'masked' : null,
+        prefix: [],
+        schemaPath: ['source_schema'],
+        maskedPath: raw.masked_schema === undefined ? ['source_schema'] : ['masked_schema'],
+        tables: raw.tables,
+      },
+    ];
   }
-  if (masked === null) return;
-  if (PGMASK_SCHEMAS.includes(masked) || masked === 'information_schema' || masked.startsWith('pg_')) {
+  for (const key of ['tables', 'source_schema', 'masked_schema'] as const) {
+    if (raw[key] === undefined) continue;
     problems.add({
-      code: 'POLICY_RESERVED_NAME',
-      message: PGMASK_SCHEMAS.includes(masked) ? `schema \`${masked}\` belongs to pgmask and cannot hold masked views` : `schema name \`${masked}\` is reserved by PostgreSQL`,
-      hint: 'choose another masked_schema, e.g. `masked`',
-      path: ['masked_schema'],
-      part: 'value',
+      code: 'POLICY_CONFLICTING_KEYS',
+      message: `\`${key}\` and \`schemas\` cannot both be given: with \`schemas\`, each source schema lists its own masked_schema and tables`,
+      hint: `move \`${key}\` into an entry of \`schemas\` (schemas: { <source schema>: { masked_schema: …, tables: … } })`,
+      path: [key],
     });
-  } else if (source !== null && masked === source) {
-    problems.add({
-      code: 'POLICY_SAME_SCHEMA',
-      message: `masked_schema and source_schema are both \`${masked}\`: masked views need a schema of their own`,
-      hint: 'set masked_schema to another schema, e.g. `masked`',
-      path: raw.masked_schema === undefined ? ['source_schema'] : ['masked_schema'],
-      part: 'value',
-    });
+  }
+  if (!isPlainMap(raw.schemas)) return [];
+  if (Object.keys(raw.schemas).length === 0) {
+    problems.add({ code: 'POLICY_NO_TABLES', message: '`schemas` lists no schema, so nothing would be masked', hint: 'add a source schema with its masked_schema and tables', path: ['schemas'] });
+  }
+  return entriesInOrder(raw.schemas).map(([source, section]) => {
+    const s = isPlainMap(section) ? section : {};
+    return {
+      source,
+      masked: typeof s.masked_schema === 'string' ? s.masked_schema : null,
+      prefix: ['schemas', source],
+      schemaPath: ['schemas', source],
+      maskedPath: ['schemas', source, 'masked_schema'],
+      tables: s.tables,
+    };
+  });
+}
+
+function checkSchemas(sections: readonly RawSection[], problems: ProblemList): void {
+  const sources = new Set(sections.flatMap((s) => (s.source === null ? [] : [s.source])));
+  const maskedSeen = new Map<string, string>();
+  for (const section of sections) {
+    const { source, masked } = section;
+    if (source !== null && section.prefix.length > 0) {
+      const problem = identifierProblem(source);
+      if (problem) problems.add({ code: 'POLICY_BAD_NAME', message: `schema name \`${source}\` ${problem}`, path: section.schemaPath });
+    }
+    if (source !== null && PGMASK_SCHEMAS.includes(source)) {
+      problems.add({ code: 'POLICY_RESERVED_NAME', message: `schema \`${source}\` belongs to pgmask and cannot be a source schema`, hint: 'name the schema of your raw tables', path: section.schemaPath, part: section.prefix.length > 0 ? 'key' : 'value' });
+    }
+    if (masked === null) continue;
+    if (PGMASK_SCHEMAS.includes(masked) || masked === 'information_schema' || masked.startsWith('pg_')) {
+      problems.add({
+        code: 'POLICY_RESERVED_NAME',
+        message: PGMASK_SCHEMAS.includes(masked) ? `schema \`${masked}\` belongs to pgmask and cannot hold masked views` : `schema name \`${masked}\` is reserved by PostgreSQL`,
+        hint: 'choose another masked_schema, e.g. `masked`',
+        path: section.maskedPath,
+        part: 'value',
+      });
+    } else if (sources.has(masked)) {
+      problems.add({
+        code: 'POLICY_SAME_SCHEMA',
+        message: masked === source ? `masked_schema and source_schema are both \`${masked}\`: masked views need a schema of their own` : `masked_schema \`${masked}\` is also a source schema of this policy: masked views need a schema of their own`,
+        hint: 'set masked_schema to another schema, e.g. `masked`',
+        path: section.maskedPath,
+        part: 'value',
+      });
+    } else if (maskedSeen.has(masked)) {
+      problems.add({
+        code: 'POLICY_DUPLICATE_NAME',
+        message: `source schemas \`${maskedSeen.get(masked)}\` and \`${source}\` are both masked into \`${masked}\``,
+        hint: 'give each source schema a masked_schema of its own (table names may repeat across source schemas)',
+        path: section.maskedPath,
+        part: 'value',
+      });
+    }
+    maskedSeen.set(masked, source ?? '');
   }
 }
 
@@ -261,20 +342,19 @@ function checkRoles(raw: Record<string, unknown>, section: 'roles' | 'brokers', 
   }
 }
 
-function ruleId(table: string, column: string): string {
-  return JSON.stringify([table, column]);
+function ruleId(tablePath: readonly string[], column: string): string {
+  return JSON.stringify([...tablePath, column]);
 }
 
-/** Checks table and column names, row filters and every rule; returns the rules that parsed. */
-function checkTables(raw: Record<string, unknown>, ctx: Parameters<typeof parseRule>[2]): Map<string, Rule> {
-  const rules = new Map<string, Rule>();
+/** Checks table and column names, row filters and every rule of one source schema; adds the rules that parsed to `rules`. */
+function checkTables(section: RawSection, rules: Map<string, Rule>, ctx: Parameters<typeof parseRule>[2]): void {
   const { problems } = ctx;
-  if (!isPlainMap(raw.tables)) return rules;
-  if (Object.keys(raw.tables).length === 0) {
-    problems.add({ code: 'POLICY_NO_TABLES', message: '`tables` lists no table, so nothing would be masked', hint: 'add the source tables to mask under `tables:`', path: ['tables'] });
+  if (!isPlainMap(section.tables)) return;
+  if (Object.keys(section.tables).length === 0) {
+    problems.add({ code: 'POLICY_NO_TABLES', message: `\`${formatPath([...section.prefix, 'tables'])}\` lists no table, so nothing would be masked`, hint: 'add the source tables to mask under `tables:`', path: [...section.prefix, 'tables'] });
   }
-  for (const [name, table] of entriesInOrder(raw.tables)) {
-    const tablePath = ['tables', name];
+  for (const [name, table] of entriesInOrder(section.tables)) {
+    const tablePath = [...section.prefix, 'tables', name];
     const nameProblem = identifierProblem(name);
     if (nameProblem) problems.add({ code: 'POLICY_BAD_NAME', message: `table name \`${name}\` ${nameProblem}`, path: tablePath });
     if (!isPlainMap(table)) continue;
@@ -298,10 +378,9 @@ function checkTables(raw: Record<string, unknown>, ctx: Parameters<typeof parseR
       const columnProblem = identifierProblem(column);
       if (columnProblem) problems.add({ code: 'POLICY_BAD_NAME', message: `column name \`${column}\` ${columnProblem}`, path: columnPath });
       const parsed = parseRule(rule, columnPath, ctx);
-      if (parsed) rules.set(ruleId(name, column), parsed);
+      if (parsed) rules.set(ruleId(tablePath, column), parsed);
     }
   }
-  return rules;
 }
 
 /**

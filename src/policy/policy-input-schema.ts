@@ -75,6 +75,15 @@ const roleObject = z.strictObject({
   members: z.array(identifier).nullish().describe('existing login roles granted this masking role'),
 });
 
+/** One source schema of a multi-schema policy (`schemas:`), masked into a schema of its own. */
+export const schemaSectionSchema = <R extends z.ZodType>(rule: R) =>
+  z
+    .strictObject({
+      masked_schema: identifier.describe('schema where the masked views of this source schema are created (one per source schema)'),
+      tables: z.record(z.string(), tableSchema(rule)).describe('tables of this source schema to mask, by name'),
+    })
+    .describe('the tables of one source schema and the schema their masked views go to');
+
 export const roleSchema = roleObject.nullable().describe('a masking role (NOLOGIN), created if missing');
 
 const brokerObject = z.strictObject({
@@ -93,8 +102,8 @@ export function policyInputSchema<R extends z.ZodType>(rule: R) {
   return z
     .strictObject({
       version: z.literal(1, { error: 'must be 1: this pgmask reads policy format version 1' }).describe('policy format version; must be 1'),
-      source_schema: identifier.default('public').describe('schema of the raw tables'),
-      masked_schema: identifier.default('masked').describe('schema where the masked views are created'),
+      source_schema: identifier.default('public').describe('schema of the raw tables (with top-level `tables`)'),
+      masked_schema: identifier.default('masked').describe('schema where the masked views are created (with top-level `tables`)'),
       runtime: z
         .enum(['auto', 'plv8', 'sql'], { error: 'must be one of auto, plv8, sql' })
         .default('auto')
@@ -111,7 +120,14 @@ export function policyInputSchema<R extends z.ZodType>(rule: R) {
         .describe('key names; the first one is the default key'),
       roles: z.record(z.string(), roleSchema).optional().describe('masking roles, by name'),
       brokers: z.record(z.string(), brokerSchema).optional().describe('honest-broker roles that may reveal encrypt tokens, by name (never a masking role)'),
-      tables: z.record(z.string(), tableSchema(rule)).describe('source tables to mask, by name; a table not listed gets no masked view'),
+      tables: z
+        .record(z.string(), tableSchema(rule))
+        .optional()
+        .describe('source tables (of source_schema) to mask, by name; a table not listed gets no masked view. Use either `tables` or `schemas`'),
+      schemas: z
+        .record(z.string(), schemaSectionSchema(rule))
+        .optional()
+        .describe('several source schemas in one policy, by source schema name, each with its own masked_schema and tables. Use either `tables` or `schemas`'),
       materialize: z
         .boolean()
         .default(false)
@@ -127,6 +143,8 @@ export type PolicyInput = z.output<ReturnType<typeof policyInputSchema<z.ZodUnkn
 export function allowedKeys(path: readonly (string | number)[]): string[] {
   if (path.length === 0) return Object.keys(policyInputSchema(z.unknown()).shape);
   if (path.length === 2 && path[0] === 'tables') return Object.keys(tableSchema(z.unknown()).shape);
+  if (path.length === 2 && path[0] === 'schemas') return Object.keys(schemaSectionSchema(z.unknown()).shape);
+  if (path.length === 4 && path[0] === 'schemas' && path[2] === 'tables') return Object.keys(tableSchema(z.unknown()).shape);
   if (path.length === 2 && path[0] === 'roles') return Object.keys(roleObject.shape);
   if (path.length === 2 && path[0] === 'brokers') return Object.keys(brokerObject.shape);
   return [];

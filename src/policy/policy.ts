@@ -32,6 +32,12 @@ export interface PolicyColumn {
 
 export interface PolicyTable {
   readonly name: string;
+  /** schema of the raw table */
+  readonly sourceSchema: string;
+  /** schema of its masked view */
+  readonly maskedSchema: string;
+  /** where the table is written in the file: `['tables', name]` or `['schemas', source, 'tables', name]` */
+  readonly path: readonly string[];
   /** SQL boolean expression over the source table's columns, or null */
   readonly filter: string | null;
   /** subject column for per-subject transforms in this table (overrides the policy's `subject`) */
@@ -67,10 +73,26 @@ export interface PolicyRole {
   readonly position: SourcePosition;
 }
 
+/** One source schema and the schema its masked views go to. */
+export interface PolicySchema {
+  readonly source: string;
+  readonly masked: string;
+  /** where the source schema is written: `['source_schema']` or `['schemas', source]` */
+  readonly path: readonly string[];
+}
+
 export interface Policy {
   readonly version: 1;
+  /**
+   * The first (for a policy with top-level `tables`, the only) source schema.
+   * Code that handles tables reads `table.sourceSchema`; code written for one
+   * schema runs once per `policySections(policy)`.
+   */
   readonly sourceSchema: string;
+  /** the masked schema of `sourceSchema` */
   readonly maskedSchema: string;
+  /** every source schema → masked schema pair, in file order (one for a policy with top-level `tables`) */
+  readonly schemas: readonly PolicySchema[];
   readonly runtime: RuntimeChoice;
   readonly unlistedColumns: 'error' | 'redact';
   /** default subject column, or null */

@@ -24,27 +24,30 @@ export function validatePolicy(policy: Policy, snapshot: CatalogSnapshot, regist
   const map = policySourceMap(policy);
   const problems = new ProblemList(map);
 
-  if (!snapshot.schemas.includes(policy.sourceSchema)) {
-    problems.add({
-      code: 'POLICY_UNKNOWN_SCHEMA',
-      message: `source schema \`${policy.sourceSchema}\` does not exist in database ${snapshot.database}`,
-      hint: didYouMean(policy.sourceSchema, snapshot.schemas.filter((s) => !s.startsWith('pg_') && s !== 'information_schema')) ?? 'set source_schema to the schema of the raw tables',
-      path: ['source_schema'],
-      part: 'value',
-    });
-  } else {
-    const sourceTables = snapshot.tables.filter((t) => t.schema === policy.sourceSchema);
-    for (const ptable of policy.tables) {
+  for (const schema of policy.schemas) {
+    const tables = policy.tables.filter((t) => t.sourceSchema === schema.source);
+    if (!snapshot.schemas.includes(schema.source)) {
+      problems.add({
+        code: 'POLICY_UNKNOWN_SCHEMA',
+        message: `source schema \`${schema.source}\` does not exist in database ${snapshot.database}`,
+        hint: didYouMean(schema.source, snapshot.schemas.filter((s) => !s.startsWith('pg_') && s !== 'information_schema')) ?? 'set source_schema to the schema of the raw tables',
+        path: schema.path,
+        part: schema.path.length === 1 ? 'value' : 'key',
+      });
+      continue;
+    }
+    const sourceTables = snapshot.tables.filter((t) => t.schema === schema.source);
+    for (const ptable of tables) {
       const table = sourceTables.find((t) => t.name === ptable.name);
       if (!table) {
-        reportUnknownTable(problems, policy, snapshot, ptable, sourceTables);
+        reportUnknownTable(problems, snapshot, ptable, sourceTables);
         continue;
       }
       checkTable(problems, map, policy, snapshot, registry, runtime, ptable, table);
     }
-    checkDefaultSubject(problems, policy, sourceTables);
-    checkPseudonymJoins(problems, policy, sourceTables);
+    checkPseudonymJoins(problems, tables, schema.source, sourceTables);
   }
+  checkDefaultSubject(problems, policy, snapshot.tables.filter((t) => policy.tables.some((p) => p.sourceSchema === t.schema && p.name === t.name)));
   checkRoles(problems, policy, snapshot);
   checkBrokers(problems, policy, snapshot);
   return problems.details();
@@ -62,17 +65,17 @@ export function assertValid(details: readonly ErrorDetail[], policy: Policy): vo
   throw policyError(message, details);
 }
 
-function reportUnknownTable(problems: ProblemList, policy: Policy, snapshot: CatalogSnapshot, ptable: PolicyTable, sourceTables: readonly CatalogTable[]): void {
-  const elsewhere = snapshot.tables.find((t) => t.name === ptable.name && t.schema !== policy.sourceSchema);
+function reportUnknownTable(problems: ProblemList, snapshot: CatalogSnapshot, ptable: PolicyTable, sourceTables: readonly CatalogTable[]): void {
+  const elsewhere = snapshot.tables.find((t) => t.name === ptable.name && t.schema !== ptable.sourceSchema);
   problems.add({
     code: 'POLICY_UNKNOWN_TABLE',
-    message: `table \`${ptable.name}\` does not exist in schema \`${policy.sourceSchema}\``,
+    message: `table \`${ptable.name}\` does not exist in schema \`${ptable.sourceSchema}\``,
     hint:
       didYouMean(
         ptable.name,
         sourceTables.map((t) => t.name),
-      ) ?? (elsewhere ? `it exists in schema \`${elsewhere.schema}\`; set source_schema to it` : `remove it from the policy, or create ${policy.sourceSchema}.${ptable.name}`),
-    path: ['tables', ptable.name],
+      ) ?? (elsewhere ? `it exists in schema \`${elsewhere.schema}\`; set source_schema to it` : `remove it from the policy, or create ${ptable.sourceSchema}.${ptable.name}`),
+    path: ptable.path,
     position: ptable.position,
   });
 }
@@ -87,12 +90,12 @@ function checkTable(
   ptable: PolicyTable,
   table: CatalogTable,
 ): void {
-  const tablePath = ['tables', ptable.name];
-  const existing = snapshot.tables.find((t) => t.schema === policy.maskedSchema && t.name === ptable.name);
+  const tablePath = ptable.path;
+  const existing = snapshot.tables.find((t) => t.schema === ptable.maskedSchema && t.name === ptable.name);
   if (existing && !isPgmaskRelation(existing)) {
     problems.add({
       code: 'POLICY_MASKED_NAME_TAKEN',
-      message: `${policy.maskedSchema}.${ptable.name} already exists as a ${existing.kind} that pgmask did not create, so its masked view cannot be created`,
+      message: `${ptable.maskedSchema}.${ptable.name} already exists as a ${existing.kind} that pgmask did not create, so its masked view cannot be created`,
       hint: 'rename or drop that object, or choose another masked_schema (pgmask replaces only relations whose comment starts with "pgmask:")',
       path: tablePath,
       position: ptable.position,
@@ -203,9 +206,8 @@ function ruleNode(map: PolicySourceMap, columnPath: PolicyPath, pcol: PolicyColu
 }
 
 /** A `subject:` that no masked table has is almost always a typo. */
-function checkDefaultSubject(problems: ProblemList, policy: Policy, sourceTables: readonly CatalogTable[]): void {
+function checkDefaultSubject(problems: ProblemList, policy: Policy, tables: readonly CatalogTable[]): void {
   if (policy.subject === null) return;
-  const tables = sourceTables.filter((t) => policy.tables.some((p) => p.name === t.name));
   if (tables.length === 0 || tables.some((t) => t.columns.some((c) => c.name === policy.subject))) return;
   problems.add({
     code: 'POLICY_UNUSED_SUBJECT',
@@ -222,11 +224,11 @@ function checkDefaultSubject(problems: ProblemList, policy: Policy, sourceTables
  * int8 foreign key to it get different pseudonyms: the masked join would silently
  * match nothing. Both ends must be pseudonymized, with the same key, in the same type.
  */
-function checkPseudonymJoins(problems: ProblemList, policy: Policy, sourceTables: readonly CatalogTable[]): void {
-  const ruleOf = (table: string, column: string) => policy.tables.find((t) => t.name === table)?.columns.find((c) => c.name === column);
+function checkPseudonymJoins(problems: ProblemList, policyTables: readonly PolicyTable[], sourceSchema: string, sourceTables: readonly CatalogTable[]): void {
+  const ruleOf = (table: string, column: string) => policyTables.find((t) => t.name === table)?.columns.find((c) => c.name === column);
   for (const table of sourceTables) {
     for (const fk of table.foreignKeys) {
-      if (fk.refSchema !== policy.sourceSchema || fk.columns.length !== 1) continue;
+      if (fk.refSchema !== sourceSchema || fk.columns.length !== 1) continue;
       const from = ruleOf(table.name, fk.columns[0]!);
       const to = ruleOf(fk.refTable, fk.refColumns[0]!);
       if (!from || !to) continue;
@@ -243,7 +245,7 @@ function checkPseudonymJoins(problems: ProblemList, policy: Policy, sourceTables
         severity: 'warning',
         message,
         hint: 'pseudonymize both columns with the same key (and give them the same integer type), or accept that analysts cannot join them',
-        path: ['tables', table.name, 'columns', fk.columns[0]!],
+        path: [...policyTables.find((t) => t.name === table.name)!.path, 'columns', fk.columns[0]!],
         position: from.position,
       });
     }
@@ -251,7 +253,6 @@ function checkPseudonymJoins(problems: ProblemList, policy: Policy, sourceTables
 }
 
 function checkRoles(problems: ProblemList, policy: Policy, snapshot: CatalogSnapshot): void {
-  const policyTables = new Set(policy.tables.map((t) => t.name));
   for (const role of policy.roles) {
     const rolePath = ['roles', role.name];
     const existing = snapshot.roles.find((r) => r.name === role.name);
@@ -273,7 +274,7 @@ function checkRoles(problems: ProblemList, policy: Policy, snapshot: CatalogSnap
         position: role.position,
       });
     }
-    const owned = snapshot.tables.filter((t) => t.schema === policy.sourceSchema && policyTables.has(t.name) && t.owner === role.name);
+    const owned = snapshot.tables.filter((t) => t.owner === role.name && policy.tables.some((p) => p.sourceSchema === t.schema && p.name === t.name));
     if (owned.length > 0) {
       problems.add({
         code: 'POLICY_UNSAFE_ROLE',

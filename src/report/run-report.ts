@@ -167,9 +167,9 @@ async function measureRisk(how: RiskSession, loaded: LoadedPolicy, threshold: nu
         continue;
       }
       try {
-        tables.push(await measureTableRisk(client, { maskedSchema: policy.maskedSchema, table: t.name, quasiIdentifiers: t.quasiIdentifiers, sensitive: t.sensitive, threshold, minK }));
+        tables.push(await measureTableRisk(client, { maskedSchema: t.maskedSchema, table: t.name, quasiIdentifiers: t.quasiIdentifiers, sensitive: t.sensitive, threshold, minK }));
       } catch (cause) {
-        throw databaseError(cause, `cannot measure ${policy.maskedSchema}.${t.name} as ${role}`, `check that ${role} can read the masked views (pgmask verify)`);
+        throw databaseError(cause, `cannot measure ${t.maskedSchema}.${t.name} as ${role}`, `check that ${role} can read the masked views (pgmask verify)`);
       }
     }
     return { role, impersonation, tables };
@@ -186,10 +186,10 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
   await admin.query('BEGIN READ ONLY');
   try {
     // the row filter is written against the source schema, as in the view
-    await admin.query(sql`SET LOCAL search_path = pg_catalog, ${ident(policy.sourceSchema)}`.text);
     await admin.query(sql`SET LOCAL work_mem = ${REPORT_WORK_MEM}`.text);
     for (const view of views) {
-      const policyTable = policy.tables.find((t) => t.name === view.name)!;
+      await admin.query(sql`SET LOCAL search_path = pg_catalog, ${ident(view.sourceSchema)}`.text);
+      const policyTable = policy.tables.find((t) => t.sourceSchema === view.sourceSchema && t.name === view.name)!;
       const source = findTable(snapshot, view.sourceSchema, view.sourceTable)!;
       try {
         const keyColumns = [...(source.primaryKey ?? []), ...source.foreignKeys.flatMap((k) => k.columns)];

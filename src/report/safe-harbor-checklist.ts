@@ -144,7 +144,7 @@ export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot, o
   const vocabulary = vocabularyTablesOf(snapshot.tables.filter((t) => t.schema === policy.sourceSchema));
   const found: SafeHarborColumn[] = [];
   for (const ptable of policy.tables) {
-    const table = findTable(snapshot, policy.sourceSchema, ptable.name);
+    const table = findTable(snapshot, ptable.sourceSchema, ptable.name);
     if (!table) continue;
     // no values are sampled (values = null); the sample record is only echoed back by classifyTable
     const notSampled = { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows, error: null } as unknown as Parameters<typeof classifyTable>[3];

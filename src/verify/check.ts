@@ -6,6 +6,7 @@ import { snapshotFor } from '../db/introspect.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { OWNER_ROLE, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
 import { databaseError } from '../errors.ts';
+import { policySections } from '../policy/policy-sections.ts';
 
 /**
  * `pgmask check`: the policy against the live catalog and what `migrate`
@@ -57,6 +58,26 @@ export interface DriftReport {
  *   // r.findings[0] = { kind: 'column-unclassified', table: 'patients', column: 'ssn', message: 'column patients.ssn has no rule …', hint: '…' }
  */
 export async function checkDrift(client: pg.ClientBase, policy: Policy, registry: TransformRegistry = builtinRegistry): Promise<DriftReport> {
+  const sections = policySections(policy);
+  if (sections.length === 1) return checkSection(client, policy, registry);
+  // one report per source schema; database-wide findings (roles, members) are the same in each, so listed once
+  const reports: DriftReport[] = [];
+  for (const section of sections) reports.push(await checkSection(client, section, registry));
+  const seen = new Set<string>();
+  const findings = reports
+    .flatMap((r) => r.findings)
+    .filter((f) => {
+      const id = JSON.stringify([f.kind, f.table, f.column, f.message]);
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+  const applied = reports.map((r) => r.appliedPolicyHash);
+  return { ok: findings.length === 0, policyHash: policy.hash, appliedPolicyHash: applied.every((h) => h === applied[0]) ? applied[0]! : null, findings };
+}
+
+/** check of one source schema and its masked schema */
+async function checkSection(client: pg.ClientBase, policy: Policy, registry: TransformRegistry): Promise<DriftReport> {
   let live: LiveState;
   try {
     live = await readLiveState(client, policy);
@@ -89,7 +110,7 @@ interface LiveState {
 
 async function readLiveState(client: pg.ClientBase, policy: Policy): Promise<LiveState> {
   const snapshot = await snapshotFor(client, policy);
-  const applied = await appliedPolicyHash(client);
+  const applied = await appliedPolicyHash(client, policy.maskedSchema);
   const unlisted = (
     await client.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_catalog.pg_class c
@@ -245,10 +266,11 @@ function checkUnlisted(policy: Policy, live: LiveState, add: Add): void {
   }
 }
 
-async function appliedPolicyHash(client: pg.ClientBase): Promise<string | null> {
+/** The policy that last made the views of `maskedSchema` (another policy's migrations, into other masked schemas, do not count). */
+async function appliedPolicyHash(client: pg.ClientBase, maskedSchema: string): Promise<string | null> {
   const exists = await client.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('pgmask.applied_policies') IS NOT NULL AS ok`);
   if (!exists.rows[0]!.ok) return null;
-  const r = await client.query<{ policy_hash: string }>('SELECT policy_hash FROM pgmask.applied_policies ORDER BY id DESC LIMIT 1');
+  const r = await client.query<{ policy_hash: string }>('SELECT policy_hash FROM pgmask.applied_policies WHERE masked_schema = $1 ORDER BY id DESC LIMIT 1', [maskedSchema]);
   return r.rows[0]?.policy_hash ?? null;
 }
 

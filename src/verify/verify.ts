@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
+import { policySections } from '../policy/policy-sections.ts';
 import { connect } from '../db/connection.ts';
 import { snapshotFor } from '../db/introspect.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
@@ -66,6 +67,17 @@ type Impersonation = VerifySubject['impersonation'];
  *   report.ok // false when any attack leaked; report.subjects[0].attacks[0] = { id: 'source-read', status: 'held', … }
  */
 export async function verify(databaseUrl: string, policy: Policy, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const sections = policySections(policy);
+  if (sections.length === 1) return verifySection(databaseUrl, policy, opts);
+  // the attacks are written for one source schema and its masked schema: run them per source schema of the policy
+  const reports: VerifyReport[] = [];
+  for (const section of sections) reports.push(await verifySection(databaseUrl, section, opts));
+  const subjects = reports.flatMap((r, i) => r.subjects.map((s) => ({ ...s, kind: `${s.kind} (${sections[i]!.sourceSchema} → ${sections[i]!.maskedSchema})` })));
+  const summary = summarize(subjects);
+  return { ok: summary.leaked === 0, complete: reports.every((r) => r.complete), database: reports[0]!.database, policyHash: policy.hash, subjects, summary };
+}
+
+async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOptions): Promise<VerifyReport> {
   const registry = opts.registry ?? builtinRegistry;
   const admin = await connect(databaseUrl);
   let facts: VerifyFacts;

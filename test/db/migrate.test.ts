@@ -23,7 +23,7 @@ afterAll(async () => {
 function countingPolicy(tag: string): PolicyMigration {
   return {
     hash: `hash-${tag}`,
-    maskedSchema: 'masked',
+    schemas: [{ source: 'public', masked: 'masked' }],
     sql: `CREATE TABLE IF NOT EXISTS public.policy_runs (tag text);\nINSERT INTO public.policy_runs VALUES ('${tag}');\n`,
   };
 }
@@ -209,7 +209,7 @@ describe('applyMigrations', () => {
     const db = await freshDatabase();
     const policy: PolicyMigration = {
       hash: 'hash-bad',
-      maskedSchema: 'masked',
+      schemas: [{ source: 'public', masked: 'masked' }],
       sql: 'CREATE TABLE public.half_done (id int);\nSELECT 1;\n  SELEC oops;\n',
     };
     const err = await caught(applyMigrations(db.pool, { pgmaskVersion: version, policy }));
@@ -248,7 +248,7 @@ describe('applyMigrations', () => {
     const err = await caught(
       applyMigrations(db.pool, {
         pgmaskVersion: version,
-        policy: { hash: 'h', maskedSchema: 'm', sql: 'DO $$\nBEGIN\n  PERFORM 1/0;\nEND\n$$;' },
+        policy: { hash: 'h', schemas: [{ source: 'public', masked: 'm' }], sql: 'DO $$\nBEGIN\n  PERFORM 1/0;\nEND\n$$;' },
       }),
     );
     expect(err.message).toMatch(/failed: division by zero \[.*PL\/pgSQL function inline_code_block line 3 at PERFORM\]$/);
@@ -368,7 +368,7 @@ describe('applyMigrations', () => {
   it('detects migration text that ends the transaction', async () => {
     const db = await freshDatabase();
     const err = await caught(
-      applyMigrations(db.pool, { pgmaskVersion: version, policy: { hash: 'h', maskedSchema: 'm', sql: 'COMMIT;\nSELECT 1;' } }),
+      applyMigrations(db.pool, { pgmaskVersion: version, policy: { hash: 'h', schemas: [{ source: 'public', masked: 'm' }], sql: 'COMMIT;\nSELECT 1;' } }),
     );
     expect(err.code).toBe('MIGRATION_TRANSACTION_ENDED');
     expect(err.exitCode).toBe(4);

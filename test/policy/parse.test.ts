@@ -101,6 +101,7 @@ describe('parsePolicy: defaults and forms', () => {
       version: 1,
       sourceSchema: 'public',
       maskedSchema: 'masked',
+      schemas: [{ source: 'public', masked: 'masked', path: ['source_schema'] }],
       runtime: 'auto',
       unlistedColumns: 'error',
       subject: null,

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
 import { connect } from '../../db/connection.ts';
-import { refreshMaterialized } from '../../db/refresh.ts';
+import { refreshMaterialized, type RefreshResult } from '../../db/refresh.ts';
+import { policySections } from '../../policy/policy-sections.ts';
 import { createOutput } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl } from '../options.ts';
 
@@ -20,7 +21,16 @@ export function refreshCommand(): Command {
       const client = await connect(url);
       try {
         const snapshot = await snapshotFor(client, policy);
-        const results = await refreshMaterialized(client, policy, snapshot, { tables: opts.table, onProgress: (l) => out.progress(l) });
+        const results: RefreshResult[] = [];
+        const sections = policySections(policy);
+        for (const section of sections) {
+          // with several source schemas, --table names a table of any of them
+          const tables = sections.length > 1 && opts.table ? opts.table.filter((n) => section.tables.some((t) => t.name === n)) : opts.table;
+          if (opts.table && tables!.length === 0 && sections.length > 1) continue;
+          results.push(...(await refreshMaterialized(client, section, snapshot, { tables, onProgress: (l) => out.progress(l) })));
+        }
+        const unknown = sections.length > 1 ? (opts.table ?? []).filter((n) => !policy.tables.some((t) => t.name === n)) : [];
+        if (unknown.length > 0) await refreshMaterialized(client, sections[0]!, snapshot, { tables: unknown });
         if (out.json) {
           out.out(JSON.stringify({ ok: true, refreshed: results.map((r) => ({ view: r.view, rows: r.rows, durationMs: Math.round(r.durationMs), concurrently: r.concurrently })) }, null, 2));
         } else if (results.length === 0) {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
 import { connect } from '../../db/connection.ts';
 import { maskingStatus } from '../../db/status.ts';
+import { policySections } from '../../policy/policy-sections.ts';
 import { createOutput } from '../output.ts';
 import { databaseError } from '../../errors.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl } from '../options.ts';
@@ -18,9 +19,18 @@ export function statusCommand(): Command {
       const { policy } = await loadPolicyFile(opts.policy);
       const client = await connect(url);
       try {
-        const status = await maskingStatus(client, policy, await snapshotFor(client, policy)).catch((e: unknown) => {
-          throw databaseError(e, 'cannot read what is applied', 'connect as a member of pgmask_owner or the role that ran pgmask migrate (docs/privileges.md)');
-        });
+        const snapshot = await snapshotFor(client, policy);
+        const parts = [];
+        for (const section of policySections(policy)) {
+          parts.push(
+            await maskingStatus(client, section, snapshot).catch((e: unknown) => {
+              throw databaseError(e, 'cannot read what is applied', 'connect as a member of pgmask_owner or the role that ran pgmask migrate (docs/privileges.md)');
+            }),
+          );
+        }
+        // one status over every masked schema of the policy: up to date only when each is
+        const stale = parts.find((p) => !p.upToDate);
+        const status = { ...(stale ?? parts[0]!), upToDate: !stale, relations: parts.flatMap((p) => p.relations) };
         if (out.json) {
           out.out(JSON.stringify({ ok: true, ...status }, null, 2));
           return;

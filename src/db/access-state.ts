@@ -1,0 +1,61 @@
+import type pg from 'pg';
+import { databaseError } from '../errors.ts';
+
+/**
+ * What the catalog says about access to the masked schemas beyond what a
+ * CatalogSnapshot holds: who has USAGE on them, which roles carry a
+ * per-database search_path (pgmask sets one for each member), which runtime
+ * and keys are installed. Read once, before planning; the planner derives the
+ * revokes (offboarding) and the plan summary from it.
+ */
+export interface AccessState {
+  /** USAGE on a masked schema, by grantee (never PUBLIC: pgmask revokes it) */
+  readonly schemaUsage: readonly { readonly schema: string; readonly grantee: string }[];
+  /** per-database search_path settings of roles: here (this database) or in another database of the cluster */
+  readonly searchPaths: readonly { readonly role: string; readonly here: boolean; readonly value: string }[];
+  /** the language of the installed transform functions: 'sql' | 'plv8', or null when none are installed */
+  readonly runtime: 'sql' | 'plv8' | null;
+  /** key names in pgmask_private.keys, or null when the table cannot be read */
+  readonly keys: readonly string[] | null;
+}
+
+export const NO_ACCESS_STATE: AccessState = Object.freeze({ schemaUsage: [], searchPaths: [], runtime: null, keys: null });
+
+/** Reads the AccessState of `maskedSchemas` (any that do not exist yet are skipped). */
+export async function readAccessState(client: pg.ClientBase, maskedSchemas: readonly string[]): Promise<AccessState> {
+  try {
+    const usage = await client.query<{ schema: string; grantee: string }>(
+      `SELECT n.nspname AS schema, r.rolname AS grantee
+         FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+         JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+        WHERE n.nspname = ANY($1::text[]) AND a.privilege_type = 'USAGE' AND a.grantee <> n.nspowner
+        ORDER BY 1, 2`,
+      [maskedSchemas],
+    );
+    const paths = await client.query<{ role: string; here: boolean; value: string }>(
+      `SELECT r.rolname AS role, s.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) AS here,
+              substr(c, length('search_path=') + 1) AS value
+         FROM pg_catalog.pg_db_role_setting s
+         JOIN pg_catalog.pg_roles r ON r.oid = s.setrole, pg_catalog.unnest(s.setconfig) AS c
+        WHERE s.setdatabase <> 0 AND c LIKE 'search_path=%'
+        ORDER BY 1, 2`,
+    );
+    const lang = await client.query<{ lanname: string }>(
+      `SELECT l.lanname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+        WHERE n.nspname = 'pgmask' AND p.proname = 'pseudonymize' LIMIT 1`,
+    );
+    const canRead = await client.query<{ ok: boolean }>(
+      `SELECT pg_catalog.to_regclass('pgmask_private.keys') IS NOT NULL AND pg_catalog.has_table_privilege('pgmask_private.keys', 'SELECT') AS ok`,
+    );
+    const keys = canRead.rows[0]!.ok ? (await client.query<{ name: string }>('SELECT name FROM pgmask_private.keys ORDER BY name')).rows.map((r) => r.name) : null;
+    const language = lang.rows[0]?.lanname;
+    return Object.freeze({
+      schemaUsage: usage.rows,
+      searchPaths: paths.rows,
+      runtime: language === undefined ? null : language === 'plv8' ? 'plv8' : 'sql',
+      keys,
+    });
+  } catch (cause) {
+    throw databaseError(cause, 'cannot read the grants and role settings of the masked schemas');
+  }
+}
