@@ -31,7 +31,7 @@ export interface DraftedRule {
 }
 
 export interface DraftPolicy {
-  /** the policy YAML (one document per scanned schema, separated by `---`) */
+  /** the policy YAML: one document; several scanned schemas are written as `schemas:` entries */
   readonly yaml: string;
   readonly rules: readonly DraftedRule[];
 }
@@ -74,20 +74,47 @@ export function draftPolicy(scan: ScanResult, options: DraftOptions): DraftPolic
   const registry = options.registry ?? builtinRegistry;
   const plv8 = scan.snapshot.availableExtensions.includes('plv8');
   const existing = options.existing ? parseExisting(options.existing) : null;
-  const existingSchema = existing ? String((existing.get('source_schema') as unknown) ?? 'public') : null;
   const rules: DraftedRule[] = [];
-  const docs: string[] = [];
-  for (const schema of scan.schemas) {
-    const tables = scan.tables.filter((t) => t.schema === schema);
-    const reuse = existing && (existingSchema === schema || (!scan.schemas.includes(existingSchema!) && schema === scan.schemas[0])) ? existing : null;
-    const doc = reuse ?? freshDocument(schema, scan);
-    const before = rules.length;
-    for (const table of tables) addTable(doc, table, scan, options.preset, registry, plv8, rules);
-    if (reuse) dropStaleDrafts(doc, tables);
-    else doc.commentBefore = headerFor(options.preset, tables, rules.slice(before));
-    docs.push(doc.toString({ lineWidth: 0 }));
+  if (scan.schemas.length > 1) return draftSchemas(scan, options, existing, rules, registry, plv8);
+  const schema = scan.schemas[0]!;
+  const doc = existing ?? freshDocument(schema, scan);
+  const tables = scan.tables.filter((t) => t.schema === schema);
+  for (const table of tables) addTable(doc, doc.contents as YAMLMap, table, scan, options.preset, registry, plv8, rules);
+  if (existing) dropStaleDrafts(doc.contents as YAMLMap, tables);
+  else doc.commentBefore = headerFor(options.preset, tables, rules);
+  return { yaml: doc.toString({ lineWidth: 0 }), rules };
+}
+
+/**
+ * Several scanned schemas: one policy with a `schemas:` entry per source schema,
+ * each masked into `<schema>_masked`. An existing policy in this form is merged
+ * entry by entry; an existing one-schema policy becomes the entry of its source schema.
+ */
+function draftSchemas(scan: ScanResult, options: DraftOptions, existing: Document | null, rules: DraftedRule[], registry: TransformRegistry, plv8: boolean): DraftPolicy {
+  const reuse = existing && isMap(existing.get('schemas', true)) ? existing : null;
+  const doc = reuse ?? freshDocument(null, scan);
+  const schemasMap = doc.get('schemas', true) as YAMLMap;
+  if (existing && !reuse) {
+    // a one-schema policy: its tables (and reviewed rules) move under its source schema
+    const source = String((existing.get('source_schema') as unknown) ?? 'public');
+    const masked = String((existing.get('masked_schema') as unknown) ?? 'masked');
+    schemasMap.items.push(doc.createPair(source, doc.createNode({ masked_schema: masked })) as Pair);
+    (findPair(schemasMap, source)!.value as YAMLMap).set('tables', existing.get('tables', true) ?? new YAMLMap());
   }
-  return { yaml: docs.join('---\n'), rules };
+  for (const schema of scan.schemas) {
+    let pair = findPair(schemasMap, schema);
+    const isNew = !pair;
+    if (!pair) {
+      schemasMap.items.push(doc.createPair(schema, doc.createNode({ masked_schema: `${schema}_masked`, tables: {} })) as Pair);
+      pair = findPair(schemasMap, schema)!;
+    }
+    const section = pair.value as YAMLMap;
+    const tables = scan.tables.filter((t) => t.schema === schema);
+    for (const table of tables) addTable(doc, section, table, scan, options.preset, registry, plv8, rules);
+    if (!isNew) dropStaleDrafts(section, tables);
+  }
+  if (!reuse) doc.commentBefore = headerFor(options.preset, scan.tables, rules);
+  return { yaml: doc.toString({ lineWidth: 0 }), rules };
 }
 
 /**
@@ -111,17 +138,17 @@ export function parseExisting(text: string): Document {
   return doc;
 }
 
-function freshDocument(schema: string, scan: ScanResult): Document {
+/** A new draft: for one source schema (`schema`), or with an empty `schemas:` map (null). */
+function freshDocument(schema: string | null, scan: ScanResult): Document {
   const doc = new Document({
     version: 1,
-    source_schema: schema,
-    masked_schema: 'masked',
+    ...(schema === null ? {} : { source_schema: schema, masked_schema: 'masked' }),
     runtime: 'auto',
     unlisted_columns: 'error',
-    ...(scan.subject.defaultColumn && scan.subject.subjectTable?.schema === schema ? { subject: scan.subject.defaultColumn } : {}),
+    ...(scan.subject.defaultColumn && (schema === null || scan.subject.subjectTable?.schema === schema) ? { subject: scan.subject.defaultColumn } : {}),
     keys: ['default'],
     roles: { analyst: { members: [] } },
-    tables: {},
+    ...(schema === null ? { schemas: {} } : { tables: {} }),
   });
   const root = doc.contents as YAMLMap;
   for (const path of [['keys'], ['roles', 'analyst', 'members']]) {
@@ -131,10 +158,11 @@ function freshDocument(schema: string, scan: ScanResult): Document {
   return doc;
 }
 
-function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Preset | null, registry: TransformRegistry, plv8: boolean, out: DraftedRule[]): void {
-  const foundTables = doc.get('tables', true) as unknown;
+/** Drafts one table's rules into `container` (the document root, or a `schemas:` entry: the map that holds `tables`). */
+function addTable(doc: Document, container: YAMLMap, table: TableScan, scan: ScanResult, preset: Preset | null, registry: TransformRegistry, plv8: boolean, out: DraftedRule[]): void {
+  const foundTables = container.get('tables', true) as unknown;
   const tablesMap: YAMLMap = isMap(foundTables) ? foundTables : new YAMLMap();
-  if (!isMap(foundTables)) doc.set('tables', tablesMap);
+  if (!isMap(foundTables)) container.set('tables', tablesMap);
   let tablePair = findPair(tablesMap, table.name);
   const isNew = !tablePair;
   if (!tablePair) {
@@ -194,7 +222,6 @@ function addTable(doc: Document, table: TableScan, scan: ScanResult, preset: Pre
   }
 }
 
-/** Removes draft rules (never reviewed ones) for columns and tables the scan no longer sees. */
 /**
  * Two foreign keys into one table (`patient_id`, `donor_patient_id`) make the
  * consent route ambiguous, and the plan refuses until the policy decides; when one
@@ -213,8 +240,9 @@ function subjectViaDraft(table: CatalogTable | undefined, subjectColumn: string 
   return null;
 }
 
-function dropStaleDrafts(doc: Document, tables: readonly TableScan[]): void {
-  const tablesMap = doc.get('tables', true);
+/** Removes draft rules (never reviewed ones) for columns and tables the scan no longer sees. */
+function dropStaleDrafts(container: YAMLMap, tables: readonly TableScan[]): void {
+  const tablesMap = container.get('tables', true);
   if (!isMap(tablesMap)) return;
   for (const tablePair of [...tablesMap.items]) {
     const name = String(isScalar(tablePair.key) ? tablePair.key.value : tablePair.key);

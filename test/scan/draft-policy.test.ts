@@ -146,10 +146,15 @@ describe('draft policy', () => {
     expect(isReviewedComment(' ok per privacy board')).toBe(true);
   });
 
-  it('writes one policy document per scanned schema', async () => {
+  it('writes one policy with a schemas: entry per scanned schema, which the policy parser accepts', async () => {
     const { draft } = await runScan({ databaseUrl: db.url, schemas: ['public', 'research'] });
-    const docs = parseAllDocuments(draft.yaml) as unknown as { toJSON(): { source_schema: string; tables: Record<string, unknown> } }[];
-    expect(docs.map((d) => d.toJSON().source_schema)).toEqual(['public', 'research']);
-    expect(Object.keys(docs[1]!.toJSON().tables)).toEqual(['cohort']);
+    expect(parseAllDocuments(draft.yaml)).toHaveLength(1);
+    const doc = parseYaml(draft.yaml) as { schemas: Record<string, { masked_schema: string; tables: Record<string, unknown> }> };
+    expect(Object.keys(doc.schemas)).toEqual(['public', 'research']);
+    expect(doc.schemas.research!.masked_schema).toBe('research_masked');
+    expect(Object.keys(doc.schemas.research!.tables)).toEqual(['cohort']);
+    const { policy } = await loadPolicyText(draft.yaml, 'draft.yaml');
+    expect(policy.schemas.map((s) => `${s.source}→${s.masked}`)).toEqual(['public→public_masked', 'research→research_masked']);
+    expect(policy.tables.filter((t) => t.sourceSchema === 'research').map((t) => t.name)).toEqual(['cohort']);
   });
 });
