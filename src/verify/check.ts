@@ -62,7 +62,7 @@ export async function checkDrift(client: pg.ClientBase, policy: Policy, registry
   if (sections.length === 1) return checkSection(client, policy, registry);
   // one report per source schema; database-wide findings (roles, members) are the same in each, so listed once
   const reports: DriftReport[] = [];
-  for (const section of sections) reports.push(await checkSection(client, section, registry));
+  for (const section of sections) reports.push(await checkSection(client, section, registry, policy));
   const seen = new Set<string>();
   const findings = reports
     .flatMap((r) => r.findings)
@@ -77,7 +77,7 @@ export async function checkDrift(client: pg.ClientBase, policy: Policy, registry
 }
 
 /** check of one source schema and its masked schema */
-async function checkSection(client: pg.ClientBase, policy: Policy, registry: TransformRegistry): Promise<DriftReport> {
+async function checkSection(client: pg.ClientBase, policy: Policy, registry: TransformRegistry, whole: Policy = policy): Promise<DriftReport> {
   let live: LiveState;
   try {
     live = await readLiveState(client, policy);
@@ -89,7 +89,7 @@ async function checkSection(client: pg.ClientBase, policy: Policy, registry: Tra
   checkApplied(policy, live, add);
   for (const ptable of policy.tables) checkTable(policy, registry, ptable.name, live.snapshot, add);
   checkRoles(policy, live, add);
-  checkGrants(policy, live, add);
+  checkGrants(policy, live, add, whole);
   checkUnlisted(policy, live, add);
   return { ok: findings.length === 0, policyHash: policy.hash, appliedPolicyHash: live.applied, findings };
 }
@@ -234,11 +234,11 @@ function checkRoles(policy: Policy, live: LiveState, add: Add): void {
 }
 
 /** Privileges the policy does not give: a masking role on any relation but its masked views, anyone else on the masked schema. */
-function checkGrants(policy: Policy, live: LiveState, add: Add): void {
+function checkGrants(policy: Policy, live: LiveState, add: Add, whole: Policy = policy): void {
   const masking = new Set(policy.roles.map((r) => r.name));
-  const tables = new Set(policy.tables.map((t) => t.name));
   for (const g of live.grants) {
-    const expected = masking.has(g.grantee) && g.schema === policy.maskedSchema && tables.has(g.relation) && g.privilege === 'SELECT';
+    // any masked view of the whole policy (with several source schemas, the other schemas' views too)
+    const expected = masking.has(g.grantee) && whole.tables.some((t) => t.maskedSchema === g.schema && t.name === g.relation) && g.privilege === 'SELECT';
     if (expected) continue;
     add({
       kind: 'grant-unlisted',
