@@ -203,7 +203,7 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
 /** The newest applied_policies row of a masked schema: the policy that made its views. */
 interface AppliedSchemaRow {
   readonly masked_schema: string;
-  /** null for rows written before migration 0006 */
+  /** null for rows written before migration 0007 */
   readonly source_schema: string | null;
   readonly policy_hash: string;
   readonly sql_sha256: string;
