@@ -32,7 +32,8 @@ afterAll(async () => {
 });
 
 function cli(args: string[]) {
-  return runPgmask([...args, '--database-url', db.url]);
+  // verify over three schemas runs every attack three times: slow on a loaded machine
+  return runPgmask([...args, '--database-url', db.url], { timeoutMs: 600_000 });
 }
 
 describe('several source schemas in one policy (MIMIC-IV hosp, icu, note), and several policies in one database', () => {
@@ -51,7 +52,7 @@ describe('several source schemas in one policy (MIMIC-IV hosp, icu, note), and s
     expect(check.stdout).toContain('no drift');
     expect(check.code).toBe(0);
     const verify = await cli(['verify', '--policy', mimicPolicy]);
-    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.code, verify.stdout.slice(-2000) + verify.stderr).toBe(0);
 
     // the member reads each masked schema by unqualified name (its search_path lists all three)
     const counts = await queryAs<{ p: number; s: number; d: number }>(
@@ -89,7 +90,7 @@ describe('several source schemas in one policy (MIMIC-IV hosp, icu, note), and s
     ]);
     // re-running the first is a no-op, and it did not take the second policy's row for its own
     expect((await cli(['migrate', '--policy', mimicPolicy])).stdout).toContain('up to date');
-  }, 300_000);
+  }, 900_000);
 
   it('refuses a policy that would mask into a masked schema another policy made, and changes nothing', async () => {
     const intruder = join(dir, 'intruder.yaml');
