@@ -1,4 +1,4 @@
-import type { AccessState } from '../db/access-state.ts';
+import type { AccessState } from '../catalog/access-state.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { isPgmaskRelation } from '../catalog/catalog-snapshot.ts';
 import type { Policy } from '../policy/policy.ts';

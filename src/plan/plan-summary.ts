@@ -1,4 +1,4 @@
-import type { AccessState } from '../db/access-state.ts';
+import type { AccessState } from '../catalog/access-state.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findTable, isPgmaskRelation, PGMASK_COMMENT_MARKER } from '../catalog/catalog-snapshot.ts';
 import type { KeptMember } from './offboarding.ts';

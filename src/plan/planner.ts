@@ -13,7 +13,7 @@ import { planSubjectRoutes } from './subject-routes.ts';
 import { cast, columnReference, constant, expr, keyReference } from './expression.ts';
 import { renderExpression } from './render.ts';
 import { createHash } from 'node:crypto';
-import type { AccessState } from '../db/access-state.ts';
+import type { AccessState } from '../catalog/access-state.ts';
 import { planOffboarding, type KeptMember } from './offboarding.ts';
 
 export { OWNER_ROLE } from './nodes.ts';
