@@ -4,7 +4,9 @@
 -- stable noise keyed by the row's primary key. This is the baseline pgmask must
 -- match: a view a competent DBA would ship, not a straw man (one HMAC per subject
 -- per row for the date shift via LATERAL, the key read once as an InitPlan,
--- security_barrier because of the consent filter).
+-- security_barrier because of the consent filter, which reaches every table that
+-- names the patient: an opted-out patient's encounters and observations are
+-- hidden too, as the policy's consent rule requires).
 
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 
@@ -46,7 +48,8 @@ SELECT NULL::bigint AS encounter_id,
  CROSS JOIN (SELECT key FROM hand_private.mask_key) k
  CROSS JOIN LATERAL (
    SELECT make_interval(days => (('x' || encode(substr(hmac(convert_to('shift:' || e.patient_id, 'UTF8'), k.key, 'sha256'), 1, 4), 'hex'))::bit(32)::bigint % 61 - 30)::int) AS shift
- ) s;
+ ) s
+ WHERE NOT EXISTS (SELECT 1 FROM public.patients p WHERE p.patient_id = e.patient_id AND p.research_opt_out IS NOT FALSE);
 
 CREATE VIEW hand_masked.observations WITH (security_barrier) AS
 SELECT NULL::bigint AS observation_id,
@@ -57,4 +60,5 @@ SELECT NULL::bigint AS observation_id,
        o.unit,
        (date_trunc('month', o.observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS observed_at
   FROM public.observations o
- CROSS JOIN (SELECT key FROM hand_private.mask_key) k;
+ CROSS JOIN (SELECT key FROM hand_private.mask_key) k
+ WHERE NOT EXISTS (SELECT 1 FROM public.patients p WHERE p.patient_id = o.patient_id AND p.research_opt_out IS NOT FALSE);

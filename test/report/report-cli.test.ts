@@ -181,6 +181,7 @@ describe('pgmask report --json and --html', () => {
     expect(Object.keys(utility)).toEqual(['computedAs', 'columns', 'correlations']);
     expect(shape(utility.correlations)).toEqual([{ table: 'string', a: 'string', b: 'string', raw: 'number', masked: 'number', difference: 'number' }]);
     expect(shape(safeHarbor)).toEqual({
+      preset: 'string',
       classifier: 'string',
       kinds: [
         {
@@ -191,6 +192,7 @@ describe('pgmask report --json and --html', () => {
       ],
       flagged: 'number',
     });
+    expect(safeHarbor.preset).toBe('hipaa-safe-harbor');
     expect(safeHarbor.kinds.map((k: { number: number }) => k.number)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
   }, 120_000);
 });
