@@ -136,10 +136,31 @@ BEGIN
   END LOOP;
 END
 `;
+      // A non-superuser may give a function away only to a role with CREATE on its schema, and
+      // pgmask_owner must not keep CREATE on pgmask (it would let the key reader plant functions
+      // there): it holds it for the handover only, inside this transaction.
+      const handover = sql`
+DECLARE
+  lent boolean := false;
+BEGIN
+  IF (SELECT bool_and(p.proowner = ${literal(OWNER_ROLE)}::pg_catalog.regrole) FROM pg_catalog.pg_proc AS p
+       WHERE p.oid IN ('pgmask.reveal(text[], text, int4)'::pg_catalog.regprocedure, 'pgmask.reveal(text, text)'::pg_catalog.regprocedure)) THEN
+    RETURN;
+  END IF;
+  IF NOT pg_catalog.has_schema_privilege(${literal(OWNER_ROLE)}, 'pgmask', 'CREATE') THEN
+    GRANT CREATE ON SCHEMA pgmask TO ${ident(OWNER_ROLE)};
+    lent := true;
+  END IF;
+  ALTER ${revealMany} OWNER TO ${ident(OWNER_ROLE)};
+  ALTER ${revealOne} OWNER TO ${ident(OWNER_ROLE)};
+  IF lent THEN
+    REVOKE CREATE ON SCHEMA pgmask FROM ${ident(OWNER_ROLE)};
+  END IF;
+END
+`;
       const parts: Sql[] = [
         sql`-- honest brokers: pgmask.reveal reads keys as ${ident(OWNER_ROLE)}; only the policy's brokers may call it or read its log
-ALTER ${revealMany} OWNER TO ${ident(OWNER_ROLE)};
-ALTER ${revealOne} OWNER TO ${ident(OWNER_ROLE)};
+DO ${dollarQuoted(handover.text)};
 REVOKE ALL ON FUNCTION pgmask.reveal(text[], text, int4), pgmask.reveal(text, text) FROM PUBLIC;
 DO ${dollarQuoted(reset.text)};`,
       ];

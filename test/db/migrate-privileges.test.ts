@@ -72,9 +72,7 @@ async function refusal(p: Promise<unknown>): Promise<PgmaskError> {
   throw new Error('migrate was not refused');
 }
 
-// skipped at the end of the second stop: the policy migration now gives pgmask.reveal (issue 15) to pgmask_owner,
-// which a non-superuser may do only when pgmask_owner has CREATE on schema pgmask — a known regression, see the closing note
-describe.skip('migrate as a non-superuser that owns the source tables', () => {
+describe('migrate as a non-superuser that owns the source tables', () => {
   it('is refused before anything runs, naming each missing privilege with the statement that grants it', async () => {
     // pgmask_owner is cluster-wide and other test files create it concurrently: make it exist
     // (as a superuser's earlier migrate would), so what dba lacks does not depend on timing
@@ -101,6 +99,11 @@ describe.skip('migrate as a non-superuser that owns the source tables', () => {
       "SELECT relname AS name, pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'masked'::regnamespace AND relkind IN ('v', 'm') ORDER BY 1",
     );
     expect(views.rows).toEqual([{ name: 'patients', owner: 'pgmask_owner' }, { name: 'visits', owner: 'pgmask_owner' }]);
+    // pgmask.reveal (SECURITY DEFINER) runs as pgmask_owner, which was lent CREATE on pgmask for the handover only
+    const reveal = await db.query(
+      "SELECT DISTINCT pg_get_userbyid(proowner) AS owner, has_schema_privilege('pgmask_owner', 'pgmask', 'CREATE') AS creates FROM pg_proc WHERE pronamespace = 'pgmask'::regnamespace AND proname = 'reveal'",
+    );
+    expect(reveal.rows).toEqual([{ owner: 'pgmask_owner', creates: false }]);
     const masked = await queryAs<{ n: string; raw: string }>(readerUrl, "SELECT count(*) AS n, count(*) FILTER (WHERE patient_id LIKE 'P%') AS raw FROM masked.patients");
     expect(masked).toEqual([{ n: '50', raw: '0' }]);
     await expect(queryAs(readerUrl, 'SELECT * FROM public.patients')).rejects.toThrow(/permission denied/);
@@ -152,8 +155,7 @@ describe('operating pgmask as a member of pgmask_owner (not a superuser, not the
   });
 });
 
-// skipped for the same reason as the first describe: the new admin's migrate cannot hand pgmask.reveal to pgmask_owner
-describe.skip('handing pgmask over from the superuser that installed it (docs/privileges.md)', () => {
+describe('handing pgmask over from the superuser that installed it (docs/privileges.md)', () => {
   it('refuses the new admin with NEEDS_PGMASK_SCHEMA_OWNER, then migrates after the documented handover', async () => {
     const other = await createTestDatabase('pgmask_handover');
     try {
@@ -185,6 +187,10 @@ CREATE TABLE public.visits (visit_id bigint PRIMARY KEY, patient_id text NOT NUL
       expect(r.migration.policy).toBe('applied');
       const owners = await other.query("SELECT DISTINCT pg_get_userbyid(proowner) AS owner FROM pg_proc WHERE pronamespace = 'pgmask'::regnamespace AND proname = 'pseudonymize'");
       expect(owners.rows).toEqual([{ owner: admin }]);
+      const reveal = await other.query(
+        "SELECT DISTINCT pg_get_userbyid(proowner) AS owner, has_schema_privilege('pgmask_owner', 'pgmask', 'CREATE') AS creates FROM pg_proc WHERE pronamespace = 'pgmask'::regnamespace AND proname = 'reveal'",
+      );
+      expect(reveal.rows).toEqual([{ owner: 'pgmask_owner', creates: false }]);
     } finally {
       await other.drop();
     }
