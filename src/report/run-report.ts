@@ -78,8 +78,8 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
     ]);
     const samples = new Map<string, ReadonlyMap<string, readonly string[]>>();
     for (const ptable of policy.tables) {
-      const table = findTable(snapshot, policy.sourceSchema, ptable.name);
-      if (table) samples.set(table.name, (await sampleTable(admin, table, CHECKLIST_SAMPLE_ROWS)).values);
+      const table = findTable(snapshot, ptable.sourceSchema, ptable.name);
+      if (table) samples.set(`${table.schema}.${table.name}`, (await sampleTable(admin, table, CHECKLIST_SAMPLE_ROWS)).values);
     }
     const safeHarbor = safeHarborChecklist(policy, snapshot, { preset: options.preset, samples });
     for (const t of risk.tables) {

@@ -129,7 +129,7 @@ const REDACT_UNLISTED: Rule = { transform: 'redact', params: {}, key: '', displa
 export interface ChecklistOptions {
   /** the standard to check against (default hipaa-safe-harbor) */
   readonly preset?: Preset;
-  /** sampled values per table and column, so the categories are the scan's own (without: names, types and keys) */
+  /** sampled values per table (`schema.table`) and column, so the categories are the scan's own (without: names, types and keys) */
   readonly samples?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>;
 }
 
@@ -141,14 +141,16 @@ export interface ChecklistOptions {
 export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot, options: ChecklistOptions = {}): SafeHarborSection {
   const preset = options.preset ?? 'hipaa-safe-harbor';
   const subject = detectSubject(snapshot);
-  const vocabulary = vocabularyTablesOf(snapshot.tables.filter((t) => t.schema === policy.sourceSchema));
+  // as scan saw them: the vocabulary tables of every source schema of the policy (MIMIC-IV's icu events name
+  // `itemid`, the key of icu's d_items, while hosp holds the patients)
+  const vocabulary = vocabularyTablesOf(snapshot.tables.filter((t) => policy.schemas.some((s) => s.source === t.schema)));
   const found: SafeHarborColumn[] = [];
   for (const ptable of policy.tables) {
     const table = findTable(snapshot, ptable.sourceSchema, ptable.name);
     if (!table) continue;
     // no values are sampled (values = null); the sample record is only echoed back by classifyTable
     const notSampled = { method: 'limit', percent: null, rowsRead: 0, estimatedRows: table.estimatedRows, error: null } as unknown as Parameters<typeof classifyTable>[3];
-    const scanned = classifyTable(table, subject, options.samples?.get(table.name) ?? null, notSampled, vocabulary);
+    const scanned = classifyTable(table, subject, options.samples?.get(`${table.schema}.${table.name}`) ?? null, notSampled, vocabulary);
     for (const column of scanned.columns) {
       const rule = ptable.columns.find((c) => c.name === column.name)?.rule ?? (policy.unlistedColumns === 'redact' ? REDACT_UNLISTED : null);
       if (!rule) continue;

@@ -172,14 +172,17 @@ const rowOrder: Attack = {
         notes.push(`${sample.table}: only ${matched.length} sampled rows among the first ${r.rows.length}, too few to measure`);
         continue;
       }
-      const threshold = rowOrderThreshold(matched.length);
-      const against: { label: string; rho: number }[] = [{ label: `raw ${sample.keyColumns.join(', ')}`, rho: spearman(positions, matched.map((m) => m.key)) }];
+      // each comparison is judged against chance for its own number of pairs: a date column that is mostly
+      // NULL (a death date) pairs only a few rows, whose ρ varies far more than the key's over every row
+      const compare = (label: string, xs: readonly number[], ys: readonly number[]) => ({ label, rho: spearman(xs, ys), n: xs.length, threshold: rowOrderThreshold(xs.length) });
+      const against = [compare(`raw ${sample.keyColumns.join(', ')}`, positions, matched.map((m) => m.key))];
       sample.dateColumns.forEach((column, d) => {
         const pairs = matched.flatMap((m, i) => (m.dates[d] === null || m.dates[d] === undefined ? [] : [[positions[i]!, m.dates[d]!] as const]));
-        if (pairs.length >= MIN_MATCHED) against.push({ label: `raw ${column}`, rho: spearman(pairs.map((p) => p[0]), pairs.map((p) => p[1])) });
+        if (pairs.length >= MIN_MATCHED) against.push(compare(`raw ${column}`, pairs.map((p) => p[0]), pairs.map((p) => p[1])));
       });
-      const worst = against.reduce((a, b) => (Math.abs(b.rho) > Math.abs(a.rho) ? b : a));
-      const measured = `ρ(position, ${worst.label}) = ${worst.rho.toFixed(3)} over ${matched.length} rows (chance ≤ ${threshold.toFixed(3)})`;
+      const worst = against.reduce((a, b) => (Math.abs(b.rho) / b.threshold > Math.abs(a.rho) / a.threshold ? b : a));
+      const threshold = worst.threshold;
+      const measured = `ρ(position, ${worst.label}) = ${worst.rho.toFixed(3)} over ${worst.n} rows (chance ≤ ${threshold.toFixed(3)})`;
       if (Math.abs(worst.rho) <= threshold) {
         notes.push(`${sample.table}: ${measured}`);
       } else if (ptable.rowOrder === 'storage') {

@@ -64,27 +64,21 @@ describe('scan on the public clinical data models', () => {
   }
 });
 
-/** The drafted policy of one schema (a scan of several schemas writes one YAML document per schema). */
-function documentFor(yaml: string, schema: string): string {
-  const doc = yaml.split(/^---\n/m).find((d) => new RegExp(`^source_schema: ${schema}$`, 'm').test(d));
-  if (!doc) throw new Error(`the draft has no document for schema ${schema}`);
-  return doc;
-}
-
 describe('each preset drafts a policy that migrates, passes verify, and passes its own checklist', () => {
   for (const name of models) {
     for (const preset of presets) {
       it(`${name}, ${preset}: draft → migrate → verify → report checklist all ok`, async () => {
         const db = databases.get(name)!;
         const { draft } = await runScan({ databaseUrl: db.url, schemas: [...clinicalModels[name].schemas], preset });
-        // one policy per database until policies span schemas: each schema's document is applied in turn
-        for (const schema of clinicalModels[name].schemas) {
+        // a scan over several schemas drafts ONE policy (schemas:), applied as a whole
+        {
+          const schema = clinicalModels[name].schemas.join(', ');
           const role = `model_${preset.replace(/-/g, '_')}_${uniqueSuffix()}`;
           db.trackRole(role);
-          const yaml = documentFor(draft.yaml, schema).replace(/^  analyst:\n    members: \[\]$/m, `  ${role}:\n    members: []`);
+          const yaml = draft.yaml.replace(/^  analyst:\n    members: \[\]$/m, `  ${role}:\n    members: []`);
           expect(yaml).toContain(role);
-          await applyPolicy(db.url, yaml, { file: `${name}.${schema}.${preset}.yaml` });
-          const loaded = await loadPolicyText(yaml, `${name}.${schema}.${preset}.yaml`);
+          await applyPolicy(db.url, yaml, { file: `${name}.${preset}.yaml` });
+          const loaded = await loadPolicyText(yaml, `${name}.${preset}.yaml`);
           const verdict = await verify(db.url, loaded.policy, { registry: loaded.registry });
           expect(verdict.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role}: ${a.id}`))).toEqual([]);
           expect(verdict.ok, `${schema}: verify`).toBe(true);
@@ -92,7 +86,7 @@ describe('each preset drafts a policy that migrates, passes verify, and passes i
           const report = await runReport(db.url, loaded, { preset });
           const columns = report.safeHarbor.kinds.flatMap((k) => k.columns);
           const notOk = columns.filter((c) => !c.meetsSafeHarbor).map((c) => `${c.table}.${c.column} (${c.category}) ${c.rule}: ${c.note}`);
-          process.stdout.write(`[${name} ${schema} ${preset}] verify ${verdict.summary.held} held; checklist ${columns.length} identifier columns, ${notOk.length} not ok\n`);
+          process.stdout.write(`[${name} (${schema}) ${preset}] verify ${verdict.summary.held} held; checklist ${columns.length} identifier columns, ${notOk.length} not ok\n`);
           expect(notOk, `${schema}: checklist`).toEqual([]);
           expect(columns.length).toBeGreaterThan(10);
 
@@ -130,7 +124,7 @@ describe('the checklist judges what the view shows, per preset', () => {
     const loaded = await loadPolicyText(edited, 'edited.yaml');
     const snapshot = await introspect(db.pool, ['omop']);
     const samples = new Map<string, ReadonlyMap<string, readonly string[]>>();
-    for (const name of ['person', 'death']) samples.set(name, (await sampleTable(db.pool, snapshot.tables.find((t) => t.name === name)!, 300)).values);
+    for (const name of ['person', 'death']) samples.set(`omop.${name}`, (await sampleTable(db.pool, snapshot.tables.find((t) => t.name === name)!, 300)).values);
     const verdicts = (preset: Preset) => {
       const columns = safeHarborChecklist(loaded.policy, snapshot, { preset, samples }).kinds.flatMap((k) => k.columns);
       const of = (table: string, column: string) => columns.find((c) => c.table === table && c.column === column)!;

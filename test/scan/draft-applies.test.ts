@@ -35,7 +35,7 @@ describe('a drafted policy applies cleanly to the schema it was drafted from', (
 
       const loaded = await loadPolicyText(yaml, `${name}.draft.yaml`);
       const report = await verify(db.url, loaded.policy, { registry: loaded.registry });
-      const leaks = report.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role}: ${a.id}`));
+      const leaks = report.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role}: ${a.id} ${a.evidence}`));
       process.stdout.write(`[scan draft ${name}] verify: ${report.summary.held} held, ${report.summary.leaked} leaked, ${report.summary.skipped} skipped\n`);
       expect(leaks).toEqual([]);
       expect(report.ok).toBe(true);
