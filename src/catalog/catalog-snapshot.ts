@@ -93,14 +93,42 @@ export interface CatalogSnapshot {
    * without a name when pgmask's schema is not there yet (the key is then created as version 1)
    */
   readonly keyVersions?: Readonly<Record<string, number>>;
+  /** Citus metadata when the citus extension is installed (pg_dist_partition); absent on a plain server */
+  readonly citus?: CitusCatalog;
+}
+
+/**
+ * How Citus places a table (pg_dist_partition.partmethod and repmodel): `distributed` is
+ * hash-distributed by `distributionColumn`; `reference` is one shard copied to every node;
+ * `other` is anything else Citus tracks (a Citus local table, a single-shard table, append
+ * or range distribution).
+ */
+export interface CitusTable {
+  readonly schema: string;
+  readonly name: string;
+  readonly placement: 'distributed' | 'reference' | 'other';
+  /** column_to_column_name(logicalrelid, partkey) for a hash-distributed table, else null */
+  readonly distributionColumn: string | null;
+  readonly colocationId: number;
+}
+
+export interface CitusCatalog {
+  /** pg_extension.extversion of citus, e.g. `13.0-1` */
+  readonly version: string;
+  /** every table in pg_dist_partition (all schemas), sorted by schema then name */
+  readonly tables: readonly CitusTable[];
+}
+
+export function findCitusTable(snapshot: CatalogSnapshot, schema: string, name: string): CitusTable | undefined {
+  return snapshot.citus?.tables.find((t) => t.schema === schema && t.name === name);
 }
 
 /** Every masked view pgmask creates carries a comment starting with this marker. */
 export const PGMASK_COMMENT_MARKER = 'pgmask:';
 
-/** A masked view or materialized view that pgmask created (and may replace or drop). */
+/** A masked view, materialized view or (Citus mode) masked table that pgmask created (and may replace or drop). */
 export function isPgmaskRelation(table: CatalogTable): boolean {
-  return (table.kind === 'view' || table.kind === 'materialized view') && (table.comment?.startsWith(PGMASK_COMMENT_MARKER) ?? false);
+  return (table.kind === 'view' || table.kind === 'materialized view' || table.kind === 'table') && (table.comment?.startsWith(PGMASK_COMMENT_MARKER) ?? false);
 }
 
 export function findTable(snapshot: CatalogSnapshot, schema: string, name: string): CatalogTable | undefined {

@@ -11,6 +11,7 @@ import {
   type TablePrivilege,
 } from '../catalog/catalog-snapshot.ts';
 import { databaseError } from '../errors.ts';
+import { readCitusCatalog } from './citus-catalog.ts';
 
 type Connection = pg.Pool | pg.PoolClient | pg.Client;
 
@@ -352,6 +353,9 @@ async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly 
       : [];
 
     const tables = assembleTables(relations, columns, primaryKeys, foreignKeys, [...tablePrivileges, ...columnPrivileges]);
+    // Citus's metadata only where the extension is: a plain server is never asked about pg_dist_*
+    const citusExtension = installed.find((e) => e.name === 'citus');
+    const citus = citusExtension ? await readCitusCatalog(client, citusExtension.version) : undefined;
 
     return deepFreeze({
       serverVersionNum: Number(session.serverVersionNum),
@@ -377,6 +381,7 @@ async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly 
         .sort((a, b) => byCodePoint(a.name, b.name)),
       tables,
       keyVersions: Object.fromEntries(keyVersionRows.sort((a, b) => byCodePoint(a.name, b.name)).map((k) => [k.name, k.version] as const)),
+      ...(citus ? { citus } : {}),
     });
   } finally {
     await db.destroy();

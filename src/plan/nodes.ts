@@ -20,7 +20,11 @@ export type PlanNode =
   | GrantBrokers
   | RevokeAccess
   | RevokeMembership
-  | RestrictPlv8;
+  | RestrictPlv8
+  | CitusPreamble
+  | CitusReferenceKeys
+  | CreateCitusMaskedTable
+  | FillCitusMaskedTable;
 
 export interface Header {
   readonly kind: 'Header';
@@ -30,6 +34,8 @@ export interface Header {
   readonly runtime: 'sql' | 'plv8';
   /** source schema → masked schema, in policy order */
   readonly schemas: readonly { readonly source: string; readonly masked: string }[];
+  /** Citus mode (src/plan/citus.ts): masked relations are distributed tables */
+  readonly citus?: boolean;
 }
 
 /** Session settings for the rest of the migration (SET LOCAL: gone at COMMIT). */
@@ -77,6 +83,8 @@ export interface DropView {
   readonly name: string;
   /** a materialized view (DROP MATERIALIZED VIEW) rather than a view */
   readonly materialized: boolean;
+  /** a masked table of Citus mode (DROP TABLE), whatever `materialized` says */
+  readonly table?: boolean;
   readonly reason: string;
 }
 
@@ -271,4 +279,62 @@ export interface RevokeMembership {
   readonly database: string;
   /** the member's search_path in this database names a masked schema of the policy: reset it */
   readonly resetSearchPath: boolean;
+}
+
+/**
+ * Citus mode (src/plan/citus.ts, docs/scale.md): the migration transaction runs every
+ * multi-shard command over one connection per node, which Citus needs when one
+ * transaction creates objects, distributes tables and writes a reference table.
+ */
+export interface CitusPreamble {
+  readonly kind: 'CitusPreamble';
+}
+
+/** Citus mode: pgmask_private.keys becomes a reference table (once), so every worker reads the key locally. */
+export interface CitusReferenceKeys {
+  readonly kind: 'CitusReferenceKeys';
+}
+
+/** How a masked table of Citus mode is placed. */
+export type CitusPlacement =
+  /** hash-distributed by the (pseudonymized) subject column, in the co-location group of `colocateWith` (null: a new group) */
+  | { readonly kind: 'distributed'; readonly column: string; readonly colocateWith: { readonly schema: string; readonly name: string } | null }
+  /** a table without a subject column: one shard copied to every node */
+  | { readonly kind: 'reference' };
+
+/**
+ * Citus mode: a masked relation is a table in the masked schema (a view of a distributed
+ * table would run its shard queries as the analyst, who must never read a raw shard),
+ * owned by pgmask_owner, with its indexes created before it is distributed so every
+ * shard gets them.
+ */
+export interface CreateCitusMaskedTable {
+  readonly kind: 'CreateCitusMaskedTable';
+  readonly schema: string;
+  readonly name: string;
+  readonly sourceSchema: string;
+  readonly sourceTable: string;
+  readonly columns: readonly MaskedColumn[];
+  readonly placement: CitusPlacement;
+  /** the unique index on the masked key (with the distribution column added when it lacks it), then join-key indexes */
+  readonly indexes: readonly MaskedIndex[];
+  readonly comment: string;
+}
+
+/**
+ * Citus mode: fill (or, in `pgmask refresh`, refill after TRUNCATE) one masked table by
+ * `INSERT … SELECT` from the raw tables, then CLUSTER it on its masked key so storage
+ * order tells nothing (the SELECT has no ORDER BY: Citus repartitions an INSERT … SELECT
+ * only without one).
+ */
+export interface FillCitusMaskedTable {
+  readonly kind: 'FillCitusMaskedTable';
+  readonly schema: string;
+  readonly name: string;
+  readonly sourceSchema: string;
+  readonly columns: readonly string[];
+  /** `SELECT … FROM <source> AS src WHERE <filter and consent routes>`, rendered by the planner */
+  readonly select: Sql;
+  /** the index CLUSTER sorts by (the masked key), or null for `row_order: storage` */
+  readonly clusterIndex: string | null;
 }

@@ -15,6 +15,7 @@ import { renderExpression } from './render.ts';
 import { createHash } from 'node:crypto';
 import type { AccessState } from '../catalog/access-state.ts';
 import { planOffboarding, type KeptMember } from './offboarding.ts';
+import { citusMode, citusPolicy, planCitusNodes } from './citus.ts';
 
 export { OWNER_ROLE } from './nodes.ts';
 import { OWNER_ROLE } from './nodes.ts';
@@ -84,7 +85,10 @@ const REDACT_UNLISTED: Rule = Object.freeze({ transform: 'redact', params: Objec
  * masking role or PUBLIC may already hold a grant on a source table. Throws a
  * policy error (exit 3) listing every problem found.
  */
-export function planMigration(input: PlanInput): MigrationPlan {
+export function planMigration(planInput: PlanInput): MigrationPlan {
+  // Citus mode (src/plan/citus.ts): every table materialized, then the views become distributed tables
+  const citus = citusMode(planInput.policy, planInput.snapshot);
+  const input = citus ? { ...planInput, policy: citusPolicy(planInput.policy) } : planInput;
   const { policy, snapshot, registry, runtime } = input;
   assertValid(validatePolicy(policy, snapshot, registry, runtime), policy);
 
@@ -119,9 +123,10 @@ export function planMigration(input: PlanInput): MigrationPlan {
     const view = planView(input, ptable, table, subjectRoutes.routes.get(ptable.name) ?? []);
     if (view.materialized) problems.push(...materializeProblems(policy, ptable, table));
     const existing = findTable(snapshot, ptable.maskedSchema, ptable.name);
-    if (existing?.kind === 'materialized view') {
+    if (existing?.kind === 'materialized view' || existing?.kind === 'table') {
       // rebuilt from scratch: this migration runs only when the policy (or pgmask) changed
-      drops.push({ kind: 'DropView', schema: ptable.maskedSchema, name: ptable.name, materialized: true, reason: 'a materialized masked view is rebuilt by every policy migration' });
+      const table = existing.kind === 'table';
+      drops.push({ kind: 'DropView', schema: ptable.maskedSchema, name: ptable.name, materialized: !table, table, reason: `a ${table ? 'masked table' : 'materialized masked view'} is rebuilt by every policy migration` });
     } else if (existing) {
       const replaceable = !view.materialized && existing.columns.every((c, i) => view.columns[i]?.name === c.name && view.columns[i]?.type === c.sqlType);
       if (!replaceable) drops.push({ kind: 'DropView', schema: ptable.maskedSchema, name: ptable.name, materialized: false, reason: view.materialized ? 'the table is now materialized' : 'its columns or their types changed' });
@@ -133,7 +138,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
   for (const t of snapshot.tables) {
     if (!masked.includes(t.schema) || !isPgmaskRelation(t)) continue;
     if (!policy.tables.some((pt) => pt.maskedSchema === t.schema && pt.name === t.name)) {
-      drops.push({ kind: 'DropView', schema: t.schema, name: t.name, materialized: t.kind === 'materialized view', reason: 'the policy no longer lists this table' });
+      drops.push({ kind: 'DropView', schema: t.schema, name: t.name, materialized: t.kind === 'materialized view', table: t.kind === 'table', reason: 'the policy no longer lists this table' });
     }
   }
   if (problems.length > 0) {
@@ -184,7 +189,8 @@ export function planMigration(input: PlanInput): MigrationPlan {
     ...offboarding.revokes,
     ...(runtime === 'plv8' ? [{ kind: 'RestrictPlv8', roles: [...new Set(policy.roles.flatMap((r) => [r.name, ...r.members]))] } as const] : []),
   ];
-  return Object.freeze({ nodes: Object.freeze(nodes), runtime, policyHash: policy.hash, keptMembers: offboarding.kept });
+  const planned = citus ? planCitusNodes({ policy, snapshot, nodes }) : nodes;
+  return Object.freeze({ nodes: Object.freeze(planned), runtime, policyHash: policy.hash, keptMembers: offboarding.kept });
 }
 
 const READ_PRIVILEGES = new Set(['SELECT', 'UPDATE', 'INSERT', 'REFERENCES']);

@@ -3,6 +3,7 @@ import type { CreateMaskedView, Expr, PlanNode, RowOrder, SubjectRoute } from '.
 import { withKey, constant } from './expression.ts';
 import type { MigrationPlan } from './planner.ts';
 import { OWNER_ROLE } from './nodes.ts';
+import { renderCitusNode } from './citus-render.ts';
 
 /**
  * DDL nodes → SQL text. Deterministic: the same plan gives the same bytes. The
@@ -23,6 +24,7 @@ export function renderNode(node: PlanNode): Sql {
           node.schemas.length === 1
             ? `runtime: ${node.runtime}; source schema: ${node.schemas[0]!.source}; masked schema: ${node.schemas[0]!.masked}`
             : `runtime: ${node.runtime}; schemas (source → masked): ${node.schemas.map((s) => `${s.source} → ${s.masked}`).join(', ')}`,
+          ...(node.citus ? ['citus: every masked relation is a distributed (or reference) table, filled by INSERT … SELECT (docs/scale.md)'] : []),
           'generated SQL: review it, do not edit it (pgmask generate reproduces it byte for byte)',
         ].join('\n'),
       );
@@ -53,14 +55,11 @@ GRANT USAGE, CREATE ON SCHEMA ${ident(node.name)} TO ${ident(OWNER_ROLE)};`;
 GRANT SELECT ON ${join(node.tables.map((t) => ident(node.schema, t)))} TO ${ident(OWNER_ROLE)};`;
     case 'DropView':
       return sql`-- ${sqlLine(node.reason)}
-DROP ${node.materialized ? sql`MATERIALIZED VIEW` : sql`VIEW`} IF EXISTS ${ident(node.schema, node.name)};`;
+DROP ${node.table ? sql`TABLE` : node.materialized ? sql`MATERIALIZED VIEW` : sql`VIEW`} IF EXISTS ${ident(node.schema, node.name)};`;
     case 'CreateMaskedView': {
       const view = ident(node.schema, node.name);
-      const cols = node.columns.map((c) => sql`  ${c.expression} AS ${ident(c.name)}`);
       const comments = node.columns.map((c) => sql`COMMENT ON COLUMN ${ident(node.schema, node.name, c.name)} IS ${literal(c.comment)};`);
-      const select = sql`SELECT
-${join(cols, ',\n')}
-FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${whereClause(node)}${orderBy(node.rowOrder)}`;
+      const select = maskedSelect(node, { ordered: true });
       if (node.materialized) {
         const indexes = node.indexes.map(
           (ix) => sql`CREATE ${ix.unique ? sql`UNIQUE INDEX` : sql`INDEX`} ${ident(ix.name)} ON ${view} (${join(ix.columns.map((c) => ident(c)))});`,
@@ -188,11 +187,28 @@ REVOKE ${ident(node.role)} FROM ${ident(node.member)};${
       return sql`-- no masking role, member or PUBLIC may run its own PLV8 code in the context that receives the key
 REVOKE USAGE ON LANGUAGE plv8 FROM PUBLIC;
 ${join(node.roles.map((r) => sql`REVOKE USAGE ON LANGUAGE plv8 FROM ${ident(r)};`), '\n')}`;
+    case 'CitusPreamble':
+    case 'CitusReferenceKeys':
+    case 'CreateCitusMaskedTable':
+    case 'FillCitusMaskedTable':
+      return renderCitusNode(node);
     default: {
       const unreachable: never = node;
       throw new Error(`no renderer for plan node ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * A masked relation's query: every column masked, from the source table aliased `src`,
+ * its filter and consent routes, and (`ordered`) its row order. Citus mode fills tables
+ * with it unordered (an ORDER BY would stop Citus from repartitioning the INSERT … SELECT).
+ */
+export function maskedSelect(node: CreateMaskedView, opts: { ordered: boolean }): Sql {
+  const cols = node.columns.map((c) => sql`  ${c.expression} AS ${ident(c.name)}`);
+  return sql`SELECT
+${join(cols, ',\n')}
+FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${whereClause(node)}${opts.ordered ? orderBy(node.rowOrder) : sql``}`;
 }
 
 /**

@@ -131,6 +131,7 @@ export function parsePolicy(text: string, file: string, registry: TransformRegis
     roles,
     brokers,
     tables,
+    citus: data.citus ?? null,
     transformsDir: data.transforms === undefined ? null : resolve(dirname(file), data.transforms),
     hash: createHash('sha256').update(text, 'utf8').digest('hex'),
     file,

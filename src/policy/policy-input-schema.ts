@@ -133,6 +133,10 @@ export function policyInputSchema<R extends z.ZodType>(rule: R) {
         .default(false)
         .describe('serve every table from a materialized view (fast BI queries; refreshed by `pgmask refresh`); a table can override it'),
       transforms: z.string().min(1, { error: 'must not be empty' }).optional().describe('directory of custom TypeScript transforms, relative to the policy file'),
+      citus: z
+        .boolean()
+        .optional()
+        .describe('Citus mode: every masked relation is a distributed (or reference) table filled by INSERT … SELECT and refreshed by `pgmask refresh` (docs/scale.md). Absent: on when the citus extension is installed; true on a server without it is refused'),
     })
     .describe('pgmask policy (version 1)');
 }

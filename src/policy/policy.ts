@@ -103,6 +103,11 @@ export interface Policy {
   /** roles allowed to reveal encrypt tokens (pgmask.reveal), shaped like masking roles */
   readonly brokers: readonly PolicyRole[];
   readonly tables: readonly PolicyTable[];
+  /**
+   * Citus mode (docs/scale.md): true or false as the policy declares it, null when it does
+   * not (then on exactly when the citus extension is installed)
+   */
+  readonly citus: boolean | null;
   /** directory of custom TypeScript transforms (resolved against the policy file), or null */
   readonly transformsDir: string | null;
   /** sha256 hex of the policy file's bytes */

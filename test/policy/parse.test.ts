@@ -108,6 +108,7 @@ describe('parsePolicy: defaults and forms', () => {
       keys: ['default'],
       roles: [],
       brokers: [],
+      citus: null,
       transformsDir: null,
       file: 'p.yaml',
       tables: undefined,
