@@ -7,7 +7,7 @@ import { ExitCode, PgmaskError, databaseError, type ErrorDetail } from '../error
 import { byCodePoint } from './introspect.ts';
 import { ensureOwnerRoleMembership } from './migrate-privileges.ts';
 import { query, queryRows } from './query.ts';
-import { param, sql, trustedSqlText, type Sql } from '../sql/index.ts';
+import { ident, param, sql, trustedSqlText, type Sql } from '../sql/index.ts';
 
 /** One of pgmask's own schema migrations (a file under `migrations/`). */
 export interface OwnMigration {
@@ -187,6 +187,7 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
   const txid = await lockMigrations(check, opts);
   const history = await readHistory(client, check, opts);
   const pending = pendingMigrations(history.applied, migrations);
+  if (pending.length > 0 && !opts.dryRun) await lockMaskedViews(check);
   const ran = await applyOwnMigrations(client, check, pending, history, opts);
   const policy = opts.policy ? await applyPolicyMigration(client, check, opts.policy, history.policiesTable, opts, ran) : { status: 'none' as const, ownerRoleGrantedTo: null };
   await assertSameTransaction(check, txid);
@@ -199,7 +200,33 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
   };
 }
 
-/** A query whose failure is a database error (exit 4) saying what pgmask was doing. */
+/**
+ * Before pgmask's own migrations change what the masked views read (the keys
+ * table), every masked view is locked, in oid order. A reader locks the view, then
+ * what it reads; a migration that altered the keys first and replaced the views
+ * later took the same two locks the other way round, and the server cancelled the
+ * reader (deadlock detected). Locked first, readers wait for the commit and then
+ * read the new definitions.
+ *
+ * `LOCK TABLE` on a view also locks every relation under it, with the view
+ * owner's privileges: it would take the source tables too (blocking writers) and
+ * pgmask_owner may only read them. `ALTER VIEW … OWNER TO` its current owner
+ * changes nothing and takes ACCESS EXCLUSIVE on the view alone. Materialized
+ * views are not read through to the keys, so readers of them cannot deadlock.
+ */
+async function lockMaskedViews(check: Check): Promise<void> {
+  const views = await check<{ schema: string; name: string; owner: string }>(
+    'cannot list the masked views',
+    sql`SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_get_userbyid(c.relowner) AS owner
+          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'v' AND pg_catalog.obj_description(c.oid, 'pg_class') LIKE 'pgmask:%'
+         ORDER BY c.oid`,
+  );
+  for (const v of views) {
+    await check(`cannot lock masked view ${v.schema}.${v.name}`, sql`ALTER VIEW ${ident(v.schema, v.name)} OWNER TO ${ident(v.owner)}`);
+  }
+}
+
 /** The newest applied_policies row of a masked schema: the policy that made its views. */
 interface AppliedSchemaRow {
   readonly masked_schema: string;
