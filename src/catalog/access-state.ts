@@ -14,7 +14,13 @@ export interface AccessState {
   readonly runtime: 'sql' | 'plv8' | null;
   /** key names in pgmask_private.keys, or null when the table cannot be read */
   readonly keys: readonly string[] | null;
+  /**
+   * memberships that give no access (PostgreSQL 16+: every grant of it WITH INHERIT FALSE,
+   * SET FALSE, like the ADMIN OPTION CREATE ROLE gives a non-superuser creator): the member
+   * reads nothing through the role, so offboarding leaves it alone
+   */
+  readonly inertMemberships: readonly { readonly role: string; readonly member: string }[];
 }
 
-export const NO_ACCESS_STATE: AccessState = Object.freeze({ schemaUsage: [], searchPaths: [], runtime: null, keys: null });
+export const NO_ACCESS_STATE: AccessState = Object.freeze({ schemaUsage: [], searchPaths: [], runtime: null, keys: null, inertMemberships: [] });
 

@@ -11,9 +11,12 @@ import type { LoadedPolicy } from '../policy/loaded-policy.ts';
 
 export { snapshotFor } from '../db/introspect.ts';
 export type { LoadedPolicy } from '../policy/loaded-policy.ts';
-import { applyMigrations, type MigrationResult } from '../db/migrate.ts';
+import { applyMigrations, sha256, type MigrationResult } from '../db/migrate.ts';
+import { readAccessState } from '../db/access-state.ts';
+import type { AccessState } from '../catalog/access-state.ts';
+import { summarizePlan, type PlanSummary } from '../plan/plan-summary.ts';
 import { connect } from '../db/connection.ts';
-import { assertMigratePrivileges, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
+import { assertMigratePrivileges, assertRevocableMemberships, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { sqlRuntimeInstall, plv8RuntimeInstall } from '../runtime/runtime-install.ts';
 import { loadCustomTransforms } from '../runtime/load-custom-transforms.ts';
@@ -37,6 +40,12 @@ export interface PreparedMigration {
   readonly runtime: Runtime;
   readonly plan: MigrationPlan;
   readonly sql: string;
+  /** sha256 of `sql` without its offboarding revokes: what the migration history records and compares */
+  readonly sqlSha256: string;
+  /** grants, role settings, runtime and keys as they were before (for the offboarding revokes and the summary) */
+  readonly access: AccessState;
+  /** what the migration changes, as a reviewer reads it (`pgmask plan`, and migrate's report) */
+  readonly summary: PlanSummary;
   /** validation warnings (the migration still runs): the CLI prints them */
   readonly warnings: readonly ErrorDetail[];
 }
@@ -105,8 +114,27 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
     await client.query('ROLLBACK');
   }
   const runtimeSql = runtime === 'sql' ? sqlRuntimeInstall(registry) : await plv8RuntimeInstall(registry, { customDir: loaded.transformsDir ?? undefined });
-  const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION });
-  return { policy, snapshot, registry, runtime, plan, sql: renderPlan(plan), warnings: details.filter((d) => d.severity === 'warning') };
+  const access = await readAccessState(client, policy.schemas.map((s) => s.masked));
+  const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION, access });
+  const rendered = renderPlan(plan);
+  const revokes = plan.nodes.some(isRevoke);
+  const sqlSha256 = sha256(revokes ? renderPlan({ ...plan, nodes: plan.nodes.filter((n) => !isRevoke(n)) }) : rendered);
+  return {
+    policy,
+    snapshot,
+    registry,
+    runtime,
+    plan,
+    sql: rendered,
+    sqlSha256,
+    access,
+    summary: summarizePlan(plan, snapshot, access),
+    warnings: details.filter((d) => d.severity === 'warning'),
+  };
+}
+
+function isRevoke(node: MigrationPlan['nodes'][number]): boolean {
+  return node.kind === 'RevokeAccess' || node.kind === 'RevokeMembership';
 }
 
 export interface ApplyOptions {
@@ -128,8 +156,22 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
       assertMigratePrivileges(await readMigrateRoleFacts(client, targets), targets);
     }
     const prepared = await prepareMigration(client, loaded);
+    const offboarded = prepared.plan.nodes.flatMap((n) => (n.kind === 'RevokeMembership' ? [n] : []));
+    if (!opts.dryRun && offboarded.length > 0) {
+      // resetting a removed member's search_path alters that role (PostgreSQL 16+: ADMIN OPTION on it)
+      const members = [...new Set(offboarded.filter((n) => n.resetSearchPath).map((n) => n.member))];
+      const targets: MigrateTargets = { sources: [], maskedSchemas: [], roles: [], members };
+      if (members.length > 0) assertMigratePrivileges(await readMigrateRoleFacts(client, targets), targets);
+      await assertRevocableMemberships(client, offboarded);
+    }
     const migration = await applyMigrations(client, {
-      policy: { hash: loaded.policy.hash, sql: prepared.sql, schemas: loaded.policy.schemas.map((s) => ({ source: s.source, masked: s.masked })) },
+      policy: {
+        hash: loaded.policy.hash,
+        sql: prepared.sql,
+        sqlSha256: prepared.sqlSha256,
+        revokes: prepared.plan.nodes.some(isRevoke),
+        schemas: loaded.policy.schemas.map((s) => ({ source: s.source, masked: s.masked })),
+      },
       pgmaskVersion: PGMASK_VERSION,
       dryRun: opts.dryRun ?? false,
     });

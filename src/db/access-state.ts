@@ -31,12 +31,25 @@ export async function readAccessState(client: pg.ClientBase, maskedSchemas: read
       `SELECT pg_catalog.to_regclass('pgmask_private.keys') IS NOT NULL AND pg_catalog.has_table_privilege('pgmask_private.keys', 'SELECT') AS ok`,
     );
     const keys = canRead.rows[0]!.ok ? (await client.query<{ name: string }>('SELECT name FROM pgmask_private.keys ORDER BY name')).rows.map((r) => r.name) : null;
+    const v16 = (await client.query<{ v: number }>(`SELECT pg_catalog.current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 160000;
+    const inert = v16
+      ? (
+          await client.query<{ role: string; member: string }>(
+            `SELECT g.rolname AS role, u.rolname AS member
+               FROM pg_catalog.pg_auth_members m
+               JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member
+              GROUP BY 1, 2 HAVING NOT pg_catalog.bool_or(m.inherit_option OR m.set_option)
+              ORDER BY 1, 2`,
+          )
+        ).rows
+      : [];
     const language = lang.rows[0]?.lanname;
     return Object.freeze({
       schemaUsage: usage.rows,
       searchPaths: paths.rows,
       runtime: language === undefined ? null : language === 'plv8' ? 'plv8' : 'sql',
       keys,
+      inertMemberships: inert,
     });
   } catch (cause) {
     throw databaseError(cause, 'cannot read the grants and role settings of the masked schemas');

@@ -172,3 +172,45 @@ export async function ensureOwnerRoleMembership(client: pg.ClientBase): Promise<
     return null;
   }
 }
+
+/**
+ * Offboarding revokes memberships; PostgreSQL 16+ keeps one grant per grantor and lets a
+ * role revoke only grants made by a role whose privileges it has (a superuser: all). A grant
+ * this role may not take back (a superuser's GRANT by hand) refuses the migrate before it
+ * runs, naming the statement that does it (exit 4): a migrate that reported the member
+ * offboarded while it still reads would be worse.
+ */
+export async function assertRevocableMemberships(client: pg.ClientBase, pairs: readonly { readonly role: string; readonly member: string }[]): Promise<void> {
+  if (pairs.length === 0) return;
+  const wanted = join(pairs.map((p) => sql`(${literal(p.role)}, ${literal(p.member)})`));
+  const query = sql`WITH wanted(role_name, member_name) AS (VALUES ${wanted})
+SELECT w.role_name AS "role", w.member_name AS "member", pg_catalog.pg_get_userbyid(m.grantor)::text AS "grantor", CURRENT_USER::text AS "user"
+  FROM wanted w
+  JOIN pg_catalog.pg_roles g ON g.rolname = w.role_name
+  JOIN pg_catalog.pg_roles u ON u.rolname = w.member_name
+  JOIN pg_catalog.pg_auth_members m ON m.roleid = g.oid AND m.member = u.oid
+ WHERE pg_catalog.current_setting('server_version_num')::int >= 160000
+   AND NOT pg_catalog.pg_has_role(m.grantor, 'USAGE')
+ ORDER BY 1, 2, 3`;
+  let rows: { role: string; member: string; grantor: string; user: string }[];
+  try {
+    rows = (await client.query<{ role: string; member: string; grantor: string; user: string }>(query.text)).rows;
+  } catch (cause) {
+    throw databaseError(cause, 'cannot read who granted the memberships to revoke');
+  }
+  if (rows.length === 0) return;
+  const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const details: ErrorDetail[] = rows.map((r) => ({
+    code: 'NEEDS_REVOKE_BY_GRANTOR',
+    severity: 'error',
+    message: `${r.member} is no longer a member of ${r.role} in the policy, but ${r.grantor} granted it and ${r.user} may not revoke ${r.grantor}'s grants`,
+    hint: `REVOKE ${q(r.role)} FROM ${q(r.member)} GRANTED BY ${q(r.grantor)};`,
+  }));
+  throw new PgmaskError({
+    code: 'NEEDS_REVOKE_BY_GRANTOR',
+    message: details.length === 1 ? details[0]!.message : `${details.length} memberships the policy no longer gives were granted by roles ${rows[0]!.user} may not revoke for`,
+    hint: `as ${[...new Set(rows.map((r) => r.grantor))].join(' or ')} (or a superuser), run: ${details.map((d) => d.hint).join(' ')} — then migrate again; nothing was changed`,
+    exitCode: ExitCode.database,
+    details,
+  });
+}

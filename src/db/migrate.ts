@@ -23,6 +23,14 @@ export interface PolicyMigration {
   readonly sql: string;
   /** source schema → masked schema pairs of the policy; the migration is recorded once per masked schema */
   readonly schemas: readonly { readonly source: string; readonly masked: string }[];
+  /**
+   * the checksum recorded for this migration and compared with the applied one (default: sha256
+   * of `sql`). The pipeline gives the SQL's without its offboarding revokes: they depend on
+   * grants made since, and a migrate that revoked them must leave the next one a no-op
+   */
+  readonly sqlSha256?: string;
+  /** `sql` revokes access the policy does not give (offboarding): it runs even when the applied migration matches */
+  readonly revokes?: boolean;
 }
 
 export interface MigrationResult {
@@ -422,7 +430,7 @@ async function applyPolicyMigration(
   opts: ApplyOptions,
   ran: string[],
 ): Promise<{ status: 'applied' | 'unchanged'; ownerRoleGrantedTo: string | null }> {
-  const sqlSha = sha256(policy.sql);
+  const sqlSha = policy.sqlSha256 ?? sha256(policy.sql);
   const masked = policy.schemas.map((s) => s.masked);
   // before the policies table exists (fresh database, dry run) nothing is applied yet
   const latest =
@@ -434,7 +442,7 @@ async function applyPolicyMigration(
         )
       : [];
   await refuseOtherPolicysSchema(check, policy.schemas, latest);
-  if (masked.every((m) => latest.some((r) => r.masked_schema === m && r.policy_hash === policy.hash && r.sql_sha256 === sqlSha))) {
+  if (!policy.revokes && masked.every((m) => latest.some((r) => r.masked_schema === m && r.policy_hash === policy.hash && r.sql_sha256 === sqlSha))) {
     return { status: 'unchanged', ownerRoleGrantedTo: null };
   }
   ran.push(`-- pgmask policy migration (policy ${policy.hash})\n${policy.sql.trimEnd()}\n`);

@@ -25,9 +25,11 @@ export interface Offboarding {
  * removed or renamed in the policy, or a grant made by hand). Pure.
  *
  * Masking roles are cluster-wide: a member whose search_path pgmask set in
- * another database was granted by a policy there, so it is kept (and said so).
- * The connecting role (PostgreSQL 16+ makes a role's creator a member) and
- * pgmask_owner are never revoked.
+ * another database was granted by a policy there, so it is kept (and said so),
+ * and so is a superuser member. The connecting role (PostgreSQL 16+ makes a
+ * role's creator a member) and pgmask_owner are never revoked, nor a membership
+ * that gives no access (AccessState.inertMemberships). Members of a role the
+ * policy no longer names lose it too (a removed or renamed masking role).
  *
  * @example
  *   // policy: analyst: { members: [alice] }; catalog: alice and bob are members of analyst
@@ -55,18 +57,28 @@ export function planOffboarding(policy: Policy, snapshot: CatalogSnapshot, acces
       revokes.push({ kind: 'RevokeAccess', role, schema, views: [...(byRole.get(role) ?? [])].sort(), usage: usage.has(role) });
     }
   }
+  // members of the policy's masking roles, and of roles it no longer names that still held access here
   const kept: KeptMember[] = [];
-  for (const role of policy.roles) {
+  const listedAnywhere = new Set(policy.roles.flatMap((r) => r.members));
+  const formerRoles = [...new Set(revokes.map((r) => r.role))];
+  const roles = [...policy.roles.map((r) => ({ name: r.name, members: r.members })), ...formerRoles.map((name) => ({ name, members: [] as readonly string[] }))];
+  for (const role of roles) {
     if (!snapshot.roles.some((r) => r.name === role.name)) continue;
-    for (const member of snapshot.roles.filter((r) => r.memberOf.includes(role.name)).map((r) => r.name).sort()) {
-      if (role.members.includes(member) || member === snapshot.currentUser || member === OFFBOARDING_OWNER_ROLE) continue;
-      const elsewhere = access.searchPaths.some((s) => s.role === member && !s.here);
-      if (elsewhere) {
-        kept.push({ role: role.name, member, reason: 'pgmask set its search_path in another database: a policy there may grant it (masking roles are cluster-wide)' });
+    for (const member of snapshot.roles.filter((r) => r.memberOf.includes(role.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (role.members.includes(member.name) || member.name === snapshot.currentUser || member.name === OFFBOARDING_OWNER_ROLE) continue;
+      if (access.inertMemberships.some((m) => m.role === role.name && m.member === member.name)) continue;
+      if (member.superuser) {
+        kept.push({ role: role.name, member: member.name, reason: 'a superuser: it reads everything with or without the role' });
         continue;
       }
-      const resetSearchPath = access.searchPaths.some((s) => s.role === member && s.here && masked.some((m) => searchPathNames(s.value).includes(m)));
-      revokes.push({ kind: 'RevokeMembership', role: role.name, member, database: snapshot.database, resetSearchPath });
+      if (access.searchPaths.some((s) => s.role === member.name && !s.here)) {
+        kept.push({ role: role.name, member: member.name, reason: 'pgmask set its search_path in another database: a policy there may grant it (masking roles are cluster-wide)' });
+        continue;
+      }
+      // a member still listed under another role of the policy keeps the search_path that role's grant sets
+      const resetSearchPath =
+        !listedAnywhere.has(member.name) && access.searchPaths.some((s) => s.role === member.name && s.here && masked.some((m) => searchPathNames(s.value).includes(m)));
+      revokes.push({ kind: 'RevokeMembership', role: role.name, member: member.name, database: snapshot.database, resetSearchPath });
     }
   }
   return { revokes, kept };

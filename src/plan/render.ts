@@ -178,11 +178,34 @@ GRANT SELECT ON pgmask.reveal_log TO ${role};`);
       if (node.usage) parts.push(sql`REVOKE ALL ON SCHEMA ${ident(node.schema)} FROM ${role};`);
       return join(parts, '\n');
     }
-    case 'RevokeMembership':
+    case 'RevokeMembership': {
+      // PostgreSQL 16+ keeps one grant per grantor and a plain REVOKE takes back only the
+      // revoker's own (with a WARNING): each grant is revoked by its grantor, and a membership
+      // that survives fails the migration rather than staying silently
+      const body = sql`
+DECLARE
+  grant_row record;
+BEGIN
+  IF pg_catalog.current_setting('server_version_num')::int >= 160000 THEN
+    FOR grant_row IN
+      SELECT DISTINCT pg_catalog.pg_get_userbyid(m.grantor) AS grantor FROM pg_catalog.pg_auth_members AS m
+       WHERE m.roleid = ${roleOid(node.role)} AND m.member = ${roleOid(node.member)} AND pg_catalog.pg_has_role(m.grantor, 'USAGE')
+    LOOP
+      EXECUTE pg_catalog.format('REVOKE %I FROM %I GRANTED BY %I', ${literal(node.role)}, ${literal(node.member)}, grant_row.grantor);
+    END LOOP;
+  ELSE
+    REVOKE ${ident(node.role)} FROM ${ident(node.member)};
+  END IF;
+  IF EXISTS (SELECT FROM pg_catalog.pg_auth_members AS m
+              WHERE m.roleid = ${roleOid(node.role)} AND m.member = ${roleOid(node.member)}) THEN
+    RAISE EXCEPTION 'offboarding: % is still a member of %', ${literal(node.member)}, ${literal(node.role)}
+      USING HINT = 'the membership was granted by a role this migrate may not revoke for: revoke it as a superuser, or list the member in the policy';
+  END IF;
+END
+`;
       return sql`-- offboarding: ${sqlLine(node.member)} is no longer listed as a member of ${sqlLine(node.role)}
-REVOKE ${ident(node.role)} FROM ${ident(node.member)};${
-        node.resetSearchPath ? sql`\nALTER ROLE ${ident(node.member)} IN DATABASE ${ident(node.database)} RESET search_path;` : sql``
-      }`;
+DO ${dollarQuoted(body.text)};${node.resetSearchPath ? sql`\nALTER ROLE ${ident(node.member)} IN DATABASE ${ident(node.database)} RESET search_path;` : sql``}`;
+    }
     case 'RestrictPlv8':
       return sql`-- no masking role, member or PUBLIC may run its own PLV8 code in the context that receives the key
 REVOKE USAGE ON LANGUAGE plv8 FROM PUBLIC;
@@ -335,6 +358,11 @@ function comment(text: string): Sql {
 }
 
 /** text for inside a `--` comment: a comment ends at the newline, which is removed, so any other character is inert */
+/** a role's oid by exact name (a regrole cast would fold an unquoted mixed-case name) */
+function roleOid(name: string): Sql {
+  return sql`(SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = ${literal(name)})`;
+}
+
 function sqlLine(text: string): Sql {
   return trustedSqlText(text.replace(/[\r\n\u2028\u2029]+/g, ' '));
 }

@@ -19,7 +19,7 @@ const s = uniqueSuffix();
 const DBA = `priv_dba_${s}`;
 const ROLE = `priv_analyst_${s}`;
 const READER = `priv_reader_${s}`;
-const policy = (noise: number) => `version: 1
+const policy = (noise: number, members: readonly string[] = [READER]) => `version: 1
 source_schema: public
 masked_schema: masked
 runtime: sql
@@ -27,7 +27,7 @@ keys: [default]
 subject: patient_id
 roles:
   ${ROLE}:
-    members: [${READER}]
+    members: [${members.join(', ')}]
 tables:
   patients:
     columns:
@@ -194,5 +194,30 @@ CREATE TABLE public.visits (visit_id bigint PRIMARY KEY, patient_id text NOT NUL
     } finally {
       await other.drop();
     }
+  });
+});
+
+describe('offboarding by the non-superuser that migrates', () => {
+  it('a member removed from the policy is revoked and reads nothing; a superuser\'s grant of it is refused first (16+), naming the statement', async () => {
+    expect(await queryAs(readerUrl, 'SELECT count(*)::int AS n FROM masked.patients')).toEqual([{ n: 50 }]);
+    // a superuser grants the same membership by hand (PostgreSQL 16+ records a second grant, by that superuser)
+    await db.query(sql`GRANT ${ident(ROLE)} TO ${ident(READER)}`);
+    const { rows } = await db.query<{ v: number; su: string }>("SELECT current_setting('server_version_num')::int AS v, current_user AS su");
+    if (rows[0]!.v >= 160000) {
+      const e = await refusal(applyPolicy(dbaUrl, policy(0.07, [])));
+      expect(e.code).toBe('NEEDS_REVOKE_BY_GRANTOR');
+      expect(e.exitCode).toBe(4);
+      // (the handover test's admin granted it too: memberships are cluster-wide)
+      expect(e.details.map((d) => d.hint)).toContain(`REVOKE "${ROLE}" FROM "${READER}" GRANTED BY "${rows[0]!.su}";`);
+      // nothing changed: the member still reads
+      expect(await queryAs(readerUrl, 'SELECT count(*)::int AS n FROM masked.patients')).toEqual([{ n: 50 }]);
+      for (const d of e.details) await db.query(d.hint!);
+    }
+    const r = await applyPolicy(dbaUrl, policy(0.07, []));
+    expect(r.migration.policy).toBe('applied');
+    expect(r.prepared.summary.membersRevoked).toEqual([{ role: ROLE, member: READER, searchPathReset: true }]);
+    await expect(queryAs(readerUrl, 'SELECT count(*) FROM masked.patients')).rejects.toThrow(/permission denied/);
+    // the migrating role's own membership (PostgreSQL 16+: ADMIN, no INHERIT, no SET) is not the policy's to revoke
+    expect((await applyPolicy(dbaUrl, policy(0.07, []))).migration.policy).toBe('unchanged');
   });
 });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { applyLoadedPolicy, loadPolicyFile } from '../pipeline.ts';
 import { createOutput, reportWarnings } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
+import { formatPlanSummary } from '../../plan/plan-summary.ts';
 
 export function migrateCommand(): Command {
   return new Command('migrate')
@@ -31,6 +32,8 @@ export function migrateCommand(): Command {
               own: migration.own,
               policy: migration.policy,
               views: prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').map((n) => `${n.schema}.${n.name}`),
+              // what it changed (nothing when the policy migration was unchanged)
+              summary: migration.policy === 'applied' ? prepared.summary : null,
               ...(opts.dryRun ? { sql: migration.sql } : {}),
             },
             null,
@@ -52,6 +55,7 @@ export function migrateCommand(): Command {
         out.out(
           `applied: ${applied} pgmask migration(s), policy ${migration.policy} — ${views} masked view(s) in ${prepared.policy.maskedSchema}, runtime ${prepared.runtime}, roles ${prepared.policy.roles.map((r) => r.name).join(', ') || '(none)'}`,
         );
+        if (migration.policy === 'applied') out.out(formatPlanSummary(prepared.summary, { past: true }));
       }
     });
 }
