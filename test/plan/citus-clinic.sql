@@ -250,8 +250,25 @@ GRANT "analyst" TO "metabase_reader";
 ALTER ROLE "metabase_reader" IN DATABASE "clinic" SET search_path = "masked";
 
 -- honest brokers: pgmask.reveal reads keys as "pgmask_owner"; only the policy's brokers may call it or read its log
-ALTER FUNCTION pgmask.reveal(text[], text, int4) OWNER TO "pgmask_owner";
-ALTER FUNCTION pgmask.reveal(text, text) OWNER TO "pgmask_owner";
+DO $pgmask$
+DECLARE
+  lent boolean := false;
+BEGIN
+  IF (SELECT bool_and(p.proowner = 'pgmask_owner'::pg_catalog.regrole) FROM pg_catalog.pg_proc AS p
+       WHERE p.oid IN ('pgmask.reveal(text[], text, int4)'::pg_catalog.regprocedure, 'pgmask.reveal(text, text)'::pg_catalog.regprocedure)) THEN
+    RETURN;
+  END IF;
+  IF NOT pg_catalog.has_schema_privilege('pgmask_owner', 'pgmask', 'CREATE') THEN
+    GRANT CREATE ON SCHEMA pgmask TO "pgmask_owner";
+    lent := true;
+  END IF;
+  ALTER FUNCTION pgmask.reveal(text[], text, int4) OWNER TO "pgmask_owner";
+  ALTER FUNCTION pgmask.reveal(text, text) OWNER TO "pgmask_owner";
+  IF lent THEN
+    REVOKE CREATE ON SCHEMA pgmask FROM "pgmask_owner";
+  END IF;
+END
+$pgmask$;
 REVOKE ALL ON FUNCTION pgmask.reveal(text[], text, int4), pgmask.reveal(text, text) FROM PUBLIC;
 DO $pgmask$
 DECLARE
