@@ -15,6 +15,7 @@ import { applyMigrations, sha256, type MigrationResult } from '../db/migrate.ts'
 import { readAccessState } from '../db/access-state.ts';
 import type { AccessState } from '../catalog/access-state.ts';
 import { summarizePlan, type PlanSummary } from '../plan/plan-summary.ts';
+import { checkNodeAccess, citusObjectReport, type CitusObjectReport } from '../db/citus.ts';
 import { connect } from '../db/connection.ts';
 import { assertMigratePrivileges, assertRevocableMemberships, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
@@ -144,6 +145,8 @@ export interface ApplyOptions {
 export interface ApplyResult {
   readonly prepared: PreparedMigration;
   readonly migration: MigrationResult;
+  /** Citus mode: what every worker lacks of what the coordinator has (pgmask functions, pgcrypto, roles, memberships) */
+  readonly citus?: CitusObjectReport;
 }
 
 /** Plans and applies a policy (pgmask's own migrations first), in one transaction. */
@@ -164,6 +167,9 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
       if (members.length > 0) assertMigratePrivileges(await readMigrateRoleFacts(client, targets), targets);
       await assertRevocableMemberships(client, offboarded);
     }
+    const citus = prepared.plan.nodes.some((n) => n.kind === 'CitusPreamble');
+    // Citus mode: the fill's shard queries run as this role on every worker; refuse before anything runs if a worker would refuse it
+    if (citus && !opts.dryRun) await checkNodeAccess(client);
     const migration = await applyMigrations(client, {
       policy: {
         hash: loaded.policy.hash,
@@ -175,6 +181,7 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
       pgmaskVersion: PGMASK_VERSION,
       dryRun: opts.dryRun ?? false,
     });
+    if (citus && !opts.dryRun) return { prepared, migration, citus: await citusObjectReport(client, loaded.policy) };
     return { prepared, migration };
   } finally {
     await client.end();

@@ -7,6 +7,7 @@ import { registry as builtinRegistry, type TransformRegistry } from '../transfor
 import { OWNER_ROLE, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
 import { databaseError } from '../errors.ts';
 import { policySections } from '../policy/policy-sections.ts';
+import { citusMode } from '../plan/citus.ts';
 
 /**
  * `pgmask check`: the policy against the live catalog and what `migrate`
@@ -194,16 +195,17 @@ function checkTable(policy: Policy, registry: TransformRegistry, name: string, s
     add({ kind: 'view-not-pgmask', table: name, column: null, message: `${masked}.${name} is a ${view.kind} pgmask did not make`, hint: `drop or rename it, then run pgmask migrate` });
     return;
   }
-  const wanted = ptable.materialize ? 'materialized view' : 'view';
+  // Citus mode: every masked relation is a distributed (or reference) table
+  const wanted = citusMode(policy, snapshot) ? 'table' : ptable.materialize ? 'materialized view' : 'view';
   if (view.kind !== wanted) {
     add({ kind: 'view-kind-differs', table: name, column: null, message: `${masked}.${name} is a ${view.kind}, but the policy makes a ${wanted}`, hint: 'run pgmask migrate' });
   }
   checkView(policy, registry, name, table, view, add);
 }
 
-/** A view or materialized view carrying pgmask's comment. */
+/** A view, materialized view or (Citus mode) table carrying pgmask's comment. */
 function isMaskedRelation(t: CatalogTable): boolean {
-  return (t.kind === 'view' || t.kind === 'materialized view') && (t.comment?.startsWith(VIEW_COMMENT_MARKER) ?? false);
+  return (t.kind === 'view' || t.kind === 'materialized view' || t.kind === 'table') && (t.comment?.startsWith(VIEW_COMMENT_MARKER) ?? false);
 }
 
 /** Masking roles exist; listed members hold them; nobody else does (offboarding: a member added by hand, or one the policy dropped). */

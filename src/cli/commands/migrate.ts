@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { applyLoadedPolicy, loadPolicyFile } from '../pipeline.ts';
+import type { CitusObjectReport } from '../../db/citus.ts';
 import { createOutput, reportWarnings } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
 import { formatPlanSummary } from '../../plan/plan-summary.ts';
@@ -18,8 +19,9 @@ export function migrateCommand(): Command {
       const out = createOutput(Boolean(opts.json));
       const loaded = await loadPolicyFile(opts.policy, opts.transforms);
       out.progress(`planning ${opts.policy} …`);
-      const { prepared, migration } = await applyLoadedPolicy(url, loaded, { dryRun: Boolean(opts.dryRun) });
+      const { prepared, migration, citus } = await applyLoadedPolicy(url, loaded, { dryRun: Boolean(opts.dryRun) });
       reportWarnings(out, prepared.warnings);
+      reportCitusNodes(out, citus);
       if (out.json) {
         out.out(
           JSON.stringify(
@@ -31,9 +33,10 @@ export function migrateCommand(): Command {
               warnings: prepared.warnings,
               own: migration.own,
               policy: migration.policy,
-              views: prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').map((n) => `${n.schema}.${n.name}`),
+              views: prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView' || n.kind === 'CreateCitusMaskedTable').map((n) => `${n.schema}.${n.name}`),
               // what it changed (nothing when the policy migration was unchanged)
               summary: migration.policy === 'applied' ? prepared.summary : null,
+              ...(citus ? { citus } : {}),
               ...(opts.dryRun ? { sql: migration.sql } : {}),
             },
             null,
@@ -47,7 +50,7 @@ export function migrateCommand(): Command {
         return;
       }
       if (migration.ownerRoleGrantedTo) out.err(`granted pgmask_owner to ${migration.ownerRoleGrantedTo}: the masked views belong to pgmask_owner, and a non-superuser must be its member to hand them over`);
-      const views = prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').length;
+      const views = prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView' || n.kind === 'CreateCitusMaskedTable').length;
       const applied = migration.own.filter((m) => m.status === 'applied').length;
       if (migration.policy === 'unchanged' && applied === 0) {
         out.out(`up to date: policy sha256 ${prepared.policy.hash.slice(0, 16)} is already applied (nothing changed)`);
@@ -58,4 +61,14 @@ export function migrateCommand(): Command {
         if (migration.policy === 'applied') out.out(formatPlanSummary(prepared.summary, { past: true }));
       }
     });
+}
+
+/** Citus mode: what a worker lacks of what the coordinator has, as warnings (the migration itself committed). */
+function reportCitusNodes(out: ReturnType<typeof createOutput>, citus: CitusObjectReport | undefined): void {
+  if (!citus) return;
+  for (const n of citus.nodes) {
+    if (n.error !== null) out.err(`warning[CITUS_NODE_UNCHECKED]: worker ${n.node} could not be compared with the coordinator: ${n.error}`);
+    else if (n.missing.length > 0) out.err(`warning[CITUS_NODE_DIFFERS]: worker ${n.node} lacks ${n.missing.join(', ')} (Citus did not copy them: docs/scale.md)`);
+  }
+  if (citus.notDistributed.length > 0) out.err(`warning[CITUS_NOT_DISTRIBUTED]: pg_dist_object does not list ${citus.notDistributed.join(', ')}: a worker added later will not get them`);
 }

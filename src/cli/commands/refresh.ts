@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
 import { connect } from '../../db/connection.ts';
 import { refreshMaterialized, type RefreshResult } from '../../db/refresh.ts';
+import { isCitusRefresh, refreshCitus } from '../../db/citus.ts';
 import { policySections } from '../../policy/policy-sections.ts';
 import { createOutput } from '../output.ts';
 import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl } from '../options.ts';
@@ -17,11 +18,14 @@ export function refreshCommand(): Command {
     .action(async (opts: { policy: string; databaseUrl?: string; table?: string[]; json?: boolean }) => {
       const url = requireDatabaseUrl(opts.databaseUrl);
       const out = createOutput(Boolean(opts.json));
-      const { policy } = await loadPolicyFile(opts.policy);
+      const { policy, registry } = await loadPolicyFile(opts.policy);
       const client = await connect(url);
       try {
         const snapshot = await snapshotFor(client, policy);
         const results: RefreshResult[] = [];
+        // Citus mode: every masked table of the policy refilled in one distributed transaction
+        if (isCitusRefresh(policy, snapshot)) results.push(...(await refreshCitus(client, policy, registry, snapshot, { tables: opts.table, onProgress: (l) => out.progress(l) })));
+        else {
         const sections = policySections(policy);
         for (const section of sections) {
           // with several source schemas, --table names a table of any of them
@@ -31,12 +35,13 @@ export function refreshCommand(): Command {
         }
         const unknown = sections.length > 1 ? (opts.table ?? []).filter((n) => !policy.tables.some((t) => t.name === n)) : [];
         if (unknown.length > 0) await refreshMaterialized(client, sections[0]!, snapshot, { tables: unknown });
+        }
         if (out.json) {
           out.out(JSON.stringify({ ok: true, refreshed: results.map((r) => ({ view: r.view, rows: r.rows, durationMs: Math.round(r.durationMs), concurrently: r.concurrently })) }, null, 2));
         } else if (results.length === 0) {
           out.out('nothing to refresh: the policy materializes no table (set materialize: true)');
         } else {
-          for (const r of results) out.out(`refreshed ${r.view}: ${r.rows} rows in ${Math.round(r.durationMs)} ms (concurrently)`);
+          for (const r of results) out.out(`refreshed ${r.view}: ${r.rows} rows in ${Math.round(r.durationMs)} ms (${r.concurrently ? 'concurrently' : 'Citus: one transaction, readers waited'})`);
         }
       } finally {
         await client.end();
