@@ -2,8 +2,10 @@
  * SQL type names as the plv8 compiler sees them. Only boundary types cross into
  * JavaScript unchanged (ARCHITECTURE.md "PLV8 rules"); every other type crosses as text
  * through a casting SQL wrapper, so JavaScript never sees a time zone or a rounded int8.
+ * float8[] crosses as a JavaScript Array of numbers (NULL elements as null): PLV8 maps arrays
+ * of its built-in types when they have one dimension, so callers flatten a signal first.
  */
-export const BOUNDARY_TYPES: ReadonlySet<string> = new Set(['text', 'float8', 'int4', 'boolean', 'jsonb', 'bytea']);
+export const BOUNDARY_TYPES: ReadonlySet<string> = new Set(['text', 'float8', 'int4', 'boolean', 'jsonb', 'bytea', 'float8[]']);
 
 const ALIASES: Readonly<Record<string, string>> = {
   integer: 'int4',

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { AccessState } from '../catalog/access-state.ts';
 import { planOffboarding, type KeptMember } from './offboarding.ts';
 import { citusMode, citusPolicy, planCitusNodes } from './citus.ts';
+import { renderRule, ruleOutputType } from '../transforms/apply-rule.ts';
 
 export { OWNER_ROLE } from './nodes.ts';
 import { OWNER_ROLE } from './nodes.ts';
@@ -207,19 +208,26 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable, su
     const transform = registry.get(rule.transform)!;
     const keyName = rule.key || policy.keys[0]!;
     const keyVersion = currentKeyVersion(input.snapshot, keyName);
-    const rendered = transform.render({
+    const keyFor = (name: string) => {
+      const version = currentKeyVersion(input.snapshot, name);
+      return { key: keyReference(name, version), version };
+    };
+    const rendered = renderRule({
+      registry,
+      transform,
+      params: rule.params,
       value: columnRef(column.name),
       column,
       table,
-      params: rule.params,
       // the view names the key's version, so it keeps its key until the next migrate after `pgmask keys rotate`
       key: keyReference(keyName, keyVersion),
       keyVersion,
+      keyFor,
       runtime: input.runtime,
       subject,
       rowKey,
     });
-    const type = transform.outputType?.(column, rule.params) ?? column.sqlType;
+    const type = ruleOutputType(transform, column, rule.params);
     const masked = cast(rendered, type, false);
     return { name: column.name, masked, expression: renderExpression(masked), type, comment: `${VIEW_COMMENT_MARKER} ${rule.display}` };
   });

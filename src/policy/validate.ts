@@ -4,6 +4,7 @@ import { ident } from '../sql/index.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { Runtime } from '../transforms/transform.ts';
 import { didYouMean } from './closest-name.ts';
+import { checkRule, ruleShape } from '../transforms/apply-rule.ts';
 import { policySourceMap, ProblemList, type PolicySourceMap } from './policy-source-map.ts';
 import type { Policy, PolicyColumn, PolicyTable } from './policy.ts';
 import type { PolicyPath } from './yaml-tree.ts';
@@ -149,15 +150,15 @@ function checkTable(
     }
     const where = `${table.name}.${column.name}`;
     let usable = true;
-    if (!transform.types.includes(column.family)) {
+    if (ruleShape(transform, column, pcol.rule.params) === null) {
       usable = false;
       const alternatives = registry
         .all()
-        .filter((t) => t.types.includes(column.family) && t.runtimes.includes(runtime))
+        .filter((t) => ruleShape(t, column, {}) !== null && t.runtimes.includes(runtime))
         .map((t) => t.name);
       problems.add({
         code: 'POLICY_TRANSFORM_TYPE',
-        message: `\`${transform.name}\` cannot mask ${where}: the column is ${column.sqlType} (${column.family}), and \`${transform.name}\` takes ${familyList(transform.types)} columns`,
+        message: `\`${transform.name}\` cannot mask ${where}: the column is ${column.sqlType} (${column.family}), and \`${transform.name}\` takes ${familyList(transform.types)} columns${column.family === 'array' && !transform.types.includes('array') ? ' (or arrays of them)' : ''}`,
         hint: alternatives.length ? `transforms for ${column.family} columns: ${alternatives.join(', ')}` : 'redact the column',
         ...at,
       });
@@ -174,8 +175,8 @@ function checkTable(
         ...at,
       });
     }
-    if (!usable || !transform.check) continue;
-    for (const problem of transform.check({ column, table, params: pcol.rule.params, subjectColumn, runtime })) {
+    if (!usable) continue;
+    for (const problem of checkRule(transform, { column, table, params: pcol.rule.params, subjectColumn, runtime })) {
       problems.add({ code: problem.code, message: `${where}: ${problem.message}`, hint: problem.hint, ...at });
     }
   }

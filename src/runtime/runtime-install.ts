@@ -11,6 +11,14 @@ import { PgmaskError, ExitCode } from '../errors.ts';
 import { packagePath } from '../version.ts';
 
 const SQL_DIR = packagePath('sql');
+/** structural helpers every runtime installs (array shapes, JSON paths): they never read a key */
+const STRUCTURE_SQL = 'structure.sql';
+/** the line after which the PLV8 install carries shared SQL rather than PLV8 functions (the test sandbox stops there) */
+export const SHARED_SQL_MARKER = '-- pgmask shared SQL helpers (every runtime)';
+
+function sqlFile(f: string): string {
+  return `-- sql/${f}\n${readFileSync(join(SQL_DIR, f), 'utf8').trimEnd()}\n`;
+}
 
 /**
  * The sql runtime: sql/<sqlFile> of every registered transform that has one, each file
@@ -18,9 +26,9 @@ const SQL_DIR = packagePath('sql');
  * search_path under which pgcrypto's hmac() resolves (the RETURN bodies bind names then).
  */
 export function sqlRuntimeInstall(registry: TransformRegistry): string {
-  const files: string[] = [];
+  const files: string[] = [STRUCTURE_SQL];
   for (const t of registry.all()) if (t.sqlFile !== null && !files.includes(t.sqlFile)) files.push(t.sqlFile);
-  return files.map((f) => `-- sql/${f}\n${readFileSync(join(SQL_DIR, f), 'utf8').trimEnd()}\n`).join('\n');
+  return files.map(sqlFile).join('\n');
 }
 
 /**
@@ -55,7 +63,7 @@ export async function plv8RuntimeInstall(registry: TransformRegistry, opts: { cu
     }
   }
   const bundle = await bundleRuntime([...customFiles].sort());
-  return compilePlv8Install(bundle, signatures);
+  return `${compilePlv8Install(bundle, signatures)}\n${SHARED_SQL_MARKER}\n${sqlFile(STRUCTURE_SQL)}`;
 }
 
 /** The custom transform files of a directory: *.ts (not .d.ts, not tests), sorted, absolute. */

@@ -31,6 +31,18 @@ export interface RenderContext<P> {
    * (`pgmask.<fn>(value, [key,] opts jsonb)`) that both runtimes implement.
    */
   readonly runtime: Runtime;
+  /**
+   * renders a rule nested inside this one (the per-path rules of `json`) on a value of its own,
+   * with the rule's own key; given by renderRule (src/transforms/apply-rule.ts)
+   */
+  readonly nested?: (rule: NestedRule, value: Expr, column: CatalogColumn) => Expr;
+}
+
+/** A rule inside a rule's parameters (a `json` path rule): what a policy Rule holds, without its display text. */
+export interface NestedRule {
+  readonly transform: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly key: string;
 }
 
 /** A plan-time problem a transform reports about one column (becomes a policy error with position). */

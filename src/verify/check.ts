@@ -1,3 +1,4 @@
+import { ruleOutputType } from '../transforms/apply-rule.ts';
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
@@ -309,7 +310,7 @@ function checkView(policy: Policy, registry: TransformRegistry, name: string, ta
     if (!sc) continue; // reported as column-missing
     const pc = ptable.columns.find((c) => c.name === vc.name);
     const transform = pc ? registry.get(pc.rule.transform) : registry.get('redact');
-    const expected = (pc && transform?.outputType?.(sc, pc.rule.params)) ?? sc.sqlType;
+    const expected = pc && transform ? ruleOutputType(transform, sc, pc.rule.params) : sc.sqlType;
     if (vc.sqlType !== expected) {
       add({
         kind: 'type-changed',

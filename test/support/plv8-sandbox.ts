@@ -14,7 +14,7 @@
  */
 import vm from 'node:vm';
 
-const BOUNDARY = new Set(['text', 'float8', 'int4', 'boolean', 'jsonb', 'bytea']);
+const BOUNDARY = new Set(['text', 'float8', 'int4', 'boolean', 'jsonb', 'bytea', 'float8[]']);
 
 interface SandboxFunction {
   readonly schema: string;
@@ -53,9 +53,12 @@ export class Plv8Sandbox {
   readonly #roles = new Map<string, RoleContext>();
   readonly notices: { role: string; level: number; message: string }[] = [];
 
-  constructor(installSql: string) {
+  constructor(fullInstallSql: string) {
+    // the shared SQL helpers after the marker (src/runtime/runtime-install.ts) are plain SQL, not PLV8
+    const marker = fullInstallSql.indexOf('\n-- pgmask shared SQL helpers');
+    const installSql = marker < 0 ? fullInstallSql : fullInstallSql.slice(0, marker);
     const re =
-      /CREATE OR REPLACE FUNCTION "([^"]+)"\."([^"]+)"\(([^)]*)\)\n {2}RETURNS (\w+)\n {2}LANGUAGE (plv8|sql) ([A-Z ]+?)\n(?:AS \$(\w*)\$([\s\S]*?)\$\7\$;| {2}RETURN ([^\n]*);)/g;
+      /CREATE OR REPLACE FUNCTION "([^"]+)"\."([^"]+)"\(([^)]*)\)\n {2}RETURNS (\w+(?:\[\])?)\n {2}LANGUAGE (plv8|sql) ([A-Z ]+?)\n(?:AS \$(\w*)\$([\s\S]*?)\$\7\$;| {2}RETURN ([^\n]*);)/g;
     let count = 0;
     for (const m of installSql.matchAll(re)) {
       count++;
@@ -194,7 +197,7 @@ export function createPlv8Sandbox(installSql: string): Plv8Sandbox {
 }
 
 function parseArg(text: string): { name: string; type: string } {
-  const m = /^"([^"]+)" (\w+)$/.exec(text.trim());
+  const m = /^"([^"]+)" (\w+(?:\[\])?)$/.exec(text.trim());
   if (!m) throw new Error(`plv8 sandbox: cannot parse argument ${JSON.stringify(text)}`);
   return { name: m[1]!, type: m[2]! };
 }
@@ -261,6 +264,12 @@ function toJs(v: unknown, type: string, context: vm.Context, where: string): unk
       return v;
     case 'jsonb':
       return (vm.runInContext('JSON', context) as JSON).parse(JSON.stringify(v));
+    case 'float8[]': {
+      // PLV8 converts a one-dimensional array to a JavaScript Array (NULL elements as null)
+      if (!Array.isArray(v) || v.some((e) => e !== null && typeof e !== 'number')) throw new Error(`plv8 sandbox: ${where}: float8[] argument must be an array of numbers and nulls`);
+      const A = vm.runInContext('Array', context) as ArrayConstructor;
+      return A.from(v as (number | null)[]);
+    }
     case 'bytea': {
       if (!(v instanceof Uint8Array)) throw new Error(`plv8 sandbox: ${where}: bytea argument must be a Uint8Array`);
       const U8 = vm.runInContext('Uint8Array', context) as Uint8ArrayConstructor;
@@ -291,6 +300,9 @@ function fromJs(v: unknown, type: string, where: string): unknown {
       return v;
     case 'jsonb':
       return JSON.parse(JSON.stringify(v)) as unknown;
+    case 'float8[]':
+      if (!Array.isArray(v) || v.some((e) => e !== null && typeof e !== 'number')) throw new Error(`plv8 sandbox: ${where}: returned something other than an array of numbers and nulls for float8[]`);
+      return [...(v as (number | null)[])];
     case 'bytea':
       if (!ArrayBuffer.isView(v) || (v as Uint8Array).BYTES_PER_ELEMENT !== 1) throw new Error(`plv8 sandbox: ${where}: returned ${typeof v} for bytea`);
       return new Uint8Array((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength).slice();

@@ -16,7 +16,9 @@ export type VectorArgType =
   | 'uuid'
   | 'boolean'
   | 'jsonb'
-  | 'bytea';
+  | 'bytea'
+  /** an array of numbers, NULLs as null, NaN/Infinity as strings */
+  | 'float8[]';
 
 export interface VectorArg {
   readonly type: VectorArgType;

@@ -54,6 +54,8 @@ export function jsArgument(arg: VectorArg): unknown {
       return JSON.parse(JSON.stringify(arg.value));
     case 'bytea':
       return fromHex(String(arg.value));
+    case 'float8[]':
+      return (arg.value as unknown[]).map((e) => (e === null ? null : float8(e)));
     default:
       throw new Error(`unhandled boundary type ${arg.type}`);
   }
@@ -73,6 +75,8 @@ export function sqlParameter(arg: VectorArg): string | null {
       const n = float8(arg.value);
       return Object.is(n, -0) ? '-0' : String(n);
     }
+    case 'float8[]':
+      return `{${(arg.value as unknown[]).map((e) => (e === null ? 'NULL' : pgFloat8Text(float8(e)))).join(',')}}`;
     default:
       return String(arg.value);
   }
@@ -118,6 +122,8 @@ export function resultText(result: unknown, returns: string): string | null {
       return pgJsonbText(result);
     case 'bytea':
       return `\\x${toHex(result as Uint8Array)}`;
+    case 'float8[]':
+      return `{${(result as (number | null)[]).map((e) => (e === null ? 'NULL' : pgFloat8Text(e))).join(',')}}`;
     default:
       throw new Error(`unhandled boundary type ${returns}`);
   }

@@ -19,6 +19,7 @@ import { noise, noiseLaplace } from './noise.ts';
 import { bucket, bucketLabel } from './bucket.ts';
 import { partial } from './partial.ts';
 import { fake } from './fake.ts';
+import { signalNoise } from './signal.ts';
 import { decryptFpe, decryptText, encryptFpe, encryptText, ff1Decrypt, ff1Encrypt, tokenVersion } from './encrypt.ts';
 
 export const implementations: Record<string, (...args: any[]) => unknown> = {
@@ -47,4 +48,5 @@ export const implementations: Record<string, (...args: any[]) => unknown> = {
   ff1_encrypt: ff1Encrypt,
   ff1_decrypt: ff1Decrypt,
   token_version: tokenVersion,
+  signal_noise: signalNoise,
 };
