@@ -9,6 +9,7 @@ import { PGMASK_VERSION } from '../version.ts';
  */
 const commands: readonly { readonly name: string; readonly summary: string; readonly load: () => Promise<Command> }[] = [
   { name: 'generate', summary: 'print or write the SQL migration for a policy (changes nothing)', load: async () => (await import('./commands/generate.ts')).generateCommand() },
+  { name: 'plan', summary: 'show what migrate would change: relations, rules, members, grants, runtime (changes nothing)', load: async () => (await import('./commands/plan.ts')).planCommand() },
   { name: 'migrate', summary: "apply pgmask's schema and the policy migration in one transaction", load: async () => (await import('./commands/migrate.ts')).migrateCommand() },
   { name: 'schema', summary: 'print the JSON Schema of the policy file, for editors', load: async () => (await import('./commands/schema.ts')).schemaCommand() },
   { name: 'demo', summary: 'embedded PostgreSQL + synthetic clinic: raw vs masked rows', load: async () => (await import('./commands/demo.ts')).demoCommand() },
