@@ -45,6 +45,23 @@ async function evaluate(s: AttackSession, sample: OracleSample, exprs: readonly 
   return r.ok ? r.rows.map((x) => x.out) : r.error;
 }
 
+/** A reproduction is a leak only when a wrong key would match it with at most this chance. */
+export const CHANCE_LIMIT = 1e-6;
+
+/**
+ * How likely a wrong key reproduces these pairs by chance: each distinct input lands on
+ * one of the transform's outputs, of which at least `outputs` (the distinct outputs seen)
+ * exist, so one key matches all of them with chance ≤ outputs^-inputs, and `keys` keys
+ * with chance ≤ keys · outputs^-inputs. One known input mapped onto one of 130 cities is
+ * matched by a wrong key about once in 130 tries; 24 made-up inputs are not.
+ */
+export function evidenceWeight(inputs: readonly string[], outputs: readonly string[], keys: number): { inputs: number; outputs: number; chance: number } {
+  const distinctInputs = new Set(inputs).size;
+  const distinctOutputs = new Set(outputs).size;
+  const chance = distinctOutputs <= 1 ? 1 : Math.min(1, keys * Math.pow(distinctOutputs, -distinctInputs));
+  return { inputs: distinctInputs, outputs: distinctOutputs, chance };
+}
+
 const oracle: Attack = {
   id: 'oracle',
   title: 'call each keyed transform directly on known raw values with every key the role can obtain, and try to reproduce the view',
@@ -62,8 +79,10 @@ const oracle: Attack = {
       for (const [j, i] of sample.keyedColumns.entries()) {
         const col = sample.view.columns[i]!;
         const where = `${sample.view.schema}.${sample.view.name}.${col.name}`;
-        const expected = sample.rows.map((r) => r.expected[j] ?? null);
-        const raw = sample.rows.map((r) => r.raw[i] ?? null);
+        const sampled = sample.rows.length;
+        const rows = [...sample.rows, ...(sample.probes[j] ?? [])];
+        const expected = rows.map((r) => r.expected[j] ?? null);
+        const raw = rows.map((r) => r.raw[i] ?? null);
         const informative = expected.flatMap((e, k) => (e !== null && e !== raw[k] ? [k] : []));
         if (informative.length === 0) continue;
         columns++;
@@ -71,7 +90,7 @@ const oracle: Attack = {
         const shown = await s.attempt<{ n: number }>(
           // the samples are the first rows the admin's scan passed, so the view's first rows hold them; a bound keeps big tables cheap
           sql`SELECT count(*)::int AS n FROM (SELECT v.${ident(col.name)} AS c FROM ${ident(sample.view.schema, sample.view.name)} AS v LIMIT 1000) AS v WHERE v.c::text = ANY($1::text[])`,
-          [informative.map((k) => expected[k])],
+          [informative.filter((k) => k < sampled).map((k) => expected[k])],
         );
         if (shown.ok && shown.rows[0]!.n === 0) {
           tried.push(`${where}: the live view shows none of the values the policy computes (out of date? run pgmask check)`);
@@ -79,18 +98,22 @@ const oracle: Attack = {
         const candidates = candidateKeys(keyNames, facts.policy.hash);
         const columnRef = sql`src.${ident(col.name)}`;
         // the planner's expression tree with its key node replaced: no rewriting of rendered SQL
-        const guessed = await evaluate(s, sample, candidates.map((c) => renderWithKey(col.masked, c.expr(columnRef))));
+        const withProbes = { ...sample, rows };
+        const guessed = await evaluate(s, withProbes, candidates.map((c) => renderWithKey(col.masked, c.expr(columnRef))));
         if (typeof guessed === 'string') {
           tried.push(`${where}: the role cannot call the transform (${guessed})`);
           continue;
         }
         // the key subquery itself, run as the role, on its own: it must be refused
-        const real = await evaluate(s, sample, [col.expression]);
+        const real = await evaluate(s, withProbes, [col.expression]);
         const results = guessed.map((row, k) => [...row, typeof real === 'string' ? null : (real[k]?.[0] ?? null)]);
         const labels = [...candidates.map((c) => c.label), 'the key subquery on pgmask_private.keys'];
+        const weight = evidenceWeight(informative.map((k) => raw[k]!), informative.map((k) => expected[k]!), labels.length);
         for (const [c, label] of labels.entries()) {
           const reproduced = informative.every((k) => results[k]![c] === expected[k]);
-          if (reproduced) found.push(`${where} reproduced for ${informative.length} known value(s) with key = ${label}`);
+          if (!reproduced) continue;
+          if (weight.chance <= CHANCE_LIMIT) found.push(`${where} reproduced for ${weight.inputs} distinct input(s) with key = ${label}`);
+          else tried.push(`${where}: key = ${label} matched ${weight.inputs} distinct input(s) with ${weight.outputs} distinct output(s), which a wrong key does by chance (≤ ${weight.chance.toPrecision(2)}): not evidence`);
         }
       }
     }

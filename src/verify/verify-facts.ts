@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
-import type { CatalogSnapshot, CatalogTable } from '../catalog/catalog-snapshot.ts';
+import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
 import { maskingRoleMembers } from './check.ts';
 import { SOURCE_RELATION } from './source-access-attacks.ts';
@@ -8,7 +8,7 @@ import type { TransformRegistry } from '../transforms/registry.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import { planMigration, resolveRuntime } from '../plan/planner.ts';
 import { PGMASK_VERSION } from '../version.ts';
-import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';
+import { ident, join, literal, sql, sqlExpression, trustedSqlText, type Sql } from '../sql/index.ts';
 import { gatherRowOrderFacts, type RowOrderFacts } from './row-order-attacks.ts';
 import { visibleRowCondition } from '../plan/render.ts';
 
@@ -42,6 +42,14 @@ export interface OracleSample {
   /** indexes (into view.columns and table.columns, same order) of the columns whose transform takes a key */
   readonly keyedColumns: readonly number[];
   readonly rows: readonly { readonly raw: readonly (string | null)[]; readonly expected: readonly (string | null)[] }[];
+  /**
+   * Per keyed column (same order as keyedColumns): the first sampled row with that column's
+   * value replaced by ORACLE_PROBES made-up values of its type, and what the policy computes
+   * for each (expected[j] is that column's). The raw rows may hold one value over and over (a
+   * `city` column of one city); the probes give the oracle distinct inputs, so a wrong key that
+   * matches a small output space once by chance cannot reproduce them all.
+   */
+  readonly probes: readonly (readonly { readonly raw: readonly (string | null)[]; readonly expected: readonly (string | null)[] }[])[];
 }
 
 /** Everything the attacks need to know that only the admin can read; gathered once, before impersonating anyone. */
@@ -69,6 +77,29 @@ export interface VerifyFacts {
 }
 
 const ORACLE_ROWS = 20;
+/** Made-up inputs per keyed column (see OracleSample.probes). */
+export const ORACLE_PROBES = 24;
+
+/** `g` (1…ORACLE_PROBES) as a value of a type family, distinct per g even when cast to a short varchar; null: no probe for this family. */
+function probeValue(family: TypeFamily): Sql | null {
+  switch (family) {
+    case 'text':
+      return sql`(g::text || '-pgmask-probe')`;
+    case 'integer':
+      return sql`(g + 97)`;
+    case 'numeric':
+    case 'float':
+      return sql`(g * 7.25)`;
+    case 'date':
+      return sql`(DATE '2001-01-01' + g * 37)`;
+    case 'timestamp':
+      return sql`(TIMESTAMP '2001-01-01 08:00' + g * INTERVAL '37 days 5 hours')`;
+    case 'timestamptz':
+      return sql`(TIMESTAMPTZ '2001-01-01 08:00+00' + g * INTERVAL '37 days 5 hours')`;
+    default:
+      return null;
+  }
+}
 
 /**
  * Runs `fn` with search_path = pg_catalog, <source> (how views and filters bind
@@ -156,11 +187,33 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
       oracleProblems.push(`${view.sourceSchema}.${view.sourceTable}: the policy's expressions do not run here (is pgmask migrated?)`);
       continue;
     }
+    const probes: { raw: (string | null)[]; expected: (string | null)[] }[][] = [];
+    for (const [j, i] of keyedColumns.entries()) {
+      const column = table.columns[i]!;
+      const value = probeValue(column.family);
+      if (value === null || r.rows.length === 0) {
+        probes.push([]);
+        continue;
+      }
+      // the first sampled row, with this column replaced by each made-up value (cast to the column's type)
+      const cols = table.columns.map((c, k) => (k === i ? sql`CAST(${value} AS ${trustedSqlText(c.sqlType)}) AS ${ident(c.name)}` : sql`src.${ident(c.name)}`));
+      const p = await withSourcePath(client, policy.sourceSchema, () =>
+        client.query<{ raw: (string | null)[]; expected: string | null }>(
+          sql`SELECT ARRAY[${join(raw)}]::text[] AS raw, (${view.columns[i]!.expression})::text AS expected
+                FROM (SELECT ${join(cols)}
+                        FROM (SELECT * FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT 1) AS src,
+                             pg_catalog.generate_series(1, ${literal(ORACLE_PROBES)}) AS g) AS src`.text,
+        ),
+      );
+      // a type that refuses made-up values (a domain with a CHECK) keeps only the raw rows
+      probes.push(p ? p.rows.map((row) => ({ raw: row.raw, expected: keyedColumns.map((_, jj) => (jj === j ? row.expected : null)) })) : []);
+    }
     oracleSamples.push({
       view,
       table,
       keyedColumns,
       rows: r.rows.map((row) => ({ raw: row.raw, expected: row.expected })),
+      probes,
     });
   }
   const rowOrder = await gatherRowOrderFacts(policy, snapshot, views, async (q) => (await withSourcePath(client, policy.sourceSchema, () => client.query(q.text)))?.rows ?? null);

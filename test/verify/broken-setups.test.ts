@@ -139,7 +139,8 @@ describe('verify catches deliberately broken setups', () => {
         // and the role recomputes what the view shows from a raw MRN without any key
         const oracle = attack(r, 'oracle');
         expect(oracle.status).toBe('leaked');
-        expect(oracle.objects).toContain('masked.patients.mrn reproduced for 3 known value(s) with key = NULL');
+        // 3 sampled rows and the made-up probes: 27 distinct inputs, far beyond chance
+        expect(oracle.objects).toContain('masked.patients.mrn reproduced for 27 distinct input(s) with key = NULL');
       },
     );
   });
@@ -236,7 +237,7 @@ describe('verify catches deliberately broken setups', () => {
       expect(attack(r, 'source-read').status).toBe('leaked');
       expect(attack(r, 'keys-read').status).toBe('leaked');
       // with the key in hand, the oracle recomputes the view from raw values
-      expect(attack(r, 'oracle').objects).toContain('masked.patients.mrn reproduced for 3 known value(s) with key = the key subquery on pgmask_private.keys');
+      expect(attack(r, 'oracle').objects).toContain('masked.patients.mrn reproduced for 27 distinct input(s) with key = the key subquery on pgmask_private.keys');
     });
   });
 
