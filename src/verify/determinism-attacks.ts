@@ -1,4 +1,5 @@
-import { ident, literal, sql } from '../sql/index.ts';
+import { findTable } from '../catalog/catalog-snapshot.ts';
+import { ident, join, literal, sql } from '../sql/index.ts';
 import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
 
 /**
@@ -8,36 +9,56 @@ import { held, leaked, listSome, skipped, type Attack, type AttackSession } from
 
 const SAMPLE_ROWS = 200;
 
-/** The first rows of every masked view as whole-row text, or the error. */
-async function readViews(s: AttackSession): Promise<Map<string, string[] | string>> {
+/**
+ * The first rows of every masked relation as whole-row text, by row key, or the error.
+ * A row's key is its masked primary key when the policy keeps or pseudonymizes every
+ * key column (the same raw row gives the same key in every read), else the whole row.
+ * Reads are compared key by key, so rows returned in another order (parallel workers,
+ * a distributed table) compare equal; a value that changes shows under the same key.
+ */
+async function readViews(s: AttackSession): Promise<Map<string, Map<string, string> | string>> {
   await s.client.query('SET LOCAL synchronize_seqscans = off');
-  const out = new Map<string, string[] | string>();
+  const out = new Map<string, Map<string, string> | string>();
   for (const v of s.facts.maskedViews) {
-    // LIMIT without ORDER BY reads the same physical rows each time; ordering would hide a changed value's position
-    const r = await s.attempt<{ row: string }>(sql`SELECT v::text AS row FROM ${ident(s.facts.policy.maskedSchema, v.name)} AS v LIMIT ${literal(SAMPLE_ROWS)}`);
-    out.set(v.name, r.ok ? r.rows.map((x) => x.row) : r.error);
+    const key = rowKey(s, v.name);
+    const r = await s.attempt<{ k: string; row: string }>(
+      sql`SELECT ${key === null ? sql`v::text` : sql`pg_catalog.jsonb_build_array(${join(key.map((c) => sql`v.${ident(c)}`))})::text`} AS k, v::text AS row
+            FROM ${ident(s.facts.policy.maskedSchema, v.name)} AS v LIMIT ${literal(SAMPLE_ROWS)}`,
+    );
+    out.set(v.name, r.ok ? new Map(r.rows.map((x) => [x.k, x.row])) : r.error);
   }
   return out;
 }
 
-function differences(view: string, a: string[] | string, b: string[] | string, label: string): string[] {
+/** The masked key columns of a policy table whose every key column is kept or pseudonymized, else null. */
+function rowKey(s: AttackSession, table: string): readonly string[] | null {
+  const ptable = s.facts.policy.tables.find((t) => t.name === table);
+  const pk = ptable ? findTable(s.facts.snapshot, ptable.sourceSchema, ptable.name)?.primaryKey : null;
+  if (!ptable || !pk || pk.length === 0) return null;
+  const stable = pk.every((c) => ['keep', 'pseudonymize'].includes(ptable.columns.find((pc) => pc.name === c)?.rule.transform ?? ''));
+  return stable ? pk : null;
+}
+
+function differences(view: string, a: Map<string, string> | string, b: Map<string, string> | string, label: string): string[] {
   if (typeof a === 'string' || typeof b === 'string') return [];
-  const out: string[] = [];
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) {
-      out.push(`${view} row ${i + 1} read as ${a[i]} then ${b[i]} (${label})`);
-      break;
-    }
+  for (const [key, row] of a) {
+    const other = b.get(key);
+    if (other !== undefined && other !== row) return [`${view}: the row with key ${key} read as ${row} then ${other} (${label})`];
   }
-  if (out.length === 0 && a.length !== b.length) out.push(`${view}: ${a.length} rows then ${b.length} (${label})`);
-  return out;
+  // a changed key (or a row keyed by its whole text) shows as a row of one read missing from the other: when
+  // both reads hold every row any missing row counts; a bounded read of a bigger table may return other rows
+  // (parallel workers, shards), so there only reads with no row in common count
+  const missing = [...a.keys()].filter((k) => !b.has(k)).length;
+  const whole = a.size < SAMPLE_ROWS && b.size < SAMPLE_ROWS;
+  if ((whole && missing > 0) || (a.size > 0 && missing === a.size)) return [`${view}: ${missing} of ${a.size} row(s) of one read are missing from the other (${label})`];
+  return [];
 }
 
 const averaging: Attack = {
   id: 'averaging',
   title: 'read every masked view repeatedly, in this session and in another one: no value may change',
   async run(s) {
-    if (s.facts.maskedViews.length === 0) return skipped(`schema ${s.facts.policy.maskedSchema} has no view`);
+    if (s.facts.maskedViews.length === 0) return skipped(`schema ${s.facts.policy.maskedSchema} has no masked relation`);
     const first = await readViews(s);
     const second = await readViews(s);
     const third = await readViews(s);
@@ -53,7 +74,7 @@ const averaging: Attack = {
     }
     if (found.length > 0) return leaked(`values change between reads, so averaging reads removes the perturbation: ${listSome(found, 3)}`, found);
     if (readable === 0) return skipped(`the role can read none of the ${first.size} masked views`);
-    return held(`${readable} view(s), up to ${SAMPLE_ROWS} rows each, read 3 times in one session and once in another: identical`);
+    return held(`${readable} masked relation(s), up to ${SAMPLE_ROWS} rows each, read 3 times in one session and once in another: identical row by row key`);
   },
 };
 
@@ -61,7 +82,7 @@ const averaging: Attack = {
 const CALLED_FUNCTIONS = `WITH RECURSIVE called(oid) AS (
   SELECT d.refobjid FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
    WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass
-     AND r.ev_class IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind = 'v'
+     AND r.ev_class IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind IN ('v', 'm')
                           AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1))
   UNION
   SELECT d.refobjid FROM pg_catalog.pg_depend d JOIN called ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = called.oid

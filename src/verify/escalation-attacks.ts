@@ -22,7 +22,7 @@ const escalation: Attack = {
       const f = await s.attempt(sql`CREATE FUNCTION ${ident(schema, 'pgmask_verify_probe')}() RETURNS int LANGUAGE sql AS 'SELECT 1'`);
       if (f.ok) found.push(`CREATE FUNCTION in schema ${schema} succeeded`);
     }
-    for (const v of s.facts.maskedViews) {
+    for (const v of s.facts.maskedViews.filter((x) => x.kind === 'view')) {
       const view = ident(policy.maskedSchema, v.name);
       const def = await s.rows<{ def: string | null }>('SELECT pg_catalog.pg_get_viewdef($1::regclass) AS def', [view.text]);
       if (!def[0]?.def) continue;

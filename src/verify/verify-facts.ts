@@ -30,6 +30,8 @@ export interface SourceRelation {
 
 export interface MaskedViewFact {
   readonly name: string;
+  /** a view (masks each query), a materialized view, or a table (Citus mode): the latter two hold masked rows only */
+  readonly kind: 'view' | 'materialized' | 'table';
   readonly securityBarrier: boolean;
   /** made by pgmask (its comment starts with `pgmask:`) */
   readonly pgmask: boolean;
@@ -138,16 +140,17 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     )
   ).rows;
   const maskedViews = (
-    await client.query<{ name: string; barrier: boolean; pgmask: boolean }>(
-      `SELECT c.relname AS name,
+    await client.query<{ name: string; kind: string; barrier: boolean; pgmask: boolean }>(
+      `SELECT c.relname AS name, c.relkind::text AS kind,
               coalesce('security_barrier=true' = ANY(c.reloptions) OR 'security_barrier=on' = ANY(c.reloptions), false) AS barrier,
               coalesce(obj_description(c.oid, 'pg_class') LIKE 'pgmask:%', false) AS pgmask
          FROM pg_class c
-        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND c.relkind = 'v'
+        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+          AND (c.relkind IN ('v', 'm') OR (c.relkind IN ('r', 'p') AND coalesce(obj_description(c.oid, 'pg_class') LIKE 'pgmask:%', false)))
         ORDER BY c.relname`,
       [policy.maskedSchema],
     )
-  ).rows.map((r) => ({ name: r.name, securityBarrier: r.barrier, pgmask: r.pgmask }));
+  ).rows.map((r) => ({ name: r.name, kind: r.kind === 'v' ? ('view' as const) : r.kind === 'm' ? ('materialized' as const) : ('table' as const), securityBarrier: r.barrier, pgmask: r.pgmask }));
 
   const { views, error } = planViews(policy, registry, snapshot);
   const rowCounts = new Map<string, { total: number; passing: number }>();

@@ -149,6 +149,26 @@ describe('materialized masked views', () => {
     expect(leaked).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.summary.held).toBeGreaterThan(20);
+    // 0.1 skipped these on materialized masking ("schema masked has no view"): they run, and say what they read
+    const byId = new Map(report.subjects[0]!.attacks.map((a) => [a.id, a]));
+    expect(report.subjects.flatMap((sub) => sub.attacks.filter((a) => a.status === 'skipped').map((a) => a.id))).toEqual([]);
+    expect(byId.get('averaging')!.evidence).toMatch(/^\d+ masked relation\(s\), up to 200 rows each, read 3 times .*identical row by row key/);
+    expect(byId.get('security-barrier')!.evidence).toMatch(/materialized relation\(s\) hold masked rows only/);
+    expect(byId.get('row-filter')!.evidence).toMatch(/patients: \d+ of \d+/);
+  });
+
+  it('a materialized view that keeps the rows its filter removes is caught by row-filter and consent-reach', async () => {
+    // the broken setup: migrated without the consent filter, verified against the policy that has it
+    await applyPolicy(db.url, materialized.replace(/^ {4}filter: .*$/m, ''), { file: 'clinic.yaml' });
+    try {
+      const { policy } = await loadPolicyText(materialized, 'clinic.yaml');
+      const report = await verify(db.url, policy, { only: ['row-filter', 'consent-reach'] });
+      const byId = new Map(report.subjects[0]!.attacks.map((a) => [a.id, a]));
+      expect(byId.get('row-filter')).toMatchObject({ status: 'leaked', evidence: expect.stringMatching(/masked\.patients returns \d+ rows but only \d+ pass NOT research_opt_out/) });
+      expect(report.ok).toBe(false);
+    } finally {
+      await applyPolicy(db.url, materialized, { file: 'clinic.yaml' });
+    }
   });
 
   it('switches a table between dynamic and materialized on migrate', async () => {
