@@ -90,8 +90,13 @@ export function textForJs(value: Sql, type: string): Sql {
   const era = (v: Sql) => sql`CASE WHEN to_char(${v}, 'BC') = 'BC' THEN ' BC' ELSE '' END`;
   const clock = (v: Sql) => sql`to_char(${v}, 'YYYY-MM-DD HH24:MI:SS') || rtrim(rtrim(to_char(${v}, '.US'), '0'), '.')`;
   switch (type) {
-    case 'date':
-      return sql`(CASE WHEN isfinite(${value}) THEN to_char(${value}, 'YYYY-MM-DD') || ${era(value)} ELSE ${value}::text END)`;
+    case 'date': {
+      // from extract(), not to_char: to_char takes a timestamp, and a date past 294276 AD (the
+      // last one is 5874897-12-31) has none ("date out of range for timestamp" on real PLV8)
+      const year = sql`abs(extract(year FROM ${value}))::int::text`;
+      const part = (field: Sql) => sql`lpad(extract(${field} FROM ${value})::int::text, 2, '0')`;
+      return sql`(CASE WHEN isfinite(${value}) THEN lpad(${year}, greatest(4, length(${year})), '0') || '-' || ${part(sql`month`)} || '-' || ${part(sql`day`)} || CASE WHEN extract(year FROM ${value}) < 0 THEN ' BC' ELSE '' END ELSE ${value}::text END)`;
+    }
     case 'timestamp':
       return sql`(CASE WHEN isfinite(${value}) THEN ${clock(value)} || ${era(value)} ELSE ${value}::text END)`;
     case 'timestamptz': {

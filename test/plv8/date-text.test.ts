@@ -23,6 +23,11 @@ describe('date text handed to PLV8', () => {
     ['date', 'infinity'],
     ['date', '-infinity'],
     ['date', '12020-01-01'],
+    // the last and first dates PostgreSQL has: no timestamp holds them, so to_char (which takes one) cannot spell them
+    ['date', '5874897-12-31'],
+    ['date', '4714-11-24 BC'],
+    ['date', '0001-01-01'],
+    ['date', '0001-12-31 BC'],
     ['timestamp', '2020-02-29 13:45:00'],
     ['timestamp', '2020-02-29 13:45:00.5'],
     ['timestamp', '2020-02-29 13:45:00.000123'],
