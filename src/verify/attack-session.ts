@@ -31,6 +31,8 @@ export interface Attack {
   readonly title: string;
   /** false: this attack means nothing for this subject (e.g. NOLOGIN checks for a login member) */
   appliesTo?(subject: Subject): boolean;
+  /** false: this attack means nothing on this database (e.g. Citus shards on a plain server); absent means true */
+  appliesToDatabase?(facts: VerifyFacts): boolean;
   run(session: AttackSession): Promise<Outcome>;
 }
 

@@ -11,6 +11,7 @@ import { PGMASK_VERSION } from '../version.ts';
 import { ident, join, literal, sql, sqlExpression, trustedSqlText, type Sql } from '../sql/index.ts';
 import { gatherRowOrderFacts, type RowOrderFacts } from './row-order-attacks.ts';
 import { visibleRowCondition } from '../plan/render.ts';
+import { gatherShardReaders, type ShardReaders } from './citus-attacks.ts';
 
 /** A key as the attacks look for it: every common text encoding of its bytes. */
 export interface KeyMaterial {
@@ -74,6 +75,8 @@ export interface VerifyFacts {
   readonly sourceStatsRows: number;
   /** raw ranks of sampled rows by masked key, for the row-order attack */
   readonly rowOrder: RowOrderFacts;
+  /** Citus: who may read each placement of the source tables' shards on its worker; [] on a plain server, null when it could not be read */
+  readonly shardReaders: readonly ShardReaders[] | null;
   /** every current member of each masking role (listed in the policy or not) that can use it */
   readonly maskingRoleMembers: readonly { readonly role: string; readonly member: string }[];
 }
@@ -221,6 +224,7 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
   }
   const rowOrder = await gatherRowOrderFacts(policy, snapshot, views, async (q) => (await withSourcePath(client, policy.sourceSchema, () => client.query(q.text)))?.rows ?? null);
   const stats = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = $1', [policy.sourceSchema]);
+  const members = await maskingRoleMembers(client, policy.roles.map((r) => r.name));
   return {
     policy,
     registry,
@@ -235,7 +239,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     oracleProblems,
     sourceStatsRows: stats.rows[0]!.n,
     rowOrder,
-    maskingRoleMembers: await maskingRoleMembers(client, policy.roles.map((r) => r.name)),
+    maskingRoleMembers: members,
+    shardReaders: snapshot.citus ? await shardReaders(client, policy, snapshot, members) : [],
   };
 }
 
@@ -285,4 +290,18 @@ export function findKey(keys: readonly KeyMaterial[], text: string): string | nu
     if (k.lowerNeedles.some((n) => lower.includes(n)) || k.exactNeedles.some((n) => text.includes(n))) return k.name;
   }
   return null;
+}
+
+/** Citus: the placements' readers among the masking roles and every member, in a savepoint (a worker that cannot be asked leaves null). */
+async function shardReaders(client: pg.ClientBase, policy: Policy, snapshot: CatalogSnapshot, members: readonly { role: string; member: string }[]): Promise<ShardReaders[] | null> {
+  const roles = [...new Set([...policy.roles.flatMap((r) => [r.name, ...r.members]), ...members.map((m) => m.member)])];
+  await client.query('SAVEPOINT pgmask_verify_shards');
+  try {
+    const readers = await gatherShardReaders(client, policy, snapshot, roles);
+    await client.query('RELEASE SAVEPOINT pgmask_verify_shards');
+    return readers;
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT pgmask_verify_shards');
+    return null;
+  }
 }

@@ -21,6 +21,7 @@ import { roleHygieneAttacks } from './role-hygiene-attacks.ts';
 import { rowOrderAttacks } from './row-order-attacks.ts';
 import { consentAttacks } from './consent-attacks.ts';
 import { revealAttacks } from './reveal-attacks.ts';
+import { citusAttacks } from './citus-attacks.ts';
 
 /** Every attack, in report order (the list: source, keys, oracle, averaging, barrier, search_path, escalation, side doors, hygiene). */
 export const ATTACKS: readonly Attack[] = [
@@ -35,6 +36,7 @@ export const ATTACKS: readonly Attack[] = [
   ...pgTempAttacks,
   ...escalationAttacks,
   ...revealAttacks,
+  ...citusAttacks,
   ...roleHygieneAttacks,
 ];
 
@@ -211,7 +213,7 @@ async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subjec
   const opened = await openAs(databaseUrl, facts, subject);
   const results: AttackResult[] = [];
   try {
-    const applicable = attacks.filter((a) => a.appliesTo?.(subject) ?? true);
+    const applicable = attacks.filter((a) => (a.appliesTo?.(subject) ?? true) && (a.appliesToDatabase?.(facts) ?? true));
     if (opened.problem !== null) {
       for (const a of applicable) results.push({ id: a.id, title: a.title, ...skipped(opened.problem), objects: [] });
       return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };

@@ -67,7 +67,9 @@ describe('verify on a correct setup (hand-made schema, sql runtime)', () => {
     ]) {
       expect(ids).toContain(id);
     }
-    expect(ids).toHaveLength(ATTACKS.length);
+    // every attack but those for another kind of database (citus-shards needs Citus)
+    expect(ids).toHaveLength(ATTACKS.filter((a) => a.appliesToDatabase === undefined).length);
+    expect(ids).not.toContain('citus-shards');
     // the login member is not held to the NOLOGIN rule
     expect(report.subjects[1]!.attacks.map((a) => a.id)).not.toContain('masking-role-login');
     // nothing important was skipped on a correct setup

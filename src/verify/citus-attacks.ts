@@ -1,0 +1,76 @@
+import type pg from 'pg';
+import type { Policy } from '../policy/policy.ts';
+import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
+import { findCitusTable } from '../catalog/catalog-snapshot.ts';
+import { ident, literal, sql } from '../sql/index.ts';
+import { held, leaked, listSome, skipped, type Attack, type Outcome } from './attack-session.ts';
+
+/**
+ * Citus (docs/scale.md): a masking role that can read a raw shard on a worker reads the
+ * source table, whatever the coordinator's grants say (a direct connection to the worker,
+ * run_command_on_placements). The admin asks every placement of every source table Citus
+ * holds, on its worker, which of the masking roles, their members and PUBLIC may SELECT it
+ * (has_table_privilege follows memberships). A NOLOGIN masking role cannot connect to a
+ * worker itself, so this is read as the admin rather than tried as the role.
+ */
+
+/** One placement of a source table and who may read it there (null: the worker could not tell, with why). */
+export interface ShardReaders {
+  readonly table: string;
+  readonly node: string;
+  readonly shardId: string;
+  readonly readers: readonly string[] | null;
+  readonly error: string | null;
+}
+
+/** Every placement of the policy's Citus source tables with its readers among `roles` (run as the admin). */
+export async function gatherShardReaders(client: pg.ClientBase, policy: Policy, snapshot: CatalogSnapshot, roles: readonly string[]): Promise<ShardReaders[]> {
+  const names = literal(`{${[...roles, 'public'].map((r) => `"${r.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`);
+  // %s is the placement's qualified shard name (run_command_on_placements substitutes it)
+  const command = sql`SELECT pg_catalog.array_to_string(ARRAY(SELECT r FROM pg_catalog.unnest(${names}::text[]) AS r WHERE pg_catalog.has_table_privilege(r, '%s', 'SELECT') ORDER BY 1), ',')`;
+  const out: ShardReaders[] = [];
+  for (const t of policy.tables) {
+    if (!findCitusTable(snapshot, t.sourceSchema, t.name)) continue;
+    const rows = (
+      await client.query<{ nodename: string; nodeport: number; shardid: string; success: boolean; result: string }>(
+        sql`SELECT nodename, nodeport, shardid::text AS shardid, success, result
+              FROM pg_catalog.run_command_on_placements(${literal(ident(t.sourceSchema, t.name).text)}::pg_catalog.regclass, ${literal(command.text)})`.text,
+      )
+    ).rows;
+    for (const r of rows) {
+      out.push({
+        table: `${t.sourceSchema}.${t.name}`,
+        node: `${r.nodename}:${r.nodeport}`,
+        shardId: r.shardid,
+        readers: r.success ? (r.result === '' ? [] : r.result.split(',')) : null,
+        error: r.success ? null : r.result,
+      });
+    }
+  }
+  return out;
+}
+
+/** The verdict for one role: leaked when a placement lets it (or PUBLIC) read a raw shard; skipped when a placement could not be asked. */
+export function judgeShardReaders(role: string, placements: readonly ShardReaders[]): Outcome {
+  if (placements.length === 0) return held('no source table of the policy is distributed or a reference table: there is no raw shard on a worker');
+  const readable = placements.filter((p) => p.readers?.includes(role) || p.readers?.includes('public'));
+  if (readable.length > 0) {
+    const found = readable.map((p) => `${p.table} shard ${p.shardId} on ${p.node} is readable by ${p.readers!.includes(role) ? role : 'PUBLIC'}`);
+    return leaked(`raw shards are readable on the workers: ${listSome(found, 3)}`, found);
+  }
+  const unknown = placements.filter((p) => p.readers === null);
+  if (unknown.length > 0) return skipped(`${unknown.length} of ${placements.length} shard placement(s) could not be asked: ${listSome([...new Set(unknown.map((p) => `${p.node}: ${p.error}`))], 2)}`);
+  return held(`none of the ${placements.length} placements of the source tables' shards is readable by ${role} or PUBLIC on its worker`);
+}
+
+const shardAccess: Attack = {
+  id: 'citus-shards',
+  title: 'read the raw shards of the source tables on the Citus workers (privileges of every placement, on its worker)',
+  appliesToDatabase: (facts) => facts.snapshot.citus !== undefined,
+  async run(s) {
+    if (s.facts.shardReaders === null) return skipped('the shard placements could not be read as the admin (run_command_on_placements failed)');
+    return judgeShardReaders(s.subject.role, s.facts.shardReaders);
+  },
+};
+
+export const citusAttacks: readonly Attack[] = [shardAccess];
