@@ -29,7 +29,7 @@ describe('policyJsonSchema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.title).toBe('pgmask policy (version 1)');
     const props = (schema as Json).properties;
-    expect(Object.keys(props)).toEqual(['version', 'source_schema', 'masked_schema', 'runtime', 'unlisted_columns', 'subject', 'keys', 'roles', 'brokers', 'tables', 'schemas', 'materialize', 'transforms']);
+    expect(Object.keys(props)).toEqual(['version', 'source_schema', 'masked_schema', 'runtime', 'unlisted_columns', 'subject', 'keys', 'roles', 'brokers', 'tables', 'schemas', 'materialize', 'transforms', 'citus']);
     for (const [name, prop] of Object.entries(props)) expect((prop as Json).description, name).toMatch(/\w/);
     expect((schema as Json).required).toEqual(['version']);
     expect((schema as Json).additionalProperties).toBe(false);
