@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TransformDefinition } from '../transforms/transform.ts';
+import type { NestedParser, TransformDefinition } from '../transforms/transform.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import { closestName, didYouMean } from './closest-name.ts';
 import { displayRule } from './display-rule.ts';
@@ -144,9 +144,24 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
     }
   }
   if (!ok || !parsed.success) return null;
+  let params_ = parsed.data as Record<string, unknown>;
+  if (transform.parseNested) {
+    // rules inside the parameters (json paths), each parsed and reported where it is written
+    const parser: NestedParser = {
+      rule: (raw, at) => {
+        const r = parseRule(raw, [...namePath, ...at], ctx);
+        return r === null ? null : { transform: r.transform, params: r.params, key: r.key };
+      },
+      problem: (p) => ctx.problems.add({ code: p.code, message: p.message, hint: p.hint, path: [...namePath, ...p.at], part: p.part }),
+      transform: (n) => ctx.registry.get(n),
+    };
+    const nested = transform.parseNested(params_, parser);
+    if (nested === null) return null;
+    params_ = nested;
+  }
   return {
     transform: name,
-    params: parsed.data as Record<string, unknown>,
+    params: params_,
     key,
     display: displayRule(name, written),
   };

@@ -176,7 +176,7 @@ function checkTable(
       });
     }
     if (!usable) continue;
-    for (const problem of checkRule(transform, { column, table, params: pcol.rule.params, subjectColumn, runtime })) {
+    for (const problem of checkRule(registry, transform, { column, table, params: pcol.rule.params, subjectColumn, runtime })) {
       problems.add({ code: problem.code, message: `${where}: ${problem.message}`, hint: problem.hint, ...at });
     }
   }

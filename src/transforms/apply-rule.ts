@@ -28,11 +28,15 @@ export function ruleOutputType(transform: TransformDefinition<any>, column: Cata
   return transform.outputType?.(column, params) ?? column.sqlType;
 }
 
-/** The transform's own checks, on the element column for an array rule. */
-export function checkRule(transform: TransformDefinition<any>, ctx: CheckContext<any>): readonly TransformProblem[] {
+/** The transform's own checks, on the element column for an array rule; nested rules are checked on their own value type. */
+export function checkRule(registry: TransformRegistry, transform: TransformDefinition<any>, ctx: CheckContext<any>): readonly TransformProblem[] {
   const shape = ruleShape(transform, ctx.column, ctx.params);
   if (!shape || !transform.check) return [];
-  return transform.check(shape.kind === 'elements' ? { ...ctx, column: shape.element } : ctx);
+  const checkNested = (rule: NestedRule, column: CatalogColumn): readonly TransformProblem[] => {
+    const t = registry.get(rule.transform);
+    return t ? checkRule(registry, t, { ...ctx, column, params: rule.params, checkNested: undefined }) : [];
+  };
+  return transform.check({ ...(shape.kind === 'elements' ? { ...ctx, column: shape.element } : ctx), checkNested });
 }
 
 export interface RuleRenderInput extends Omit<RenderContext<any>, 'nested' | 'params'> {

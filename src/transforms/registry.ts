@@ -15,12 +15,13 @@ import { partial } from './partial.ts';
 import { fake } from './fake.ts';
 import { encrypt } from './encrypt.ts';
 import { resample, signalNoise } from './signal.ts';
+import { json } from './json.ts';
 
 /**
  * The one list of built-in transforms. Docs, the JSON Schema, CLI help and the
  * runtimes are generated from it; nothing else looks a transform up by name.
  */
-const builtins: readonly TransformDefinition<any>[] = [keep, redact, pseudonymize, shiftDate, generalizeDate, age, birthYear, zip3, noise, bucket, partial, fake, encrypt, signalNoise, resample];
+const builtins: readonly TransformDefinition<any>[] = [keep, redact, pseudonymize, shiftDate, generalizeDate, age, birthYear, zip3, noise, bucket, partial, fake, encrypt, signalNoise, resample, json];
 
 export class TransformRegistry {
   readonly #byName = new Map<string, TransformDefinition<any>>();

@@ -59,6 +59,16 @@ export interface CheckContext<P> {
   /** the subject column name in effect for this table, or null */
   readonly subjectColumn: string | null;
   readonly runtime: Runtime;
+  /** the checks of a rule nested inside this one (a `json` path rule) on a value of its own; given by checkRule */
+  readonly checkNested?: (rule: NestedRule, column: CatalogColumn) => readonly TransformProblem[];
+}
+
+/** What parseNested gets to parse the rules inside a rule's parameters, reporting at their place in the policy file. */
+export interface NestedParser {
+  /** parses a rule written at `at` (a path inside this rule's parameters); null when it has errors (already reported) */
+  rule(raw: unknown, at: readonly (string | number)[]): NestedRule | null;
+  problem(p: { readonly code: string; readonly message: string; readonly hint?: string; readonly at: readonly (string | number)[]; readonly part: 'key' | 'value' }): void;
+  transform(name: string): TransformDefinition<any> | undefined;
 }
 
 /**
@@ -89,6 +99,11 @@ export interface TransformDefinition<P = Record<string, unknown>> {
   outputType?(column: CatalogColumn, params: P): string | null;
   /** extra checks for one column (type-specific parameter rules, a needed primary key or subject column) */
   check?(ctx: CheckContext<P>): readonly TransformProblem[];
+  /**
+   * a transform whose parameters hold rules (`json` paths): called after the zod schema passed,
+   * returns the parameters with those rules parsed, or null when any has errors
+   */
+  parseNested?(params: P, parser: NestedParser): Record<string, unknown> | null;
   /** the expression of the masked column; the planner casts it back to the output type */
   render(ctx: RenderContext<P>): Expr;
   /** the file under sql/ that implements this transform's functions for the sql runtime, or null when it needs none */
