@@ -109,8 +109,30 @@ function candidates(column: ColumnScan, choices: PresetChoices): readonly Candid
  * header claims no standard.
  */
 export function presetCandidates(preset: Preset | null, column: ColumnScan): readonly Candidate[] {
+  if (holdsFhir(column)) return [fhirCandidate, { transform: 'redact' }];
   return candidates(column, preset === 'hipaa-safe-harbor' ? safeHarbor : researchDateShift);
 }
+
+const FHIR_RESOURCE = /"resourceType"\s*:\s*"(Patient|Encounter|Observation)"/;
+
+/**
+ * A json/jsonb column of FHIR R4 resources: sampled values naming a Patient, Encounter or
+ * Observation resourceType (values are cut to their first characters, so a column named
+ * fhir or resource with JSON objects counts too). Both presets then take the FHIR rule set,
+ * which removes every Safe Harbor element of those resources (src/transforms/fhir-r4.ts).
+ */
+function holdsFhir(column: ColumnScan): boolean {
+  if (column.family !== 'json') return false;
+  if (column.distinctValues.some((v) => FHIR_RESOURCE.test(v))) return true;
+  const tokens = tokenizeName(column.name);
+  return (tokens.includes('fhir') || tokens.includes('resource')) && column.distinctValues.length > 0 && column.distinctValues.every((v) => v.trimStart().startsWith('{'));
+}
+
+const fhirCandidate: Candidate = {
+  transform: 'json',
+  params: { preset: 'fhir_r4' },
+  note: 'FHIR R4 resources: the fhir_r4 rule set keeps coded values, pseudonymizes identifiers and references, keeps years of dates and removes every path it does not list; other resource types mask to NULL',
+};
 
 /** Whether the scan found nothing at all to go on for a column (it is listed in the draft's header for review). */
 export function hasNoEvidence(column: ColumnScan): boolean {

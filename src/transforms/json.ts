@@ -164,13 +164,14 @@ export const json = defineTransform({
   check({ params, column, checkNested }) {
     const parsed = params as unknown as ParsedJsonParams;
     const problems: TransformProblem[] = [];
-    if (!checkNested) return problems;
+    // parameters not parsed by parseNested (a scan's draft checking a candidate) have no rules to check yet
+    if (!checkNested || !Array.isArray(parsed.sets)) return problems;
     for (const set of parsed.sets) {
       for (const p of set.paths) {
         const cols = leafColumns(column, p.text);
         // the value types this rule may meet: a problem counts when the rule fits none of them
         // (age with year_only takes birth dates, not numbers: fine as long as dates are fine)
-        const k = p.kinds;
+        const k: LeafKinds = p.kinds;
         const candidates = [k.whole ? cols.json : null, k.text ? cols.text : null, k.number ? cols[k.number] : null, k.date ? cols.date : null, k.timestamptz ? cols.timestamptz : null].filter((c) => c !== null);
         const results = candidates.map((c) => checkNested(p.rule, c));
         if (results.length > 0 && results.every((r) => r.length > 0)) {

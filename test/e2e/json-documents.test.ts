@@ -6,6 +6,8 @@ import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '..
 import { runPgmask } from '../support/cli.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import { registry } from '../../src/transforms/registry.ts';
+import { scanDatabase } from '../../src/scan/scan-database.ts';
+import { draftPolicy } from '../../src/scan/draft-policy.ts';
 
 /**
  * Issue 17, must show: FHIR resources in jsonb. A Patient carries an unlisted extension with an
@@ -141,6 +143,14 @@ describe('JSON documents: path rules and the FHIR R4 preset (sql runtime)', () =
     expect(obs.note).toBeUndefined();
     expect(obs.subject.reference).toBe(enc.subject.reference);
     expect(notFhir).toBeNull();
+  });
+
+  it('scan drafts the FHIR R4 preset for a jsonb column of FHIR resources, and the draft migrates', async () => {
+    const scan = await scanDatabase(db.pool, { schemas: ['public'], sampleRows: 100 });
+    const draft = draftPolicy(scan, { preset: 'hipaa-safe-harbor' });
+    expect(draft.yaml).toMatch(/doc: \{ json: \{ preset: fhir_r4 \} \}/);
+    expect(draft.yaml).toMatch(/fhir: \{ json: \{ preset: fhir_r4 \} \}/);
+    expect(() => parsePolicy(draft.yaml, 'draft.yaml', registry)).not.toThrow();
   });
 
   it('refuses bad rules at file:line:column with exit 3 and changes nothing', async () => {
