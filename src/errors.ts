@@ -12,6 +12,8 @@ export const ExitCode = {
   drift: 5,
   leak: 6,
   risk: 7,
+  /** Ctrl-C: the running statement was cancelled on the server and rolled back (128 + SIGINT) */
+  interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

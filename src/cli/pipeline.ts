@@ -16,7 +16,8 @@ import { readAccessState } from '../db/access-state.ts';
 import type { AccessState } from '../catalog/access-state.ts';
 import { summarizePlan, type PlanSummary } from '../plan/plan-summary.ts';
 import { checkNodeAccess, citusObjectReport, type CitusObjectReport } from '../db/citus.ts';
-import { connect } from '../db/connection.ts';
+import { connect, forwardNotices, type ServerNotice } from '../db/connection.ts';
+import { SessionGuard } from '../db/session-guard.ts';
 import { assertMigratePrivileges, assertRevocableMemberships, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { sqlRuntimeInstall, plv8RuntimeInstall } from '../runtime/runtime-install.ts';
@@ -140,7 +141,16 @@ function isRevoke(node: MigrationPlan['nodes'][number]): boolean {
 
 export interface ApplyOptions {
   readonly dryRun?: boolean;
+  /** the longest any statement waits for a lock (default DEFAULT_LOCK_TIMEOUT_MS; 0: no limit) */
+  readonly lockTimeoutMs?: number;
+  /** aborted by Ctrl-C: the running statement is cancelled on the server and the migration rolled back */
+  readonly signal?: AbortSignal;
+  /** WARNING and NOTICE messages the server sends while migrating (default: dropped) */
+  readonly onNotice?: (notice: ServerNotice) => void;
 }
+
+/** migrate and refresh wait this long for a lock, then give up naming who holds it (--lock-timeout) */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 export interface ApplyResult {
   readonly prepared: PreparedMigration;
@@ -152,7 +162,22 @@ export interface ApplyResult {
 /** Plans and applies a policy (pgmask's own migrations first), in one transaction. */
 export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolicy, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const client = await connect(databaseUrl);
+  const stopNotices = opts.onNotice ? forwardNotices(client, opts.onNotice) : () => {};
+  let guard: SessionGuard | undefined;
   try {
+    guard = await SessionGuard.start(client, databaseUrl, { lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: opts.signal });
+    return await applyGuarded(client, guard, loaded, opts);
+  } catch (error) {
+    throw guard ? guard.explain(error, opts.dryRun ? 'the dry run' : 'migrate', opts.dryRun ? 'it changes nothing' : 'the whole migration was rolled back; the database is exactly as before') : error;
+  } finally {
+    stopNotices();
+    await guard?.close();
+    await client.end();
+  }
+}
+
+async function applyGuarded(client: pg.Client, guard: SessionGuard, loaded: LoadedPolicy, opts: ApplyOptions): Promise<ApplyResult> {
+  {
     if (!opts.dryRun) {
       // every missing privilege at once, before anything runs (docs/privileges.md)
       const targets = migrateTargets(loaded.policy);
@@ -170,7 +195,9 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
     const citus = prepared.plan.nodes.some((n) => n.kind === 'CitusPreamble');
     // Citus mode: the fill's shard queries run as this role on every worker; refuse before anything runs if a worker would refuse it
     if (citus && !opts.dryRun) await checkNodeAccess(client);
+    guard.throwIfCancelled();
     const migration = await applyMigrations(client, {
+      signal: opts.signal,
       policy: {
         hash: loaded.policy.hash,
         sql: prepared.sql,
@@ -183,8 +210,6 @@ export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolic
     });
     if (citus && !opts.dryRun) return { prepared, migration, citus: await citusObjectReport(client, loaded.policy) };
     return { prepared, migration };
-  } finally {
-    await client.end();
   }
 }
 

@@ -59,3 +59,32 @@ export function withUser(url: string, user: string, password: string): string {
   u.password = encodeURIComponent(password);
   return u.toString();
 }
+
+/** A WARNING or NOTICE the server sent (RAISE, a Citus remark, a deprecation), as the user should see it. */
+export interface ServerNotice {
+  readonly severity: string;
+  readonly message: string;
+  readonly detail?: string;
+  readonly hint?: string;
+}
+
+/**
+ * Passes the server's WARNING and NOTICE messages on `client` to `onNotice`, except the
+ * "… already exists, skipping" / "… does not exist, skipping" of pgmask's own idempotent
+ * DDL (IF [NOT] EXISTS), which say only that a re-run found its work done. Returns the
+ * function that stops forwarding.
+ */
+export function forwardNotices(client: pg.ClientBase, onNotice: (notice: ServerNotice) => void): () => void {
+  const listener = (n: { severity?: string; message?: string; detail?: string; hint?: string }) => {
+    const message = n.message ?? '';
+    if (n.severity === 'NOTICE' && /, skipping$/.test(message)) return;
+    onNotice({ severity: n.severity ?? 'NOTICE', message, ...(n.detail ? { detail: n.detail } : {}), ...(n.hint ? { hint: n.hint } : {}) });
+  };
+  client.on('notice', listener);
+  return () => void client.off('notice', listener);
+}
+
+/** A notice as one or more lines for stderr. */
+export function formatNotice(n: ServerNotice): string {
+  return [`server ${n.severity}: ${n.message}`, ...(n.detail ? [`  detail: ${n.detail}`] : []), ...(n.hint ? [`  hint: ${n.hint}`] : [])].join('\n');
+}

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError, type ErrorDetail } from '../errors.ts';
 import { byCodePoint } from './introspect.ts';
 import { ensureOwnerRoleMembership } from './migrate-privileges.ts';
+import { InterruptedError } from './session-guard.ts';
 import { query, queryRows } from './query.ts';
 import { ident, param, sql, trustedSqlText, type Sql } from '../sql/index.ts';
 
@@ -50,6 +51,8 @@ export interface ApplyOptions {
   readonly migrations?: readonly OwnMigration[];
   readonly pgmaskVersion: string;
   readonly dryRun?: boolean;
+  /** aborted (Ctrl-C): the transaction is rolled back instead of committed */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -177,6 +180,8 @@ async function runOn(client: pg.PoolClient | pg.Client, migrations: readonly Own
   }
   try {
     const result = await migrateInTransaction(client, migrations, opts);
+    // a cancel that arrived between statements found nothing running to cancel
+    if (opts.signal?.aborted) throw new InterruptedError();
     await query(client, opts.dryRun ? sql`ROLLBACK` : sql`COMMIT`);
     return result;
   } catch (err) {

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPgmask } from '../support/cli.ts';
-import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { patientsDatabase, patientsPolicy, type PatientsFixture } from '../support/patients-fixture.ts';
 
 /** `pgmask plan`: migrate's dry run, summarized for a reviewer; it changes nothing. */
 const s = uniqueSuffix();
@@ -11,45 +11,31 @@ const ANALYST = `plan_analyst_${s}`;
 const ALICE = `plan_alice_${s}`;
 const BOB = `plan_bob_${s}`;
 
-const policy = (weight: string, members: readonly string[]) => `version: 1
-source_schema: public
-masked_schema: masked
-runtime: sql
-subject: patient_id
-roles:
-  ${ANALYST}:
-    members: [${members.join(', ')}]
-tables:
-  patients:
-    columns:
-      patient_id: pseudonymize
-      weight_kg: ${weight}
-  visits:
+const VISITS = `  visits:
     columns:
       visit_id: pseudonymize
       patient_id: pseudonymize
 `;
+const policy = (weight: string, members: readonly string[]) => patientsPolicy({ role: ANALYST, members, weight, moreTables: VISITS });
 
+let fixture: PatientsFixture;
 let db: TestDatabase;
 let dir: string;
 let bobUrl: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase('pgmask_plan');
-  dir = mkdtempSync(join(tmpdir(), 'pgmask-plan-'));
+  fixture = await patientsDatabase('pgmask_plan');
+  ({ db, dir } = fixture);
   await db.createLoginRole(ALICE);
   bobUrl = await db.createLoginRole(BOB);
   db.trackRole(ANALYST);
-  await db.query(`CREATE TABLE public.patients (patient_id text PRIMARY KEY, weight_kg float8);
-CREATE TABLE public.visits (visit_id bigint PRIMARY KEY, patient_id text NOT NULL);
-INSERT INTO public.patients SELECT 'P' || i, 60 + i FROM generate_series(1, 3) i`);
+  await db.query('CREATE TABLE public.visits (visit_id bigint PRIMARY KEY, patient_id text NOT NULL)');
   const first = await plan(policy('{ noise: { relative: 0.05 } }', [ALICE, BOB]), 'migrate');
   expect(first.code, first.stderr).toBe(0);
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await db?.drop();
+  await fixture?.drop();
 });
 
 function plan(text: string, command = 'plan', ...flags: string[]) {

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPolicy, loadPolicyText, prepareMigration } from '../../src/cli/pipeline.ts';
@@ -10,7 +9,8 @@ import { ident, sql } from '../../src/sql/index.ts';
 import { checkDrift } from '../../src/verify/check.ts';
 import { PGMASK_VERSION } from '../../src/version.ts';
 import { runPgmask } from '../support/cli.ts';
-import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { patientsDatabase, patientsPolicy, type PatientsFixture } from '../support/patients-fixture.ts';
 
 /**
  * Offboarding (issue 13): a member removed from the policy, or a masking role removed or
@@ -24,34 +24,20 @@ const ALICE = `off_alice_${s}`;
 const BOB = `off_bob_${s}`;
 const CAROL = `off_carol_${s}`;
 
-const policy = (role: string, members: readonly string[]) => `version: 1
-source_schema: public
-masked_schema: masked
-runtime: sql
-subject: patient_id
-roles:
-  ${role}:
-    members: [${members.join(', ')}]
-tables:
-  patients:
-    columns:
-      patient_id: pseudonymize
-      weight_kg: { noise: { relative: 0.05 } }
-`;
+const policy = (role: string, members: readonly string[]) => patientsPolicy({ role, members });
 
+let fixture: PatientsFixture;
 let db: TestDatabase;
 let dir: string;
 const url: Record<string, string> = {};
 const READ = 'SELECT count(*)::int AS n FROM masked.patients';
 
 beforeAll(async () => {
-  db = await createTestDatabase('pgmask_offboarding');
-  dir = mkdtempSync(join(tmpdir(), 'pgmask-offboarding-'));
+  fixture = await patientsDatabase('pgmask_offboarding', 5);
+  ({ db, dir } = fixture);
   for (const login of [ALICE, BOB, CAROL]) url[login] = await db.createLoginRole(login);
   db.trackRole(ANALYST);
   db.trackRole(RENAMED);
-  await db.query(`CREATE TABLE public.patients (patient_id text PRIMARY KEY, weight_kg float8);
-INSERT INTO public.patients SELECT 'P' || i, 60 + i FROM generate_series(1, 5) i`);
   await applyPolicy(db.url, policy(ANALYST, [ALICE, BOB, CAROL]));
   // carol's search_path was set by pgmask in another database of the cluster: a policy there lists her
   const other = (await db.query<{ d: string }>(sql`SELECT datname AS d FROM pg_database WHERE datname <> current_database() AND datallowconn ORDER BY datname = 'postgres' DESC LIMIT 1`)).rows[0]!.d;
@@ -59,8 +45,7 @@ INSERT INTO public.patients SELECT 'P' || i, 60 + i FROM generate_series(1, 5) i
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await db?.drop();
+  await fixture?.drop();
 });
 
 /** The broken setup: the policy's migration with its offboarding revokes left out (pgmask before issue 13). */

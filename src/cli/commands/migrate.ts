@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { applyLoadedPolicy, loadPolicyFile } from '../pipeline.ts';
 import type { CitusObjectReport } from '../../db/citus.ts';
 import { createOutput, reportWarnings } from '../output.ts';
-import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
+import { databaseUrlOption, jsonOption, lockTimeoutOption, parseDuration, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
+import { withInterrupt } from '../interrupt.ts';
+import { formatNotice } from '../../db/connection.ts';
 import { formatPlanSummary } from '../../plan/plan-summary.ts';
 
 export function migrateCommand(): Command {
@@ -12,14 +14,18 @@ export function migrateCommand(): Command {
     .addOption(databaseUrlOption())
     .addOption(transformsOption())
     .option('--dry-run', 'print the SQL that would run and change nothing')
+    .addOption(lockTimeoutOption())
     .addOption(jsonOption())
     .addHelpText('after', '\nExamples:\n  pgmask migrate --policy examples/clinic.yaml\n  pgmask migrate --dry-run | less')
-    .action(async (opts: { policy: string; databaseUrl?: string; dryRun?: boolean; json?: boolean; transforms?: string }) => {
+    .action(async (opts: { policy: string; databaseUrl?: string; dryRun?: boolean; json?: boolean; transforms?: string; lockTimeout: string }) => {
       const url = requireDatabaseUrl(opts.databaseUrl);
+      const lockTimeoutMs = parseDuration(opts.lockTimeout, '--lock-timeout');
       const out = createOutput(Boolean(opts.json));
       const loaded = await loadPolicyFile(opts.policy, opts.transforms);
       out.progress(`planning ${opts.policy} …`);
-      const { prepared, migration, citus } = await applyLoadedPolicy(url, loaded, { dryRun: Boolean(opts.dryRun) });
+      const { prepared, migration, citus } = await withInterrupt(out, (signal) =>
+        applyLoadedPolicy(url, loaded, { dryRun: Boolean(opts.dryRun), lockTimeoutMs, signal, onNotice: (n) => out.err(formatNotice(n)) }),
+      );
       reportWarnings(out, prepared.warnings);
       reportCitusNodes(out, citus);
       if (out.json) {

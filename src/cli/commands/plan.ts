@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { applyLoadedPolicy, loadPolicyFile } from '../pipeline.ts';
 import { createOutput, reportWarnings } from '../output.ts';
-import { databaseUrlOption, jsonOption, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
+import { databaseUrlOption, jsonOption, lockTimeoutOption, parseDuration, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
+import { withInterrupt } from '../interrupt.ts';
 import { formatPlanSummary } from '../../plan/plan-summary.ts';
 
 /**
@@ -15,14 +16,16 @@ export function planCommand(): Command {
     .addOption(policyOption())
     .addOption(databaseUrlOption())
     .addOption(transformsOption())
+    .addOption(lockTimeoutOption())
     .addOption(jsonOption())
     .addHelpText('after', '\nExamples:\n  pgmask plan --policy pgmask.yaml\n  pgmask plan --policy pgmask.yaml --json | jq .summary.membersRevoked')
-    .action(async (opts: { policy: string; databaseUrl?: string; json?: boolean; transforms?: string }) => {
+    .action(async (opts: { policy: string; databaseUrl?: string; json?: boolean; transforms?: string; lockTimeout: string }) => {
       const url = requireDatabaseUrl(opts.databaseUrl);
+      const lockTimeoutMs = parseDuration(opts.lockTimeout, '--lock-timeout');
       const out = createOutput(Boolean(opts.json));
       const loaded = await loadPolicyFile(opts.policy, opts.transforms);
       out.progress(`planning ${opts.policy} …`);
-      const { prepared, migration } = await applyLoadedPolicy(url, loaded, { dryRun: true });
+      const { prepared, migration } = await withInterrupt(out, (signal) => applyLoadedPolicy(url, loaded, { dryRun: true, lockTimeoutMs, signal }));
       reportWarnings(out, prepared.warnings);
       const pending = migration.own.filter((m) => m.status === 'applied').map((m) => m.name);
       const upToDate = migration.policy !== 'applied' && pending.length === 0;
