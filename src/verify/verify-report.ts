@@ -45,6 +45,12 @@ export interface VerifyReport {
    * nothing leaked
    */
   readonly complete: boolean;
+  /**
+   * true when verify ran against a standby (pg_is_in_recovery()): the attacks that must
+   * create objects are skipped there with evidence starting `on a standby (read-only): `
+   * and do not make the report incomplete; verify on the primary runs them
+   */
+  readonly standby: boolean;
   readonly database: string;
   readonly policyHash: string;
   readonly subjects: readonly VerifySubject[];

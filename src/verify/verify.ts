@@ -6,6 +6,7 @@ import { snapshotFor } from '../db/introspect.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { databaseError, usageError } from '../errors.ts';
 import { ident, sql } from '../sql/index.ts';
+import { queryRows } from '../db/query.ts';
 import { AttackSession, listSome, skipped, type Attack, type Subject } from './attack-session.ts';
 import { gatherFacts, type VerifyFacts } from './verify-facts.ts';
 import { summarize, type AttackResult, type VerifyReport, type VerifySubject } from './verify-report.ts';
@@ -76,7 +77,7 @@ export async function verify(databaseUrl: string, policy: Policy, opts: VerifyOp
   for (const section of sections) reports.push(await verifySection(databaseUrl, section, opts));
   const subjects = reports.flatMap((r, i) => r.subjects.map((s) => ({ ...s, kind: `${s.kind} (${sections[i]!.sourceSchema} → ${sections[i]!.maskedSchema})` })));
   const summary = summarize(subjects);
-  return { ok: summary.leaked === 0, complete: reports.every((r) => r.complete), database: reports[0]!.database, policyHash: policy.hash, subjects, summary };
+  return { ok: summary.leaked === 0, complete: reports.every((r) => r.complete), standby: reports.some((r) => r.standby), database: reports[0]!.database, policyHash: policy.hash, subjects, summary };
 }
 
 async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOptions): Promise<VerifyReport> {
@@ -84,8 +85,10 @@ async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOp
   const admin = await connect(databaseUrl);
   let facts: VerifyFacts;
   let subjects: Subject[];
+  let standby = false;
   try {
     const snapshot = await snapshotFor(admin, policy);
+    standby = (await queryRows<{ r: boolean }>(admin, sql`SELECT pg_catalog.pg_is_in_recovery() AS r`))[0]!.r;
     await admin.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
       facts = await gatherFacts(admin, policy, registry, snapshot);
@@ -100,11 +103,13 @@ async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOp
   }
   const attacks = opts.only ? ATTACKS.filter((a) => opts.only!.includes(a.id)) : ATTACKS;
   const results: VerifySubject[] = [];
-  for (const subject of subjects) results.push(await attackAs(databaseUrl, facts, subject, attacks));
+  for (const subject of subjects) results.push(await attackAs(databaseUrl, facts, subject, attacks, standby));
   const summary = summarize(results);
   const allowed = new Set(opts.allowSkipped ?? []);
-  const complete = results.every((sub) => sub.attacks.every((a) => a.status !== 'skipped' || allowed.has(a.id)));
-  return { ok: summary.leaked === 0, complete, database: facts.snapshot.database, policyHash: policy.hash, subjects: results, summary };
+  // on a standby an attack that must create objects cannot run, and need not: the primary has the same
+  // catalog, and verify there runs it (the report says so); any other skip still fails the gate
+  const complete = results.every((sub) => sub.attacks.every((a) => a.status !== 'skipped' || allowed.has(a.id) || (standby && a.evidence.startsWith(STANDBY_SKIP))));
+  return { ok: summary.leaked === 0, complete, standby, database: facts.snapshot.database, policyHash: policy.hash, subjects: results, summary };
 }
 
 function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undefined): Subject[] {
@@ -209,7 +214,10 @@ async function close(client: pg.Client): Promise<void> {
   await client.end().catch(() => {});
 }
 
-async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subject, attacks: readonly Attack[]): Promise<VerifySubject> {
+/** How an attack skipped on a standby begins its evidence. */
+export const STANDBY_SKIP = 'on a standby (read-only): ';
+
+async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subject, attacks: readonly Attack[], standby: boolean): Promise<VerifySubject> {
   const opened = await openAs(databaseUrl, facts, subject);
   const results: AttackResult[] = [];
   try {
@@ -241,7 +249,10 @@ async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subjec
       }
       // a refusal proves the defence; a statement that could not run here proves nothing
       if (outcome.status === 'held' && couldNotRun.length > 0) {
-        outcome = skipped(`${couldNotRun.length} statement(s) could not run here, so "${outcome.evidence}" is not proven: ${listSome([...new Set(couldNotRun)], 2)}`, outcome.objects);
+        const readOnly = standby && couldNotRun.every((m) => m.endsWith('(SQLSTATE 25006)'));
+        outcome = readOnly
+          ? skipped(`${STANDBY_SKIP}${couldNotRun.length} statement(s) must write (${listSome([...new Set(couldNotRun)], 1)}); run pgmask verify on the primary for this attack`, outcome.objects)
+          : skipped(`${couldNotRun.length} statement(s) could not run here, so "${outcome.evidence}" is not proven: ${listSome([...new Set(couldNotRun)], 2)}`, outcome.objects);
       }
       await opened.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_attack');
       results.push({ id: attack.id, title: attack.title, status: outcome.status, evidence: outcome.evidence, objects: [...(outcome.objects ?? [])] });

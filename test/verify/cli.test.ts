@@ -36,6 +36,7 @@ describe('pgmask verify (CLI)', { timeout: 180_000 }, () => {
     expect(shape(report)).toEqual({
       ok: 'boolean',
       complete: 'boolean',
+      standby: 'boolean',
       database: 'string',
       policyHash: 'string',
       subjects: [

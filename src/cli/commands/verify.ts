@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadPolicyFile } from '../pipeline.ts';
-import { verify } from '../../verify/verify.ts';
+import { STANDBY_SKIP, verify } from '../../verify/verify.ts';
 import type { VerifyReport } from '../../verify/verify-report.ts';
 import { listSome } from '../../verify/attack-session.ts';
 import { ExitCode } from '../../errors.ts';
@@ -57,6 +57,10 @@ export function formatVerifyReport(report: VerifyReport): string {
     lines.push('');
   }
   const { held, leaked, skipped } = report.summary;
+  if (report.standby) {
+    const onStandby = report.subjects.reduce((n, sub) => n + sub.attacks.filter((a) => a.status === 'skipped' && a.evidence.startsWith(STANDBY_SKIP)).length, 0);
+    lines.push(`on a standby: ${onStandby} attack(s) that create objects were skipped; run pgmask verify on the primary for them`);
+  }
   lines.push(
     report.ok
       ? `verify: no leak — ${held} held, ${skipped} skipped, ${report.subjects.length} role(s) on ${report.database}`
