@@ -87,3 +87,12 @@ export function renderRule(input: RuleRenderInput): Expr {
   return expr`CASE WHEN ${v} IS NULL THEN NULL ELSE pgmask._array_shape(ARRAY(SELECT ${each} FROM unnest(${v}) WITH ORDINALITY AS pgmask_el(e, i) ORDER BY pgmask_el.i), ${v}) END`;
 }
 
+
+/** Whether a rule reads a key: its transform does, or a rule nested in it (a keyed `json` path rule). */
+export function ruleUsesKey(registry: TransformRegistry, transform: TransformDefinition<any>, params: Readonly<Record<string, unknown>>): boolean {
+  if (transform.usesKey) return true;
+  return (transform.nestedRules?.(params) ?? []).some((r) => {
+    const t = registry.get(r.transform);
+    return t !== undefined && ruleUsesKey(registry, t, r.params);
+  });
+}

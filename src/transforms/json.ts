@@ -161,6 +161,7 @@ export const json = defineTransform({
     }
     return { sets, unlisted: 'remove', preset: params.preset } satisfies ParsedJsonParams;
   },
+  nestedRules: (params) => (Array.isArray((params as unknown as ParsedJsonParams).sets) ? (params as unknown as ParsedJsonParams).sets.flatMap((s) => s.paths.map((p) => p.rule)) : []),
   check({ params, column, checkNested }) {
     const parsed = params as unknown as ParsedJsonParams;
     const problems: TransformProblem[] = [];

@@ -104,6 +104,8 @@ export interface TransformDefinition<P = Record<string, unknown>> {
    * returns the parameters with those rules parsed, or null when any has errors
    */
   parseNested?(params: P, parser: NestedParser): Record<string, unknown> | null;
+  /** the rules parseNested left in the parameters (so verify knows a json rule is keyed when a path rule is) */
+  nestedRules?(params: Readonly<Record<string, unknown>>): readonly NestedRule[];
   /** the expression of the masked column; the planner casts it back to the output type */
   render(ctx: RenderContext<P>): Expr;
   /** the file under sql/ that implements this transform's functions for the sql runtime, or null when it needs none */

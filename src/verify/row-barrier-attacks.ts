@@ -120,33 +120,59 @@ const rowFilter: Attack = {
   },
 };
 
+/**
+ * The parts of a masked column a cast error can quote: the value, each element of an array,
+ * each scalar of a JSON document (its text). `each` is a FROM item giving `e` (text) per part.
+ */
+function castTargets(col: Sql, type: string): { label: string; from: Sql; part: Sql }[] {
+  const targets = [{ label: '', from: sql``, part: sql`${col}::text` }];
+  if (type.endsWith('[]')) targets.push({ label: ' (an element)', from: sql`, pg_catalog.unnest(${col}) AS e`, part: sql`e::text` });
+  if (type === 'json' || type === 'jsonb') {
+    targets.push({
+      label: ' (a JSON value)',
+      from: sql`, pg_catalog.jsonb_path_query(${col}::jsonb, 'strict $.**') AS e`,
+      part: sql`(CASE WHEN pg_catalog.jsonb_typeof(e) NOT IN ('object', 'array') THEN e #>> '{}' END)`,
+    });
+  }
+  return targets;
+}
+
 const castErrors: Attack = {
   id: 'cast-errors',
-  title: 'provoke a cast error on every masked column: the error text may show only a value the view shows',
+  title: 'read every masked column, and provoke a cast error on it, on each array element and on each JSON value: an error may quote only a value the view shows',
   async run(s) {
     const found: string[] = [];
     let provoked = 0;
     for (const v of s.facts.maskedViews) {
       const view = ident(s.facts.policy.maskedSchema, v.name);
-      const cols = await s.rows<{ name: string }>(
-        `SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      const cols = await s.rows<{ name: string; type: string }>(
+        `SELECT attname AS name, pg_catalog.format_type(atttypid, NULL) AS type FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
         [view.text],
       );
       for (const c of cols) {
         const col = sql`v.${ident(c.name)}`;
-        // 'x' || value never parses as an integer, so the first row evaluated reports its value
-        const r = await s.attempt(sql`SELECT 1 FROM ${view} AS v WHERE CAST('x' || ${col}::text AS integer) = 0 LIMIT 1`);
-        if (r.ok) continue;
-        const m = /"x([\s\S]*)"/.exec(r.error);
-        if (!m) continue;
-        provoked++;
-        const shown = await s.attempt<{ ok: boolean }>(sql`SELECT EXISTS (SELECT 1 FROM ${view} AS v WHERE ${col}::text = $1) AS ok`, [m[1]]);
-        if (shown.ok && !shown.rows[0]!.ok) // the value itself stays out of the report: CI logs are not a place for raw data
-        found.push(`${s.facts.policy.maskedSchema}.${v.name}.${c.name}: the error shows a ${[...m[1]!].length}-character value the view does not show`);
+        const where = `${s.facts.policy.maskedSchema}.${v.name}.${c.name}`;
+        // reading the column must not fail quoting a value (a JSON date or an array element cast by the view itself)
+        const read = await s.attempt(sql`SELECT ${col}::text FROM ${view} AS v LIMIT 1000`);
+        if (!read.ok && /"[^"]+"/.test(read.error)) {
+          found.push(`${where}: reading the column fails with an error quoting a value the view cannot show`);
+          continue;
+        }
+        for (const t of castTargets(col, c.type)) {
+          // 'x' || value never parses as an integer, so the first part evaluated reports its value
+          const r = await s.attempt(sql`SELECT 1 FROM ${view} AS v${t.from} WHERE CAST('x' || ${t.part} AS integer) = 0 LIMIT 1`);
+          if (r.ok) continue;
+          const m = /"x([\s\S]*)"/.exec(r.error);
+          if (!m) continue;
+          provoked++;
+          const shown = await s.attempt<{ ok: boolean }>(sql`SELECT EXISTS (SELECT 1 FROM ${view} AS v${t.from} WHERE ${t.part} = $1) AS ok`, [m[1]]);
+          // the value itself stays out of the report: CI logs are not a place for raw data
+          if (shown.ok && !shown.rows[0]!.ok) found.push(`${where}${t.label}: the error shows a ${[...m[1]!].length}-character value the view does not show`);
+        }
       }
     }
     if (found.length > 0) return leaked(`error messages reveal hidden values: ${listSome(found, 3)}`, found);
-    return held(`${provoked} cast error(s) provoked; each showed a value the view itself shows`);
+    return held(`${provoked} cast error(s) provoked (on values, array elements and JSON values); each showed a value the view itself shows`);
   },
 };
 

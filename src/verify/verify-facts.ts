@@ -1,3 +1,5 @@
+import { ruleUsesKey } from '../transforms/apply-rule.ts';
+import { elementColumn } from '../transforms/element-column.ts';
 import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot, CatalogTable, TypeFamily } from '../catalog/catalog-snapshot.ts';
@@ -178,7 +180,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     const ptable = policy.tables.find((t) => t.name === view.sourceTable)!;
     const keyedColumns = view.columns.flatMap((c, i) => {
       const rule = ptable.columns.find((pc) => pc.name === c.name)?.rule;
-      return rule && registry.get(rule.transform)?.usesKey ? [i] : [];
+      const t = rule ? registry.get(rule.transform) : undefined;
+      return rule && t && ruleUsesKey(registry, t, rule.params) ? [i] : [];
     });
     if (keyedColumns.length === 0) continue;
     const raw: Sql[] = table.columns.map((c) => sql`src.${ident(c.name)}::text`);
@@ -197,7 +200,10 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     const probes: { raw: (string | null)[]; expected: (string | null)[] }[][] = [];
     for (const [j, i] of keyedColumns.entries()) {
       const column = table.columns[i]!;
-      const value = probeValue(column.family);
+      // an array column gets arrays of the element's probe (a NULL element included); JSON documents get none
+      const element = elementColumn(column);
+      const elementProbe = element ? probeValue(element.family) : null;
+      const value = element ? (elementProbe === null ? null : sql`ARRAY[${elementProbe}, NULL, ${elementProbe}]`) : probeValue(column.family);
       if (value === null || r.rows.length === 0) {
         probes.push([]);
         continue;
