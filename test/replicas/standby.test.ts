@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runPgmask } from '../support/cli.ts';
-import { localBinaries, startLocalServer, startStandby, waitForReplay, type LocalServer } from '../support/local-cluster.ts';
+import { localBinaries, rowsAt, startLocalServer, startStandby, waitForReplay, type LocalServer } from '../support/local-cluster.ts';
 import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
 
 /**
@@ -25,35 +25,32 @@ const policy = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'c
   .replace('runtime: auto', 'runtime: sql')
   .replace('  encounters:\n', '  encounters:\n    materialize: true\n');
 
-async function rows(url: string, text: string): Promise<Record<string, unknown>[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const rows = rowsAt;
 
 const asReader = (server: LocalServer, text: string) => rows(server.url('clinic', 'metabase_reader'), text);
 const PATIENTS = 'SELECT * FROM patients ORDER BY patient_id';
 const ENCOUNTERS = 'SELECT * FROM encounters ORDER BY encounter_id';
 
-beforeAll(async () => {
-  writeFileSync(policyFile, policy);
-  primary = await startLocalServer();
-  await rows(primary.url(), 'CREATE DATABASE clinic');
-  await rows(primary.url(), 'CREATE ROLE metabase_reader LOGIN');
-  const c = new pg.Client({ connectionString: primary.url('clinic') });
+/** The demo clinic in database `clinic` of `server`, its login member, and the policy migrated. */
+async function maskedClinic(server: LocalServer, scale: number): Promise<void> {
+  await rows(server.url(), 'CREATE DATABASE clinic');
+  await rows(server.url(), 'CREATE ROLE metabase_reader LOGIN');
+  const c = new pg.Client({ connectionString: server.url('clinic') });
   await c.connect();
   try {
     await createClinicalSchema(c);
-    await loadClinicalData(c, { scale: 400, seed: 5 });
+    await loadClinicalData(c, { scale, seed: 5 });
   } finally {
     await c.end();
   }
-  const migrated = await runPgmask(['migrate', '--policy', policyFile, '--database-url', primary.url('clinic')]);
+  const migrated = await runPgmask(['migrate', '--policy', policyFile, '--database-url', server.url('clinic')]);
   expect(migrated.code, migrated.stderr).toBe(0);
+}
+
+beforeAll(async () => {
+  writeFileSync(policyFile, policy);
+  primary = await startLocalServer();
+  await maskedClinic(primary, 400);
   ({ standby, method } = await startStandby(primary));
   await waitForReplay(primary, standby);
   process.stdout.write(`[standby] ${bins.source} binaries (${bins.binDir}), standby made by ${method}\n`);
@@ -137,17 +134,7 @@ describe('without pg_basebackup (the embedded binaries): a low-level base backup
     const p = await startLocalServer({ binaries: 'embedded' });
     let s: LocalServer | undefined;
     try {
-      await rows(p.url(), 'CREATE DATABASE clinic');
-      await rows(p.url(), 'CREATE ROLE metabase_reader LOGIN');
-      const c = new pg.Client({ connectionString: p.url('clinic') });
-      await c.connect();
-      try {
-        await createClinicalSchema(c);
-        await loadClinicalData(c, { scale: 100, seed: 7 });
-      } finally {
-        await c.end();
-      }
-      expect((await runPgmask(['migrate', '--policy', policyFile, '--database-url', p.url('clinic')])).code).toBe(0);
+      await maskedClinic(p, 100);
       const made = await startStandby(p);
       s = made.standby;
       expect(made.method).toBe(localBinaries('embedded').hasBasebackup ? 'pg_basebackup' : 'low-level base backup');

@@ -157,3 +157,14 @@ export async function waitForReplay(primary: LocalServer, standby: LocalServer):
     await s.end();
   }
 }
+
+/** Runs one statement on a fresh connection to `url` and returns its rows. */
+export async function rowsAt(url: string, text: string): Promise<Record<string, unknown>[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
