@@ -1,3 +1,4 @@
+import { SIGNAL_TRANSFORMS } from './signal-fidelity.ts';
 import type pg from 'pg';
 import type { CatalogColumn, TypeFamily } from '../catalog/catalog-snapshot.ts';
 import type { PolicyTable } from '../policy/policy.ts';
@@ -6,7 +7,7 @@ import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index
 import type { ColumnUtility, CorrelationPair, Technique } from './report.ts';
 
 /** Transforms that keep, remove or replace a value outright: nothing to measure as fidelity. */
-const NOT_MEASURED: ReadonlySet<string> = new Set(['keep', 'redact', 'pseudonymize', 'fake']);
+const NOT_MEASURED: ReadonlySet<string> = new Set(['keep', 'redact', 'pseudonymize', 'fake', 'json', ...SIGNAL_TRANSFORMS]);
 /** Transforms that move a value by a (keyed) random amount; every other measured transform coarsens it. */
 const PERTURBING: ReadonlySet<string> = new Set(['noise', 'shift_date']);
 /** Columns whose pairwise correlations are compared, at most (pairs grow quadratically). */

@@ -132,6 +132,14 @@ export function renderReportHtml(report: Report): string {
         .map((c) => `<tr><td>${esc(c.table)}</td><td>${esc(c.a)} × ${esc(c.b)}</td><td class="num">${fixed(c.raw, 3)}</td><td class="num">${fixed(c.masked, 3)}</td><td class="num">${fixed(c.difference, 3)}</td></tr>`)
         .join('')}</table>`
     : '<p class="meta">No pair of numeric or date columns with a masked side.</p>';
+  const signals = report.utility.signals.length
+    ? `<h3>Signals</h3><table><tr><th>column</th><th>rule</th><th>signals</th><th>SNR dB (mean, min–max)</th><th>correlation (mean, min)</th>${report.utility.signals[0]!.bandPowerError.map((b) => `<th>band power error ${esc(b.band)}</th>`).join('')}</tr>${report.utility.signals
+        .map(
+          (g) =>
+            `<tr><td>${esc(`${g.table}.${g.column}`)}</td><td><code>${esc(g.rule)}</code></td><td class="num">${count(g.signals)}</td><td class="num">${fixed(g.snrDb.mean, 2)} (${fixed(g.snrDb.min, 2)}–${fixed(g.snrDb.max, 2)})</td><td class="num">${fixed(g.correlation.mean, 4)} (${fixed(g.correlation.min, 4)})</td>${g.bandPowerError.map((b) => `<td class="num">${pct(b.meanRelativeError)}</td>`).join('')}</tr>`,
+        )
+        .join('')}</table>`
+    : '';
   const harbor = report.safeHarbor.kinds
     .map((k) => {
       if (k.columns.length === 0) return `<tr><td class="num">${k.number}</td><td>${esc(k.kind)}</td><td colspan="3" class="meta">none found</td></tr>`;
@@ -168,6 +176,7 @@ ${errorCharts(report.utility.columns)}
 <p class="legend">Mean / median error: how far a masked value is from the true one (numbers: relative to the value; dates: in days). SD ratio: spread of the masked values ÷ spread of the true ones (1 = kept). Histogram overlap: share of the distribution that is the same in 20 equal bins (100% = identical). Distinct raw → masked and information lost: how many distinct values a generalization merged.</p>
 <h3>Correlations between numeric columns</h3>
 ${correlations}
+${signals}
 <h2>3. HIPAA Safe Harbor checklist</h2>
 <p class="meta">${esc(report.safeHarbor.classifier)}. ${report.safeHarbor.flagged} column(s) kept raw.</p>
 <table><tr><th>#</th><th>identifier kind</th><th>column</th><th>rule</th><th>handling</th></tr>${harbor}</table>

@@ -124,6 +124,25 @@ export interface UtilitySection {
   readonly computedAs: string;
   readonly columns: readonly ColumnUtility[];
   readonly correlations: readonly CorrelationPair[];
+  /** signal_noise and resample columns: fidelity on a bounded sample of signals */
+  readonly signals: readonly SignalFidelity[];
+}
+
+/**
+ * Fidelity of one signal column on up to 20 signals (src/report/signal-fidelity.ts): the achieved
+ * SNR in dB, the correlation of masked with raw samples, and the mean relative error of the
+ * power in octave bands of the Nyquist frequency.
+ */
+export interface SignalFidelity {
+  readonly table: string;
+  readonly column: string;
+  readonly transform: string;
+  readonly rule: string;
+  /** signals compared */
+  readonly signals: number;
+  readonly snrDb: { readonly mean: number | null; readonly min: number | null; readonly max: number | null };
+  readonly correlation: { readonly mean: number | null; readonly min: number | null };
+  readonly bandPowerError: readonly { readonly band: string; readonly meanRelativeError: number | null }[];
 }
 
 export interface ColumnUtility {

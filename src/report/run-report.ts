@@ -10,7 +10,8 @@ import { ident, literal, sql } from '../sql/index.ts';
 import { PGMASK_VERSION } from '../version.ts';
 import { measureTableRisk } from './measure-risk.ts';
 import { measureTableUtility } from './measure-utility.ts';
-import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, type ColumnUtility, type CorrelationPair, type Report, type RiskSection, type TableRisk, type UtilitySection } from './report.ts';
+import { measureSignalFidelity } from './signal-fidelity.ts';
+import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, type ColumnUtility, type CorrelationPair, type SignalFidelity, type Report, type RiskSection, type TableRisk, type UtilitySection } from './report.ts';
 import { safeHarborChecklist } from './safe-harbor-checklist.ts';
 import { sampleTable } from '../scan/sample.ts';
 import type { Preset } from '../scan/presets.ts';
@@ -183,6 +184,7 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
   const { policy } = loaded;
   const columns: ColumnUtility[] = [];
   const correlations: CorrelationPair[] = [];
+  const signals: SignalFidelity[] = [];
   await admin.query('BEGIN READ ONLY');
   try {
     // the row filter is written against the source schema, as in the view
@@ -196,6 +198,7 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
         const measured = await measureTableUtility(admin, { view, policyTable, columns: source.columns, keyColumns });
         columns.push(...measured.columns);
         correlations.push(...measured.correlations);
+        signals.push(...(await measureSignalFidelity(admin, view, policyTable, source.columns)));
       } catch (cause) {
         throw databaseError(cause, `cannot compare ${view.sourceSchema}.${view.sourceTable} with its masked values`, 'connect as a superuser or the role that ran pgmask migrate (it reads the source tables and the keys)');
       }
@@ -203,5 +206,5 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
   } finally {
     await admin.query('ROLLBACK').catch(() => {});
   }
-  return { computedAs: snapshot.currentUser, columns, correlations };
+  return { computedAs: snapshot.currentUser, columns, correlations, signals };
 }

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { applyPolicy } from '../../src/cli/pipeline.ts';
+import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
+import { runReport } from '../../src/report/run-report.ts';
 
 /**
  * Issue 17, must show: a waveform table (subject, ecg_time timestamptz, three real[] leads of
@@ -129,6 +130,25 @@ describe('biosignals: signal_noise, resample and a start time shifted like the a
       expect(r.masked).toBe(r.raw);
       expect(r.moved).toBe(true);
     }
+  });
+
+  it('report: fidelity of each signal column on a bounded sample (SNR, correlation, band power)', async () => {
+    const report = await runReport(db.url, await loadPolicyText(policyText, 'policy.yaml'));
+    const byColumn = new Map(report.utility.signals.map((g) => [g.column, g]));
+    expect([...byColumn.keys()].sort()).toEqual(['lead_i', 'lead_ii', 'lead_v1', 'pleth']);
+    for (const lead of ['lead_i', 'lead_ii', 'lead_v1']) {
+      const g = byColumn.get(lead)!;
+      expect(g.signals).toBe(20);
+      expect(Math.abs(g.snrDb.mean! - 30)).toBeLessThan(0.5);
+      expect(g.snrDb.min!).toBeGreaterThan(29.5);
+      expect(g.correlation.min!).toBeGreaterThan(0.99);
+      expect(g.bandPowerError).toHaveLength(4);
+      for (const b of g.bandPowerError) expect(b.meanRelativeError).not.toBeNull();
+    }
+    // resampling keeps the slow shape: the ramp 1…10 averaged by 4 correlates strongly with itself
+    expect(byColumn.get('pleth')!.correlation.mean!).toBeGreaterThan(0.9);
+    // the generic per-value utility leaves signals out (they are measured here)
+    expect(report.utility.columns.filter((c) => ['lead_i', 'pleth'].includes(c.column))).toEqual([]);
   });
 
   it('resamples by averaging 4 samples (NULLs left out) and pseudonymizes text arrays element by element', async () => {

@@ -178,7 +178,9 @@ describe('pgmask report --json and --html', () => {
     expect(shape(column('birth_date'))).toEqual(columnShape);
     expect(shape(column('weight_kg'))).toEqual({ ...columnShape, distinctRaw: 'null', distinctMasked: 'null', informationLoss: 'null' });
     expect(shape(column('zip'))).toEqual({ ...columnShape, error: 'null', sdRatio: 'null', histogramOverlap: 'null' });
-    expect(Object.keys(utility)).toEqual(['computedAs', 'columns', 'correlations']);
+    expect(Object.keys(utility)).toEqual(['computedAs', 'columns', 'correlations', 'signals']);
+    // no signal column here; test/e2e/signals.test.ts pins a filled one
+    expect(utility.signals).toEqual([]);
     expect(shape(utility.correlations)).toEqual([{ table: 'string', a: 'string', b: 'string', raw: 'number', masked: 'number', difference: 'number' }]);
     expect(shape(safeHarbor)).toEqual({
       preset: 'string',
