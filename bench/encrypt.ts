@@ -21,7 +21,7 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 
 async function timed(client: pg.Client, expr: string, rows: number): Promise<number> {
   // count(expr) forces every value; the same query over the bare value is subtracted
-  const q = (e: string) => `SELECT count(${e}) FROM generate_series(1, ${rows}) AS g(i), LATERAL (SELECT lpad((i * 7919)::text, 10, '0') AS v) AS x`;
+  const q = (e: string) => `SELECT count(${e}) FROM generate_series(1, ${rows}) AS g(i), LATERAL (SELECT lpad((i::bigint * 7919)::text, 10, '0') AS v) AS x`;
   await client.query(q(expr).replace(String(rows), String(Math.min(rows, 1000))));
   const t0 = process.hrtime.bigint();
   await client.query(q('x.v'));
