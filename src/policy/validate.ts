@@ -48,6 +48,7 @@ export function validatePolicy(policy: Policy, snapshot: CatalogSnapshot, regist
     }
     checkPseudonymJoins(problems, tables, schema.source, sourceTables);
   }
+  checkShiftOffsets(problems, policy);
   checkDefaultSubject(problems, policy, snapshot.tables.filter((t) => policy.tables.some((p) => p.sourceSchema === t.schema && p.name === t.name)));
   checkRoles(problems, policy, snapshot);
   checkBrokers(problems, policy, snapshot);
@@ -204,6 +205,37 @@ function ruleNode(map: PolicySourceMap, columnPath: PolicyPath, pcol: PolicyColu
   const inner = [...columnPath, pcol.rule.transform];
   if (map.has(inner)) return { path: inner, part: 'key', position: pcol.position };
   return { path: columnPath, part: map.has(columnPath) ? 'value' : 'key', position: pcol.position };
+}
+
+/**
+ * Every shift_date rule with the same key moves a subject by the same offset only when max_days
+ * and keep_weekday agree: a signal's start time then lines up with the admission it belongs
+ * to. Rules that differ give one subject several offsets, so intervals between those columns
+ * are not kept — said as a warning at the second rule.
+ */
+function checkShiftOffsets(problems: ProblemList, policy: Policy): void {
+  const first = new Map<string, { where: string; max: unknown; weekday: boolean }>();
+  for (const t of policy.tables) {
+    for (const c of t.columns) {
+      if (c.rule.transform !== 'shift_date') continue;
+      const max = c.rule.params.max_days;
+      const weekday = c.rule.params.keep_weekday === true;
+      const seen = first.get(c.rule.key);
+      if (!seen) {
+        first.set(c.rule.key, { where: `${t.name}.${c.name}`, max, weekday });
+        continue;
+      }
+      if (seen.max === max && seen.weekday === weekday) continue;
+      problems.add({
+        code: 'POLICY_SHIFT_OFFSETS_DIFFER',
+        severity: 'warning',
+        message: `${t.name}.${c.name} shifts dates with max_days ${String(max)}${weekday ? ', keep_weekday' : ''} but ${seen.where} with max_days ${String(seen.max)}${seen.weekday ? ', keep_weekday' : ''} (same key): one subject moves by different offsets, so intervals between these columns are not kept`,
+        hint: 'give every shift_date rule of a key the same max_days and keep_weekday (a signal start time then moves exactly as its admission), or use another key on purpose',
+        path: [...t.path, 'columns', c.name],
+        position: c.position,
+      });
+    }
+  }
 }
 
 /** A `subject:` that no masked table has is almost always a typo. */

@@ -6,6 +6,7 @@ import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '..
 import { runPgmask } from '../support/cli.ts';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import { registry } from '../../src/transforms/registry.ts';
+import { applyPolicy } from '../../src/cli/pipeline.ts';
 import { scanDatabase } from '../../src/scan/scan-database.ts';
 import { draftPolicy } from '../../src/scan/draft-policy.ts';
 
@@ -155,22 +156,25 @@ describe('JSON documents: path rules and the FHIR R4 preset (sql runtime)', () =
 
   it('refuses bad rules at file:line:column with exit 3 and changes nothing', async () => {
     const before = (await db.query(`SELECT pg_get_viewdef('masked.resources'::regclass) AS v`)).rows[0].v;
-    const cases: [string, RegExp][] = [
-      [policy(PATHS.replace('"$.gender": keep', '"$.gender[": keep')), /policy\.yaml:\d+:13: malformed JSON path "\$\.gender\["/],
-      [policy(PATHS.replace('"$.gender": keep', '"$.gender": { signal_noise: { snr_db: 20 } }')), /policy\.yaml:\d+:\d+: `signal_noise` cannot mask a JSON value/],
-      [policy(PATHS, '\n      lead: keep\n      weight: { signal_noise: { snr_db: 30 } }'), /policy\.yaml:\d+:\d+: `signal_noise` cannot mask resources\.weight: the column is real/],
-      [policy(PATHS, '\n      lead: { signal_noise: { snr_db: 95 } }\n      weight: keep'), /policy\.yaml:\d+:\d+: `signal_noise` parameter `snr_db`/],
+    // one run of the CLI for the exit code and the message; the other cases in-process (same error, same positions)
+    const cli = await migrate(policy(PATHS.replace('"$.gender": keep', '"$.gender[": keep')));
+    expect(cli.code, cli.stderr).toBe(3);
+    expect(cli.stderr).toMatch(/policy\.yaml:23:13: malformed JSON path "\$\.gender\["/);
+    const cases: [string, string, number][] = [
+      [policy(PATHS.replace('"$.gender": keep', '"$.gender": { signal_noise: { snr_db: 20 } }')), 'POLICY_JSON_TRANSFORM_TYPE', 23],
+      [policy(PATHS.replace('"$.gender": keep', '"$.name": redact')), 'POLICY_JSON_PATH_OVERLAP', 23],
+      [policy(PATHS, '\n      lead: keep\n      weight: { signal_noise: { snr_db: 30 } }'), 'POLICY_TRANSFORM_TYPE', 26],
+      [policy(PATHS, '\n      lead: { signal_noise: { snr_db: 95 } }\n      weight: keep'), 'POLICY_INVALID_PARAMS', 25],
+      [policy(PATHS, '\n      lead: { resample: { factor: 1 } }\n      weight: keep'), 'POLICY_INVALID_PARAMS', 25],
     ];
-    for (const [text, pattern] of cases) {
-      const r = await migrate(text);
-      expect(r.code, r.stderr).toBe(3);
-      expect(r.stderr).toMatch(pattern);
+    for (const [text, code, line] of cases) {
+      const error = await applyPolicy(db.url, text, { file: 'policy.yaml' }).then(
+        () => null,
+        (e: unknown) => e as { exitCode: number; details: { code: string; location?: { line: number } }[] },
+      );
+      expect(error, code).toMatchObject({ exitCode: 3 });
+      expect(error!.details, code).toContainEqual(expect.objectContaining({ code, location: expect.objectContaining({ line }) }));
     }
     expect((await db.query(`SELECT pg_get_viewdef('masked.resources'::regclass) AS v`)).rows[0].v).toBe(before);
-    // in-process, the same checks give their coded errors with positions
-    const overlap = policy(PATHS.replace('"$.gender": keep', '"$.name": redact'));
-    expect(() => parsePolicy(overlap, 'policy.yaml', registry)).toThrow(expect.objectContaining({ exitCode: 3, details: [expect.objectContaining({ code: 'POLICY_JSON_PATH_OVERLAP', location: expect.objectContaining({ line: 23, column: 13 }) })] }));
-    const factor = policy(PATHS, '\n      lead: { resample: { factor: 1 } }\n      weight: keep');
-    expect(() => parsePolicy(factor, 'policy.yaml', registry)).toThrow(expect.objectContaining({ exitCode: 3 }));
   });
 });

@@ -50,6 +50,12 @@ describe('validatePolicy against a catalog snapshot', () => {
     ]);
   });
 
+  it('warns when shift_date rules of one key disagree (a subject would move by different offsets)', () => {
+    const d = check(designWith('admitted_at: { shift_date: { max_days: 30 } }', 'admitted_at: { shift_date: { max_days: 60 } }'));
+    expect(d.map(shown)).toEqual([expect.stringMatching(/^\d+:\d+ warning POLICY_SHIFT_OFFSETS_DIFFER\n {6}admitted_at/)]);
+    expect(d[0]!.message).toMatch(/max_days 60 but patients\.birth_date with max_days 30/);
+  });
+
   it('an unknown table: the closest name, or the schema that has it', () => {
     const snapshot = designSnapshot();
     const withArchive = designSnapshot({ tables: [...snapshot.tables, table('archive', 'visits', [['id', 'int4']])] });
