@@ -22,7 +22,12 @@ function copyText(statement: Sql): string {
 
 /** `COPY (query) TO STDOUT`: a readable stream of the rows; `rowCount` is set once it ends. */
 export function copyOut(client: pg.ClientBase, query: Sql, format: CopyFormat, header = false): Readable & { rowCount: number } {
-  return client.query(copyStreams.to(copyText(sql`COPY (${query}) TO STDOUT WITH ${formatOptions(format, header)}`)));
+  return copyStatementOut(client, sql`COPY (${query}) TO STDOUT WITH ${formatOptions(format, header)}`);
+}
+
+/** A whole `COPY … TO STDOUT` statement as written (verify tries `COPY table TO STDOUT` too). */
+export function copyStatementOut(client: pg.ClientBase, statement: Sql): Readable & { rowCount: number } {
+  return client.query(copyStreams.to(copyText(statement)));
 }
 
 /** `COPY table (columns) FROM STDIN`: a writable stream; `rowCount` is set once it finishes. */

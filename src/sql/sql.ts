@@ -192,7 +192,8 @@ export function join(parts: readonly Sql[], separator: string = ', '): Sql {
   return makeBound({ texts, values });
 }
 
-const TYPE_IDENT = String.raw`(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"\u0000]|"")+")`;
+// PostgreSQL's lexer takes every byte >= 0x80 as an identifier character, so format_type() leaves `müll` unquoted
+const TYPE_IDENT = String.raw`(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*|"(?:[^"\u0000]|"")+")`;
 const TYPE_MODIFIER = String.raw`(?:\(\d+(?:,\d+)*\))?`;
 const INTERVAL_FIELDS = String.raw`(?: (?:year|month|day|hour|minute|second)(?: to (?:month|hour|minute|second))?)?`;
 /** format_type() output: a (qualified) name with modifiers, or a multi-word built-in; `[]` for arrays. */
@@ -214,6 +215,43 @@ export function typeName(name: string): Sql {
     throw new TypeError(`typeName(): ${JSON.stringify(name)} is not a type name as format_type() writes it`);
   }
   return make(name);
+}
+
+/**
+ * An operator name (`||`, `->>`, `<=`): only the characters PostgreSQL allows in one.
+ *
+ * @example
+ *   sql`CREATE OPERATOR ${ident('s')}.${operatorName('||')} (…)`   // CREATE OPERATOR "s".|| (…)
+ */
+export function operatorName(name: string): Sql {
+  if (typeof name !== 'string' || !/^[+\-*/<>=~!@#%^&|`?]{1,63}$/.test(name) || name.includes('--') || name.includes('/*')) {
+    throw new TypeError(`operatorName(): ${JSON.stringify(name)} is not an operator name`);
+  }
+  return make(name);
+}
+
+/**
+ * The text of an `Sql` fragment as a string literal: a command handed to a function that
+ * runs it (Citus's `run_command_on_placements`), a qualified name handed to `::regclass`.
+ *
+ * @example
+ *   sql`SELECT ${textLiteral(ident('public', 'patients'))}::regclass`   // SELECT '"public"."patients"'::regclass
+ */
+export function textLiteral(fragment: Sql): Sql {
+  if (!isSql(fragment)) throw new TypeError('textLiteral(): not an Sql value');
+  return literal(fragment.text);
+}
+
+/**
+ * A definition PostgreSQL itself deparsed (`pg_get_viewdef`, `pg_get_functiondef`,
+ * `pg_get_function_identity_arguments`): verify replays it the way an attacker would.
+ * Never for a name or a value taken from the catalog (ident(), literal(), typeName()),
+ * never inside a statement pgmask applies.
+ */
+export function serverDeparsedSql(text: string): Sql {
+  if (typeof text !== 'string') throw new TypeError('serverDeparsedSql(): not a string');
+  checkNoNul(text, 'deparsed SQL');
+  return make(text);
 }
 
 /**

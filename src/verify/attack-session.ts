@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Sql } from '../sql/index.ts';
+import { queryRows, savepoint } from '../db/query.ts';
 import type { AttackStatus } from './verify-report.ts';
 import type { VerifyFacts } from './verify-facts.ts';
 
@@ -67,14 +68,10 @@ export class AttackSession {
     });
   }
 
-  async attempt<R extends pg.QueryResultRow = Record<string, unknown>>(text: string | Sql, params?: unknown[]): Promise<Attempt<R>> {
-    await this.client.query('SAVEPOINT pgmask_verify_try');
+  async attempt<R extends pg.QueryResultRow = Record<string, unknown>>(statement: Sql): Promise<Attempt<R>> {
     try {
-      const result = await this.client.query<R>(typeof text === 'string' ? text : text.text, params);
-      await this.client.query('RELEASE SAVEPOINT pgmask_verify_try');
-      return { ok: true, rows: result.rows };
+      return { ok: true, rows: await savepoint(this.client, () => queryRows<R>(this.client, statement)) };
     } catch (e) {
-      await this.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_try');
       const err = e as { message?: string; code?: string };
       this.noteFailure(err.code ?? null, err.message ?? String(e));
       return { ok: false, error: err.message ?? String(e), code: err.code ?? null };
@@ -87,8 +84,8 @@ export class AttackSession {
   }
 
   /** A read that must succeed (catalog queries); an error ends the attack as skipped. */
-  async rows<R extends pg.QueryResultRow = Record<string, unknown>>(text: string | Sql, params?: unknown[]): Promise<R[]> {
-    return (await this.client.query<R>(typeof text === 'string' ? text : text.text, params)).rows;
+  async rows<R extends pg.QueryResultRow = Record<string, unknown>>(statement: Sql): Promise<R[]> {
+    return queryRows<R>(this.client, statement);
   }
 
   /** Runs `fn` and returns the notices raised while it ran. */

@@ -9,6 +9,8 @@ import { OWNER_ROLE, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
 import { databaseError } from '../errors.ts';
 import { policySections } from '../policy/policy-sections.ts';
 import { citusMode } from '../plan/citus.ts';
+import { query } from '../db/query.ts';
+import { param, sql } from '../sql/index.ts';
 
 /**
  * `pgmask check`: the policy against the live catalog and what `migrate`
@@ -114,14 +116,13 @@ async function readLiveState(client: pg.ClientBase, policy: Policy): Promise<Liv
   const snapshot = await snapshotFor(client, policy);
   const applied = await appliedPolicyHash(client, policy.maskedSchema);
   const unlisted = (
-    await client.query<{ name: string }>(
-      `SELECT c.relname AS name FROM pg_catalog.pg_class c
-        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1)
-          AND c.relkind IN ('r', 'p', 'f', 'm') AND NOT c.relispartition AND NOT (c.relname = ANY($2::text[]))
+    await query<{ name: string }>(client,
+      sql`SELECT c.relname AS name FROM pg_catalog.pg_class c
+        WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${param(policy.sourceSchema)})
+          AND c.relkind IN ('r', 'p', 'f', 'm') AND NOT c.relispartition AND NOT (c.relname = ANY(${param(policy.tables.map((t) => t.name))}::text[]))
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                            WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
         ORDER BY c.relname`,
-      [policy.sourceSchema, policy.tables.map((t) => t.name)],
     )
   ).rows.map((r) => r.name);
   const roles = policy.roles.map((r) => r.name);
@@ -134,30 +135,28 @@ async function readLiveState(client: pg.ClientBase, policy: Policy): Promise<Liv
  * SET FALSE: that member administers the role but reads nothing through it.
  */
 export async function maskingRoleMembers(client: pg.ClientBase, maskingRoles: readonly string[]): Promise<{ role: string; member: string }[]> {
-  const v16 = (await client.query<{ v: number }>(`SELECT pg_catalog.current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 160000;
+  const v16 = (await query<{ v: number }>(client, sql`SELECT pg_catalog.current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 160000;
   return (
-    await client.query<{ role: string; member: string }>(
-      `SELECT DISTINCT g.rolname AS role, u.rolname AS member
+    await query<{ role: string; member: string }>(client,
+      sql`SELECT DISTINCT g.rolname AS role, u.rolname AS member
          FROM pg_catalog.pg_auth_members m
          JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member
-        WHERE g.rolname = ANY($1::text[])${v16 ? ' AND (m.inherit_option OR m.set_option)' : ''}
+        WHERE g.rolname = ANY(${param(maskingRoles)}::text[])${v16 ? sql` AND (m.inherit_option OR m.set_option)` : sql``}
         ORDER BY 1, 2`,
-      [maskingRoles],
     )
   ).rows;
 }
 
 async function relationGrants(client: pg.ClientBase, maskedSchema: string, maskingRoles: readonly string[]): Promise<LiveState['grants']> {
   return (
-    await client.query<{ grantee: string; schema: string; relation: string; privilege: string }>(
-      `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
+    await query<{ grantee: string; schema: string; relation: string; privilege: string }>(client,
+      sql`SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
               n.nspname AS schema, c.relname AS relation, a.privilege_type AS privilege
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
           AND a.grantee <> c.relowner
-          AND (pg_catalog.pg_get_userbyid(a.grantee) = ANY($2::text[]) OR (n.nspname = $1 AND pg_catalog.pg_get_userbyid(a.grantee) <> $3))
+          AND (pg_catalog.pg_get_userbyid(a.grantee) = ANY(${param(maskingRoles)}::text[]) OR (n.nspname = ${param(maskedSchema)} AND pg_catalog.pg_get_userbyid(a.grantee) <> ${param(OWNER_ROLE)}))
         ORDER BY 1, 2, 3, 4`,
-      [maskedSchema, maskingRoles, OWNER_ROLE],
     )
   ).rows;
 }
@@ -271,9 +270,9 @@ function checkUnlisted(policy: Policy, live: LiveState, add: Add): void {
 
 /** The policy that last made the views of `maskedSchema` (another policy's migrations, into other masked schemas, do not count). */
 async function appliedPolicyHash(client: pg.ClientBase, maskedSchema: string): Promise<string | null> {
-  const exists = await client.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('pgmask.applied_policies') IS NOT NULL AS ok`);
+  const exists = await query<{ ok: boolean }>(client, sql`SELECT pg_catalog.to_regclass('pgmask.applied_policies') IS NOT NULL AS ok`);
   if (!exists.rows[0]!.ok) return null;
-  const r = await client.query<{ policy_hash: string }>('SELECT policy_hash FROM pgmask.applied_policies WHERE masked_schema = $1 ORDER BY id DESC LIMIT 1', [maskedSchema]);
+  const r = await query<{ policy_hash: string }>(client, sql`SELECT policy_hash FROM pgmask.applied_policies WHERE masked_schema = ${param(maskedSchema)} ORDER BY id DESC LIMIT 1`);
   return r.rows[0]?.policy_hash ?? null;
 }
 

@@ -2,8 +2,9 @@ import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findCitusTable } from '../catalog/catalog-snapshot.ts';
-import { ident, literal, sql } from '../sql/index.ts';
+import { ident, literal, sql, textLiteral } from '../sql/index.ts';
 import { held, leaked, listSome, skipped, type Attack, type Outcome } from './attack-session.ts';
+import { query } from '../db/query.ts';
 
 /**
  * Citus (docs/scale.md): a masking role that can read a raw shard on a worker reads the
@@ -32,9 +33,9 @@ export async function gatherShardReaders(client: pg.ClientBase, policy: Policy, 
   for (const t of policy.tables) {
     if (!findCitusTable(snapshot, t.sourceSchema, t.name)) continue;
     const rows = (
-      await client.query<{ nodename: string; nodeport: number; shardid: string; success: boolean; result: string }>(
+      await query<{ nodename: string; nodeport: number; shardid: string; success: boolean; result: string }>(client,
         sql`SELECT nodename, nodeport, shardid::text AS shardid, success, result
-              FROM pg_catalog.run_command_on_placements(${literal(ident(t.sourceSchema, t.name).text)}::pg_catalog.regclass, ${literal(command.text)})`.text,
+              FROM pg_catalog.run_command_on_placements(${textLiteral(ident(t.sourceSchema, t.name))}::pg_catalog.regclass, ${textLiteral(command)})`,
       )
     ).rows;
     for (const r of rows) {

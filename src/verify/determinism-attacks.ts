@@ -1,6 +1,7 @@
 import { findTable } from '../catalog/catalog-snapshot.ts';
-import { ident, join, literal, sql } from '../sql/index.ts';
+import { ident, join, literal, param, sql } from '../sql/index.ts';
 import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
+import { query } from '../db/query.ts';
 
 /**
  * Security model 4: no averaging. A perturbed value must be the same in every
@@ -17,7 +18,7 @@ const SAMPLE_ROWS = 200;
  * a distributed table) compare equal; a value that changes shows under the same key.
  */
 async function readViews(s: AttackSession): Promise<Map<string, Map<string, string> | string>> {
-  await s.client.query('SET LOCAL synchronize_seqscans = off');
+  await query(s.client, sql`SET LOCAL synchronize_seqscans = off`);
   const out = new Map<string, Map<string, string> | string>();
   for (const v of s.facts.maskedViews) {
     const key = rowKey(s, v.name);
@@ -79,11 +80,11 @@ const averaging: Attack = {
 };
 
 /** Functions the masked views call, following SQL-standard function bodies (recorded in pg_depend). */
-const CALLED_FUNCTIONS = `WITH RECURSIVE called(oid) AS (
+const calledFunctions = (maskedSchema: string) => sql`WITH RECURSIVE called(oid) AS (
   SELECT d.refobjid FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
    WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass
      AND r.ev_class IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind IN ('v', 'm')
-                          AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1))
+                          AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${param(maskedSchema)}))
   UNION
   SELECT d.refobjid FROM pg_catalog.pg_depend d JOIN called ON d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = called.oid
    WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass
@@ -96,13 +97,12 @@ const volatileFunctions: Attack = {
   title: 'find VOLATILE functions, or functions using random(), among those the masked views call and in schema pgmask',
   async run(s) {
     const rows = await s.rows<{ sig: string; volatile: string; called: boolean; body: string }>(
-      `${CALLED_FUNCTIONS}
+      sql`${calledFunctions(s.facts.policy.maskedSchema)}
        SELECT p.oid::regprocedure::text AS sig, p.provolatile AS volatile, p.oid IN (SELECT oid FROM called) AS called,
               concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body
          FROM pg_catalog.pg_proc p
         WHERE p.oid IN (SELECT oid FROM called) OR p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask')
         ORDER BY 1`,
-      [s.facts.policy.maskedSchema],
     );
     const found: string[] = [];
     for (const f of rows) {

@@ -1,5 +1,6 @@
 import { OWNER_ROLE } from '../plan/planner.ts';
-import { ident, sql } from '../sql/index.ts';
+import { ident, param, serverDeparsedSql, sql } from '../sql/index.ts';
+import { query } from '../db/query.ts';
 import { held, leaked, listSome, type Attack } from './attack-session.ts';
 
 /**
@@ -24,29 +25,28 @@ const escalation: Attack = {
     }
     for (const v of s.facts.maskedViews.filter((x) => x.kind === 'view')) {
       const view = ident(policy.maskedSchema, v.name);
-      const def = await s.rows<{ def: string | null }>('SELECT pg_catalog.pg_get_viewdef($1::regclass) AS def', [view.text]);
+      const def = await s.rows<{ def: string | null }>(sql`SELECT pg_catalog.pg_get_viewdef(pg_catalog.format('%I.%I', ${param(policy.maskedSchema)}::text, ${param(v.name)}::text)::regclass) AS def`);
       if (!def[0]?.def) continue;
       tries++;
       // the same definition: success means the role could have written any other
-      const r = await s.attempt(`CREATE OR REPLACE VIEW ${view.text} AS ${def[0].def}`);
+      const r = await s.attempt(sql`CREATE OR REPLACE VIEW ${view} AS ${serverDeparsedSql(def[0].def)}`);
       if (r.ok) found.push(`CREATE OR REPLACE VIEW ${policy.maskedSchema}.${v.name} succeeded`);
       tries++;
       const a = await s.attempt(sql`ALTER VIEW ${view} SET (security_barrier = false)`);
       if (a.ok) found.push(`ALTER VIEW ${policy.maskedSchema}.${v.name} SET (security_barrier = false) succeeded`);
     }
     const functions = await s.rows<{ sig: string; def: string }>(
-      `SELECT p.oid::regprocedure::text AS sig, pg_catalog.pg_get_functiondef(p.oid) AS def FROM pg_catalog.pg_proc p
+      sql`SELECT p.oid::regprocedure::text AS sig, pg_catalog.pg_get_functiondef(p.oid) AS def FROM pg_catalog.pg_proc p
         WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask') AND p.prokind = 'f' ORDER BY 1`,
     );
     for (const f of functions) {
       tries++;
-      const r = await s.attempt(f.def);
+      const r = await s.attempt(serverDeparsedSql(f.def));
       if (r.ok) found.push(`CREATE OR REPLACE FUNCTION ${f.sig} succeeded`);
     }
     const member = await s.rows<{ member: boolean; exists: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS exists,
-              coalesce((SELECT pg_catalog.pg_has_role(current_user, oid, 'MEMBER') FROM pg_catalog.pg_roles WHERE rolname = $1), false) AS member`,
-      [OWNER_ROLE],
+      sql`SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${param(OWNER_ROLE)}) AS exists,
+              coalesce((SELECT pg_catalog.pg_has_role(current_user, oid, 'MEMBER') FROM pg_catalog.pg_roles WHERE rolname = ${param(OWNER_ROLE)}), false) AS member`,
     );
     if (member[0]?.member) found.push(`${s.subject.role} is a member of ${OWNER_ROLE}`);
     if (s.faithful && member[0]?.exists) {
@@ -55,7 +55,7 @@ const escalation: Attack = {
       if (r.ok) found.push(`SET ROLE ${OWNER_ROLE} succeeded`);
     }
     // undone with the rest of the attack (the runner rolls back to its savepoint)
-    await s.client.query(sql`SET LOCAL search_path = ${ident(policy.sourceSchema)}, pg_catalog`.text);
+    await query(s.client, sql`SET LOCAL search_path = ${ident(policy.sourceSchema)}, pg_catalog`);
     for (const t of policy.tables) {
       tries++;
       const r = await s.attempt(sql`SELECT * FROM ${ident(t.name)} LIMIT 1`);

@@ -1,4 +1,4 @@
-import { ident, sql } from '../sql/index.ts';
+import { ident, sql, type Sql } from '../sql/index.ts';
 import { findKey } from './verify-facts.ts';
 import { held, leaked, listSome, skipped, type Attack } from './attack-session.ts';
 
@@ -13,15 +13,15 @@ const keysRead: Attack = {
   title: 'read pgmask_private.keys (and anything else in pgmask_private)',
   async run(s) {
     const found: string[] = [];
-    const direct = await s.attempt(`SELECT key FROM pgmask_private.keys LIMIT 1`);
+    const direct = await s.attempt(sql`SELECT key FROM pgmask_private.keys LIMIT 1`);
     if (direct.ok) found.push(`SELECT key FROM pgmask_private.keys succeeded (${direct.rows.length} row)`);
     const usage = await s.rows<{ usage: boolean; create: boolean }>(
-      `SELECT pg_catalog.has_schema_privilege(oid, 'USAGE') AS usage, pg_catalog.has_schema_privilege(oid, 'CREATE') AS create
+      sql`SELECT pg_catalog.has_schema_privilege(oid, 'USAGE') AS usage, pg_catalog.has_schema_privilege(oid, 'CREATE') AS create
          FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask_private'`,
     );
     if (usage[0]?.usage) found.push('USAGE on schema pgmask_private');
     const tables = await s.rows<{ name: string }>(
-      `SELECT c.relname AS name FROM pg_catalog.pg_class c
+      sql`SELECT c.relname AS name FROM pg_catalog.pg_class c
         WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask_private')
           AND c.relkind IN ('r', 'p', 'v', 'm') AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT')`,
     );
@@ -33,22 +33,22 @@ const keysRead: Attack = {
 };
 
 /** [place, text] pairs the role can read; each source is its own attempt so a missing catalog (old server) is skipped. */
-const HAYSTACKS: readonly string[] = [
-  `SELECT 'view ' || schemaname || '.' || viewname AS place, definition AS text FROM pg_catalog.pg_views`,
-  `SELECT 'materialized view ' || schemaname || '.' || matviewname, definition FROM pg_catalog.pg_matviews`,
-  `SELECT 'function ' || p.oid::regprocedure::text, p.prosrc FROM pg_catalog.pg_proc p WHERE p.prosrc IS NOT NULL`,
-  `SELECT 'function body ' || p.oid::regprocedure::text, pg_catalog.pg_get_function_sqlbody(p.oid) FROM pg_catalog.pg_proc p WHERE p.prosqlbody IS NOT NULL`,
-  `SELECT 'function settings ' || p.oid::regprocedure::text, array_to_string(p.proconfig, ' ') FROM pg_catalog.pg_proc p WHERE p.proconfig IS NOT NULL`,
-  `SELECT 'comment on ' || d.classoid::regclass::text || ' ' || d.objoid::text, d.description FROM pg_catalog.pg_description d`,
-  `SELECT 'shared comment on ' || d.classoid::regclass::text || ' ' || d.objoid::text, d.description FROM pg_catalog.pg_shdescription d`,
-  `SELECT 'setting ' || name, concat_ws(' ', setting, reset_val, boot_val) FROM pg_catalog.pg_settings`,
-  `SELECT 'role/database setting (pg_db_role_setting)', array_to_string(setconfig, ' ') FROM pg_catalog.pg_db_role_setting`,
-  `SELECT 'column default of ' || adrelid::regclass::text, pg_catalog.pg_get_expr(adbin, adrelid) FROM pg_catalog.pg_attrdef`,
-  `SELECT 'constraint ' || conname, pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint`,
-  `SELECT 'row security policy ' || schemaname || '.' || tablename || '.' || policyname, concat_ws(' ', qual, with_check) FROM pg_catalog.pg_policies`,
-  `SELECT 'trigger ' || tgname, pg_catalog.pg_get_triggerdef(oid) FROM pg_catalog.pg_trigger WHERE NOT tgisinternal`,
-  `SELECT 'statistics ' || schemaname || '.' || tablename || '.' || attname, concat_ws(' ', most_common_vals::text, histogram_bounds::text) FROM pg_catalog.pg_stats`,
-  `SELECT 'query of backend ' || pid, query FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid()`,
+const HAYSTACKS: readonly Sql[] = [
+  sql`SELECT 'view ' || schemaname || '.' || viewname AS place, definition AS text FROM pg_catalog.pg_views`,
+  sql`SELECT 'materialized view ' || schemaname || '.' || matviewname, definition FROM pg_catalog.pg_matviews`,
+  sql`SELECT 'function ' || p.oid::regprocedure::text, p.prosrc FROM pg_catalog.pg_proc p WHERE p.prosrc IS NOT NULL`,
+  sql`SELECT 'function body ' || p.oid::regprocedure::text, pg_catalog.pg_get_function_sqlbody(p.oid) FROM pg_catalog.pg_proc p WHERE p.prosqlbody IS NOT NULL`,
+  sql`SELECT 'function settings ' || p.oid::regprocedure::text, array_to_string(p.proconfig, ' ') FROM pg_catalog.pg_proc p WHERE p.proconfig IS NOT NULL`,
+  sql`SELECT 'comment on ' || d.classoid::regclass::text || ' ' || d.objoid::text, d.description FROM pg_catalog.pg_description d`,
+  sql`SELECT 'shared comment on ' || d.classoid::regclass::text || ' ' || d.objoid::text, d.description FROM pg_catalog.pg_shdescription d`,
+  sql`SELECT 'setting ' || name, concat_ws(' ', setting, reset_val, boot_val) FROM pg_catalog.pg_settings`,
+  sql`SELECT 'role/database setting (pg_db_role_setting)', array_to_string(setconfig, ' ') FROM pg_catalog.pg_db_role_setting`,
+  sql`SELECT 'column default of ' || adrelid::regclass::text, pg_catalog.pg_get_expr(adbin, adrelid) FROM pg_catalog.pg_attrdef`,
+  sql`SELECT 'constraint ' || conname, pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint`,
+  sql`SELECT 'row security policy ' || schemaname || '.' || tablename || '.' || policyname, concat_ws(' ', qual, with_check) FROM pg_catalog.pg_policies`,
+  sql`SELECT 'trigger ' || tgname, pg_catalog.pg_get_triggerdef(oid) FROM pg_catalog.pg_trigger WHERE NOT tgisinternal`,
+  sql`SELECT 'statistics ' || schemaname || '.' || tablename || '.' || attname, concat_ws(' ', most_common_vals::text, histogram_bounds::text) FROM pg_catalog.pg_stats`,
+  sql`SELECT 'query of backend ' || pid, query FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid()`,
 ];
 
 const keyMaterial: Attack = {
@@ -57,14 +57,14 @@ const keyMaterial: Attack = {
   async run(s) {
     if (s.facts.keys.length === 0) return skipped('no key to look for (pgmask_private.keys is empty or missing)');
     const queries = [...HAYSTACKS];
-    const pss = await s.rows<{ schema: string }>(`SELECT n.nspname AS schema FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`);
-    if (pss[0]) queries.push(sql`SELECT 'pg_stat_statements', query FROM ${ident(pss[0].schema, 'pg_stat_statements')}`.text);
+    const pss = await s.rows<{ schema: string }>(sql`SELECT n.nspname AS schema FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`);
+    if (pss[0]) queries.push(sql`SELECT 'pg_stat_statements', query FROM ${ident(pss[0].schema, 'pg_stat_statements')}`);
     const found: string[] = [];
     let searched = 0;
     let sources = 0;
     for (const q of queries) {
       // column names differ per catalog: name them here
-      const r = await s.attempt<{ place: string; text: string | null }>(`SELECT h.place, h.text FROM (${q}) AS h(place, text)`);
+      const r = await s.attempt<{ place: string; text: string | null }>(sql`SELECT h.place, h.text FROM (${q}) AS h(place, text)`);
       if (!r.ok) continue;
       sources++;
       for (const row of r.rows) {
@@ -106,7 +106,7 @@ const plv8Code: Attack = {
   id: 'plv8-own-code',
   title: 'run its own PLV8 code in the JavaScript context that receives the key',
   async run(s) {
-    const lang = await s.rows<{ usage: boolean }>(`SELECT pg_catalog.has_language_privilege(oid, 'USAGE') AS usage FROM pg_catalog.pg_language WHERE lanname = 'plv8'`);
+    const lang = await s.rows<{ usage: boolean }>(sql`SELECT pg_catalog.has_language_privilege(oid, 'USAGE') AS usage FROM pg_catalog.pg_language WHERE lanname = 'plv8'`);
     if (lang.length === 0) return held('plv8 is not installed in this database');
     if (lang[0]!.usage) return leaked('the role has USAGE on LANGUAGE plv8: a DO block can replace the runtime on globalThis and receive the key of the next masked query', ['language plv8']);
     return held('no USAGE on LANGUAGE plv8');

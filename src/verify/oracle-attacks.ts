@@ -1,5 +1,5 @@
 import { renderWithKey } from '../plan/render.ts';
-import { ident, join, literal, sql, trustedSqlText, type Sql } from '../sql/index.ts';
+import { ident, join, literal, param, sql, typeName, type Sql } from '../sql/index.ts';
 import type { OracleSample } from './verify-facts.ts';
 import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
 
@@ -29,19 +29,10 @@ function candidateKeys(keyNames: readonly string[], policyHash: string): { label
 
 /** Runs the column expressions over the raw rows given as bind parameters (nothing raw is written into the query text). */
 async function evaluate(s: AttackSession, sample: OracleSample, exprs: readonly Sql[]): Promise<(string | null)[][] | string> {
-  const params: unknown[] = [];
-  const rows = sample.rows.map(
-    (row) =>
-      sql`(${join(
-        sample.table.columns.map((c, i) => {
-          params.push(row.raw[i]);
-          return sql`CAST(${trustedSqlText(`$${params.length}`)}::text AS ${trustedSqlText(c.sqlType)})`;
-        }),
-      )})`,
-  );
+  const rows = sample.rows.map((row) => sql`(${join(sample.table.columns.map((c, i) => sql`CAST(${param(row.raw[i])}::text AS ${typeName(c.sqlType)})`))})`);
   const alias = join(sample.table.columns.map((c) => ident(c.name)));
   const query = sql`SELECT ARRAY[${join(exprs.map((e) => sql`(${e})::text`))}]::text[] AS out FROM (VALUES ${join(rows)}) AS src(${alias})`;
-  const r = await s.attempt<{ out: (string | null)[] }>(query, params);
+  const r = await s.attempt<{ out: (string | null)[] }>(query);
   return r.ok ? r.rows.map((x) => x.out) : r.error;
 }
 
@@ -89,8 +80,7 @@ const oracle: Attack = {
         // what the live view shows must be what the plan says, or the comparison means little
         const shown = await s.attempt<{ n: number }>(
           // the samples are the first rows the admin's scan passed, so the view's first rows hold them; a bound keeps big tables cheap
-          sql`SELECT count(*)::int AS n FROM (SELECT v.${ident(col.name)} AS c FROM ${ident(sample.view.schema, sample.view.name)} AS v LIMIT 1000) AS v WHERE v.c::text = ANY($1::text[])`,
-          [informative.filter((k) => k < sampled).map((k) => expected[k])],
+          sql`SELECT count(*)::int AS n FROM (SELECT v.${ident(col.name)} AS c FROM ${ident(sample.view.schema, sample.view.name)} AS v LIMIT 1000) AS v WHERE v.c::text = ANY(${param(informative.filter((k) => k < sampled).map((k) => expected[k]))}::text[])`,
         );
         if (shown.ok && shown.rows[0]!.n === 0) {
           tried.push(`${where}: the live view shows none of the values the policy computes (out of date? run pgmask check)`);
@@ -126,22 +116,22 @@ const oracle: Attack = {
 };
 
 /** A sample argument per type (SQL, and its text output), for calling a transform without real data. */
-const SAMPLE_ARGUMENTS: Readonly<Record<string, readonly [sqlText: string, output: string]>> = {
-  text: [`'pgmask-verify'::text`, 'pgmask-verify'],
-  'character varying': [`'pgmask-verify'::varchar`, 'pgmask-verify'],
-  smallint: ['42::int2', '42'],
-  integer: ['42::int4', '42'],
-  bigint: ['42::int8', '42'],
-  numeric: ['42.5::numeric', '42.5'],
-  'double precision': ['42.5::float8', '42.5'],
-  real: ['42.5::float4', '42.5'],
-  date: [`'2000-01-02'::date`, '2000-01-02'],
-  'timestamp without time zone': [`'2000-01-02 03:04:05'::timestamp`, '2000-01-02 03:04:05'],
-  'timestamp with time zone': [`'2000-01-02 03:04:05+00'::timestamptz`, '2000-01-02 03:04:05+00'],
-  jsonb: [`'{}'::jsonb`, '{}'],
-  json: [`'{}'::json`, '{}'],
-  uuid: [`'6f1c8a52-4a37-4e5e-9a5c-8d2f1f7b6a10'::uuid`, '6f1c8a52-4a37-4e5e-9a5c-8d2f1f7b6a10'],
-  boolean: ['true', 'true'],
+const SAMPLE_ARGUMENTS: Readonly<Record<string, readonly [argument: Sql, output: string]>> = {
+  text: [sql`'pgmask-verify'::text`, 'pgmask-verify'],
+  'character varying': [sql`'pgmask-verify'::varchar`, 'pgmask-verify'],
+  smallint: [sql`42::int2`, '42'],
+  integer: [sql`42::int4`, '42'],
+  bigint: [sql`42::int8`, '42'],
+  numeric: [sql`42.5::numeric`, '42.5'],
+  'double precision': [sql`42.5::float8`, '42.5'],
+  real: [sql`42.5::float4`, '42.5'],
+  date: [sql`'2000-01-02'::date`, '2000-01-02'],
+  'timestamp without time zone': [sql`'2000-01-02 03:04:05'::timestamp`, '2000-01-02 03:04:05'],
+  'timestamp with time zone': [sql`'2000-01-02 03:04:05+00'::timestamptz`, '2000-01-02 03:04:05+00'],
+  jsonb: [sql`'{}'::jsonb`, '{}'],
+  json: [sql`'{}'::json`, '{}'],
+  uuid: [sql`'6f1c8a52-4a37-4e5e-9a5c-8d2f1f7b6a10'::uuid`, '6f1c8a52-4a37-4e5e-9a5c-8d2f1f7b6a10'],
+  boolean: [sql`true`, 'true'],
 };
 
 const selfKeyed: Attack = {
@@ -150,7 +140,7 @@ const selfKeyed: Attack = {
   async run(s) {
     const functions = await s.rows<{ sig: string; name: string; body: string; definer: boolean; args: string[]; names: string[] | null }>(
       // functions the role cannot execute (pgmask.reveal: brokers only, attacked by `reveal`) cannot serve it as an oracle
-      `SELECT p.oid::regprocedure::text AS sig, p.proname AS name, p.prosecdef AS definer,
+      sql`SELECT p.oid::regprocedure::text AS sig, p.proname AS name, p.prosecdef AS definer,
               concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body,
               ARRAY(SELECT pg_catalog.format_type(t, NULL) FROM unnest(p.proargtypes) AS t) AS args, p.proargnames AS names
          FROM pg_catalog.pg_proc p WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask')
@@ -167,9 +157,9 @@ const selfKeyed: Attack = {
       if (keyArg < 0) continue;
       const samples = f.args.map((t, i) => (i === keyArg ? null : SAMPLE_ARGUMENTS[t]));
       if (samples.some((a) => a === undefined)) continue;
-      const call = (key: string) => sql`${ident('pgmask', f.name)}(${trustedSqlText(samples.map((a) => (a ? a[0] : key)).join(', '))})::text`;
+      const call = (key: Sql) => sql`${ident('pgmask', f.name)}(${join(samples.map((a) => (a ? a[0] : key)))})::text`;
       const r = await s.attempt<{ a: string | null; b: string | null; c: string | null }>(
-        sql`SELECT ${call('NULL::bytea')} AS a, ${call(`pg_catalog.decode(pg_catalog.repeat('11', 32), 'hex')`)} AS b, ${call(`pg_catalog.decode(pg_catalog.repeat('22', 32), 'hex')`)} AS c`,
+        sql`SELECT ${call(sql`NULL::bytea`)} AS a, ${call(sql`pg_catalog.decode(pg_catalog.repeat('11', 32), 'hex')`)} AS b, ${call(sql`pg_catalog.decode(pg_catalog.repeat('22', 32), 'hex')`)} AS c`,
       );
       if (!r.ok) continue;
       called++;

@@ -1,6 +1,7 @@
 import { ident, literal, sql } from '../sql/index.ts';
 import { held, leaked, listSome, skipped, type Attack } from './attack-session.ts';
 import { readSample } from './search-path-attacks.ts';
+import { query } from '../db/query.ts';
 
 /**
  * Every role with TEMP on the database (PUBLIC has it by default) writes to its own
@@ -26,13 +27,13 @@ const pgTemp: Attack = {
     const baseline = await readSample(s);
     return s.inOtherSession(async (o) => {
       const probe = await o.attempt(
-        sql`CREATE FUNCTION pg_temp.pgmask_verify_type_seen(anyelement) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS ${literal(
-          `BEGIN RAISE NOTICE '${TYPE_TAG}%', pg_catalog.pg_typeof($1); RETURN true; END`,
+        sql`CREATE FUNCTION pg_temp.pgmask_verify_type_seen(probed anyelement) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS ${literal(
+          `BEGIN RAISE NOTICE '${TYPE_TAG}%', pg_catalog.pg_typeof(probed); RETURN true; END`,
         )}`,
       );
       if (!probe.ok) return held(`the role cannot create objects in pg_temp (${probe.error}): nothing of its own can shadow a name`);
       const types = await o.rows<{ name: string }>(
-        `SELECT t.typname AS name FROM pg_catalog.pg_type t
+        sql`SELECT t.typname AS name FROM pg_catalog.pg_type t
           WHERE t.typnamespace = 'pg_catalog'::pg_catalog.regnamespace AND t.typtype IN ('b', 'r', 'e') AND t.typcategory <> 'A'
             AND t.typname OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]*$' ORDER BY 1`,
       );
@@ -43,7 +44,7 @@ const pgTemp: Attack = {
         );
         if (r.ok) domains++;
       }
-      await o.client.query(`SELECT pg_catalog.set_config('client_min_messages', 'notice', true)`);
+      await query(o.client, sql`SELECT pg_catalog.set_config('client_min_messages', 'notice', true)`);
       const found: string[] = [];
       for (const v of s.facts.maskedViews) {
         const name = `${s.facts.policy.maskedSchema}.${v.name}`;

@@ -1,4 +1,5 @@
 import { OWNER_ROLE } from '../plan/planner.ts';
+import { param, sql } from '../sql/index.ts';
 import { held, leaked, listSome, type Attack } from './attack-session.ts';
 import { MEMBERSHIP_CHAIN } from './source-access-attacks.ts';
 
@@ -26,7 +27,7 @@ const privilegedRoles: Attack = {
   async run(s) {
     const found: string[] = [];
     const attrs = await s.rows<{ path: string; rolname: string; super: boolean; bypass: boolean; repl: boolean; createrole: boolean }>(
-      `${MEMBERSHIP_CHAIN}
+      sql`${MEMBERSHIP_CHAIN}
        SELECT chain.path, r.rolname, r.rolsuper AS super, r.rolbypassrls AS bypass, r.rolreplication AS repl, r.rolcreaterole AS createrole
          FROM chain JOIN pg_catalog.pg_roles r ON r.oid = chain.oid ORDER BY 1`,
     );
@@ -36,14 +37,13 @@ const privilegedRoles: Attack = {
       if (PRIVILEGED_ROLES.includes(a.rolname) && a.rolname !== s.subject.role) found.push(`member of ${a.rolname} (${a.path})`);
     }
     const owners = await s.rows<{ what: string }>(
-      `${MEMBERSHIP_CHAIN}
+      sql`${MEMBERSHIP_CHAIN}
        SELECT DISTINCT 'member of ' || chain.path || ', which owns ' || what AS what FROM (
-         SELECT nspowner AS owner, 'schema ' || nspname AS what FROM pg_catalog.pg_namespace WHERE nspname IN ($1, 'pgmask_private')
-         UNION ALL SELECT relowner, 'table ' || $1 || '.' || relname FROM pg_catalog.pg_class
-          WHERE relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) AND relkind IN ('r', 'p', 'v', 'm', 'f')
+         SELECT nspowner AS owner, 'schema ' || nspname AS what FROM pg_catalog.pg_namespace WHERE nspname IN (${param(s.facts.policy.sourceSchema)}, 'pgmask_private')
+         UNION ALL SELECT relowner, 'table ' || ${param(s.facts.policy.sourceSchema)}::text || '.' || relname FROM pg_catalog.pg_class
+          WHERE relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${param(s.facts.policy.sourceSchema)}) AND relkind IN ('r', 'p', 'v', 'm', 'f')
          UNION ALL SELECT datdba, 'database ' || datname FROM pg_catalog.pg_database WHERE datname = current_database()
        ) o JOIN chain ON chain.oid = o.owner ORDER BY 1`,
-      [s.facts.policy.sourceSchema],
     );
     found.push(...owners.map((o) => o.what));
     if (found.length > 0) return leaked(`privileges that bypass every grant: ${listSome(found)}`, found);
@@ -56,7 +56,7 @@ const maskingRoleLogin: Attack = {
   title: 'check that the masking role is NOLOGIN (people log in as members, so access can be revoked per person)',
   appliesTo: (subject) => subject.maskingRole === subject.role,
   async run(s) {
-    const r = await s.rows<{ login: boolean }>('SELECT rolcanlogin AS login FROM pg_catalog.pg_roles WHERE rolname = current_user');
+    const r = await s.rows<{ login: boolean }>(sql`SELECT rolcanlogin AS login FROM pg_catalog.pg_roles WHERE rolname = current_user`);
     if (r[0]?.login) return leaked(`masking role ${s.subject.role} can log in (ALTER ROLE ${s.subject.role} NOLOGIN)`, [s.subject.role]);
     return held(`${s.subject.role} is NOLOGIN`);
   },
@@ -67,15 +67,14 @@ const ownedObjects: Attack = {
   title: 'find objects in the masked, pgmask and pgmask_private schemas owned by the role or a role it belongs to',
   async run(s) {
     const rows = await s.rows<{ what: string }>(
-      `${MEMBERSHIP_CHAIN}
+      sql`${MEMBERSHIP_CHAIN}
        SELECT DISTINCT o.what || ' (owner ' || chain.path || ')' AS what FROM (
          SELECT c.relowner AS owner, n.nspname || '.' || c.relname AS what FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname IN ($1, 'pgmask', 'pgmask_private')
+          WHERE n.nspname IN (${param(s.facts.policy.maskedSchema)}, 'pgmask', 'pgmask_private')
          UNION ALL SELECT p.proowner, p.oid::regprocedure::text FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-          WHERE n.nspname IN ($1, 'pgmask', 'pgmask_private')
-         UNION ALL SELECT nspowner, 'schema ' || nspname FROM pg_catalog.pg_namespace WHERE nspname IN ($1, 'pgmask', 'pgmask_private')
+          WHERE n.nspname IN (${param(s.facts.policy.maskedSchema)}, 'pgmask', 'pgmask_private')
+         UNION ALL SELECT nspowner, 'schema ' || nspname FROM pg_catalog.pg_namespace WHERE nspname IN (${param(s.facts.policy.maskedSchema)}, 'pgmask', 'pgmask_private')
        ) o JOIN chain ON chain.oid = o.owner ORDER BY 1`,
-      [s.facts.policy.maskedSchema],
     );
     const found = rows.map((r) => r.what);
     if (found.length > 0) return leaked(`an owner can replace what the role is shown: ${listSome(found)}`, found);
@@ -91,17 +90,16 @@ const dangerousFunctions: Attack = {
   title: 'find functions the role may execute that read outside the grant system (dblink, server files, lo_import) or are LEAKPROOF outside pg_catalog',
   async run(s) {
     const rows = await s.rows<{ sig: string }>(
-      `SELECT p.oid::regprocedure::text AS sig FROM pg_catalog.pg_proc p
-        WHERE p.proname = ANY($1::text[]) AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1`,
-      [DANGEROUS_FUNCTIONS],
+      sql`SELECT p.oid::regprocedure::text AS sig FROM pg_catalog.pg_proc p
+        WHERE p.proname = ANY(${param(DANGEROUS_FUNCTIONS)}::text[]) AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1`,
     );
     const found = rows.map((r) => `EXECUTE on ${r.sig}`);
     const leakproof = await s.rows<{ sig: string }>(
-      `SELECT p.oid::regprocedure::text AS sig FROM pg_catalog.pg_proc p
+      sql`SELECT p.oid::regprocedure::text AS sig FROM pg_catalog.pg_proc p
         WHERE p.proleakproof AND p.pronamespace <> 'pg_catalog'::regnamespace AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1`,
     );
     found.push(...leakproof.map((r) => `${r.sig} is LEAKPROOF: the planner runs it below a security_barrier`));
-    const lo = await s.rows<{ on: string }>(`SELECT setting AS on FROM pg_catalog.pg_settings WHERE name = 'lo_compat_privileges'`);
+    const lo = await s.rows<{ on: string }>(sql`SELECT setting AS on FROM pg_catalog.pg_settings WHERE name = 'lo_compat_privileges'`);
     if (lo[0]?.on === 'on') found.push('lo_compat_privileges = on: every large object is readable');
     if (found.length > 0) return leaked(listSome(found), found);
     return held(`no EXECUTE on ${DANGEROUS_FUNCTIONS.length} file/remote-access function names, no user LEAKPROOF function, lo_compat_privileges off`);
@@ -114,14 +112,14 @@ const largeObjects: Attack = {
   async run(s) {
     // one the role owns is its own data (it wrote it), not a leak
     const los = await s.rows<{ oid: number }>(
-      'SELECT oid::int8::float8 AS oid FROM pg_catalog.pg_largeobject_metadata WHERE lomowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) ORDER BY oid LIMIT 1000',
+      sql`SELECT oid::int8::float8 AS oid FROM pg_catalog.pg_largeobject_metadata WHERE lomowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) ORDER BY oid LIMIT 1000`,
     );
     const found: string[] = [];
     for (const lo of los) {
-      const r = await s.attempt(`SELECT pg_catalog.lo_get($1::oid, 0, 16)`, [lo.oid]);
+      const r = await s.attempt(sql`SELECT pg_catalog.lo_get(${param(lo.oid)}::oid, 0, 16)`);
       if (r.ok) found.push(`large object ${lo.oid} is readable`);
     }
-    const imp = await s.attempt(`SELECT pg_catalog.lo_import('/etc/hostname')`);
+    const imp = await s.attempt(sql`SELECT pg_catalog.lo_import('/etc/hostname')`);
     if (imp.ok) found.push(`lo_import of a server file succeeded`);
     if (found.length > 0) return leaked(listSome(found), found);
     return held(`${los.length} large object(s), none readable; lo_import refused (${imp.ok ? '' : imp.error})`);

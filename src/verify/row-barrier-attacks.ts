@@ -1,5 +1,6 @@
-import { ident, literal, sql, type Sql } from '../sql/index.ts';
+import { ident, literal, param, sql, type Sql } from '../sql/index.ts';
 import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
+import { query } from '../db/query.ts';
 
 /**
  * Security model 5: row filters are barriers. A function the role writes must
@@ -11,10 +12,10 @@ const PROBE_ROWS = 5000;
 
 /** Where the role can create a function: pg_temp (needs TEMP on the database), else a schema it may CREATE in. */
 async function createLeakFunction(s: AttackSession): Promise<{ fn: Sql; where: string } | string> {
-  const body = `BEGIN RAISE NOTICE '${LEAK_TAG}%', $1; RETURN true; END`;
+  const body = `BEGIN RAISE NOTICE '${LEAK_TAG}%', seen; RETURN true; END`;
   const tries: { schema: string; label: string }[] = [{ schema: 'pg_temp', label: 'pg_temp' }];
   const writable = await s.rows<{ nspname: string }>(
-    `SELECT nspname FROM pg_catalog.pg_namespace WHERE pg_catalog.has_schema_privilege(oid, 'CREATE') AND nspname !~ '^pg_(temp|toast)' ORDER BY 1`,
+    sql`SELECT nspname FROM pg_catalog.pg_namespace WHERE pg_catalog.has_schema_privilege(oid, 'CREATE') AND nspname !~ '^pg_(temp|toast)' ORDER BY 1`,
   );
   for (const w of writable) tries.push({ schema: w.nspname, label: `writable schema ${w.nspname}` });
   const errors: string[] = [];
@@ -22,7 +23,7 @@ async function createLeakFunction(s: AttackSession): Promise<{ fn: Sql; where: s
     const fn = ident(t.schema, 'pgmask_verify_leak');
     // COST tiny and no cast of its argument: the planner orders a relation's quals by cost, so
     // without a barrier this runs before any filter that calls a function or an operator
-    const r = await s.attempt(sql`CREATE FUNCTION ${fn}(anyelement) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS ${literal(body)}`);
+    const r = await s.attempt(sql`CREATE FUNCTION ${fn}(seen anyelement) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS ${literal(body)}`);
     if (r.ok) return { fn, where: t.label };
     errors.push(`${t.label}: ${r.error}`);
   }
@@ -37,7 +38,7 @@ const leakyFunction: Attack = {
     if (filtered.length === 0) return held('no masked view has a row filter: there is no hidden row to leak');
     const created = await createLeakFunction(s);
     if (typeof created === 'string') return held(`the role cannot create a function anywhere (${created})`);
-    await s.client.query('SET LOCAL client_min_messages = notice');
+    await query(s.client, sql`SET LOCAL client_min_messages = notice`);
     const found: string[] = [];
     const checked: string[] = [];
     for (const t of filtered) {
@@ -146,8 +147,8 @@ const castErrors: Attack = {
     for (const v of s.facts.maskedViews) {
       const view = ident(s.facts.policy.maskedSchema, v.name);
       const cols = await s.rows<{ name: string; type: string }>(
-        `SELECT attname AS name, pg_catalog.format_type(atttypid, NULL) AS type FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-        [view.text],
+        sql`SELECT attname AS name, pg_catalog.format_type(atttypid, NULL) AS type FROM pg_catalog.pg_attribute
+              WHERE attrelid = pg_catalog.format('%I.%I', ${param(s.facts.policy.maskedSchema)}::text, ${param(v.name)}::text)::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
       );
       for (const c of cols) {
         const col = sql`v.${ident(c.name)}`;
@@ -165,7 +166,7 @@ const castErrors: Attack = {
           const m = /"x([\s\S]*)"/.exec(r.error);
           if (!m) continue;
           provoked++;
-          const shown = await s.attempt<{ ok: boolean }>(sql`SELECT EXISTS (SELECT 1 FROM ${view} AS v${t.from} WHERE ${t.part} = $1) AS ok`, [m[1]]);
+          const shown = await s.attempt<{ ok: boolean }>(sql`SELECT EXISTS (SELECT 1 FROM ${view} AS v${t.from} WHERE ${t.part} = ${param(m[1])}) AS ok`);
           // the value itself stays out of the report: CI logs are not a place for raw data
           if (shown.ok && !shown.rows[0]!.ok) found.push(`${where}${t.label}: the error shows a ${[...m[1]!].length}-character value the view does not show`);
         }

@@ -4,8 +4,9 @@ import { findTable } from '../catalog/catalog-snapshot.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import type { Policy } from '../policy/policy.ts';
 import { policyLocation } from '../policy/policy-source-map.ts';
-import { ident, join, literal, sql, type Sql } from '../sql/index.ts';
+import { ident, join, literal, param, sql, type Sql } from '../sql/index.ts';
 import { visibleRowCondition } from '../plan/render.ts';
+import { query } from '../db/query.ts';
 import { held, leaked, listSome, skipped, type Attack } from './attack-session.ts';
 
 /**
@@ -154,7 +155,7 @@ const rowOrder: Attack = {
       const ptable = policy.tables.find((t) => t.name === sample.table)!;
       const view = ident(policy.maskedSchema, sample.table);
       const key = sample.keyColumns.length === 1 ? sql`v.${ident(sample.keyColumns[0]!)}::text` : sql`pg_catalog.jsonb_build_array(${join(sample.keyColumns.map((c) => sql`v.${ident(c)}`))})::text`;
-      await s.client.query('SET LOCAL synchronize_seqscans = off');
+      await query(s.client, sql`SET LOCAL synchronize_seqscans = off`);
       const r = await s.attempt<{ k: string }>(sql`SELECT ${key} AS k FROM ${view} AS v LIMIT ${literal(READ_ROWS)}`);
       if (!r.ok) {
         failures.push(`${sample.table}: ${r.error}`);
@@ -195,7 +196,9 @@ const rowOrder: Attack = {
     for (const [table, why] of facts.unmeasured) {
       // what cannot be measured is judged by the definition: a keyed table's relation must sort
       const ptable = policy.tables.find((t) => t.name === table);
-      const def = await s.attempt<{ d: string | null }>(`SELECT pg_catalog.pg_get_viewdef(pg_catalog.to_regclass($1)) AS d`, [ident(policy.maskedSchema, table).text]);
+      const def = await s.attempt<{ d: string | null }>(
+        sql`SELECT pg_catalog.pg_get_viewdef(pg_catalog.to_regclass(pg_catalog.format('%I.%I', ${param(policy.maskedSchema)}::text, ${param(table)}::text))) AS d`,
+      );
       const unsorted = def.ok && def.rows[0]?.d != null && !/\bORDER BY\b/i.test(def.rows[0].d);
       if (unsorted && ptable?.rowOrder === 'keyed' && !why.startsWith('its primary key is shown')) found.push(`${policy.maskedSchema}.${table}: its definition has no ORDER BY (not measured: ${why})`);
       else notes.push(`${table}: not measured (${why})`);

@@ -1,4 +1,5 @@
-import { ident, literal, sql } from '../sql/index.ts';
+import { ident, literal, operatorName, param, serverDeparsedSql, sql, typeName, type Sql } from '../sql/index.ts';
+import { query } from '../db/query.ts';
 import { held, leaked, listSome, type Attack, type AttackSession } from './attack-session.ts';
 
 /**
@@ -26,7 +27,7 @@ export function parseSearchPath(value: string, role: string): string[] {
 async function writableSchemas(s: AttackSession): Promise<string[]> {
   return (
     await s.rows<{ nspname: string }>(
-      `SELECT nspname FROM pg_catalog.pg_namespace WHERE pg_catalog.has_schema_privilege(oid, 'CREATE') AND nspname !~ '^pg_(temp|toast)' ORDER BY 1`,
+      sql`SELECT nspname FROM pg_catalog.pg_namespace WHERE pg_catalog.has_schema_privilege(oid, 'CREATE') AND nspname !~ '^pg_(temp|toast)' ORDER BY 1`,
     )
   ).map((r) => r.nspname);
 }
@@ -40,7 +41,7 @@ const hijack: Attack = {
     const evil = writable[0]!;
     // names the views' functions use: the functions themselves and every identifier called in their bodies
     const bodies = await s.rows<{ name: string; body: string }>(
-      `SELECT p.proname AS name, concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body
+      sql`SELECT p.proname AS name, concat_ws(' ', p.prosrc, CASE WHEN p.prosqlbody IS NOT NULL THEN pg_catalog.pg_get_function_sqlbody(p.oid) END) AS body
          FROM pg_catalog.pg_proc p WHERE p.pronamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'pgmask')`,
     );
     const names = new Set<string>();
@@ -52,41 +53,39 @@ const hijack: Attack = {
       for (const m of b.body.matchAll(/(\|\||->>|->|#|<<|>>|[+\-*/%&|=<>])/g)) operators.add(m[1]!);
     }
     const overloads = await s.rows<{ name: string; args: string; ret: string }>(
-      `SELECT p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args, pg_catalog.format_type(p.prorettype, NULL) AS ret
+      sql`SELECT p.proname AS name, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args, pg_catalog.format_type(p.prorettype, NULL) AS ret
          FROM pg_catalog.pg_proc p
-        WHERE p.proname = ANY($1::text[]) AND p.prokind = 'f' AND p.pronamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $2)
+        WHERE p.proname = ANY(${param([...names])}::text[]) AND p.prokind = 'f' AND p.pronamespace <> (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${param(evil)})
           AND NOT EXISTS (SELECT 1 FROM unnest(p.proargtypes) t JOIN pg_catalog.pg_type ty ON ty.oid = t WHERE ty.typtype = 'p')
           AND (SELECT typtype FROM pg_catalog.pg_type WHERE oid = p.prorettype) <> 'p'
-        ORDER BY 1, 2 LIMIT ${MAX_LOOKALIKES}`,
-      [[...names], evil],
+        ORDER BY 1, 2 LIMIT ${literal(MAX_LOOKALIKES)}`,
     );
     const ops = await s.rows<{ name: string; left: string; right: string; ret: string }>(
-      `SELECT o.oprname AS name, pg_catalog.format_type(o.oprleft, NULL) AS left, pg_catalog.format_type(o.oprright, NULL) AS right, pg_catalog.format_type(o.oprresult, NULL) AS ret
+      sql`SELECT o.oprname AS name, pg_catalog.format_type(o.oprleft, NULL) AS left, pg_catalog.format_type(o.oprright, NULL) AS right, pg_catalog.format_type(o.oprresult, NULL) AS ret
          FROM pg_catalog.pg_operator o
-        WHERE o.oprname = ANY($1::text[]) AND o.oprleft <> 0 AND o.oprnamespace = 'pg_catalog'::regnamespace
+        WHERE o.oprname = ANY(${param([...operators])}::text[]) AND o.oprleft <> 0 AND o.oprnamespace = 'pg_catalog'::regnamespace
           AND o.oprleft IN ('text'::regtype, 'bytea'::regtype, 'int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype, 'float8'::regtype, 'jsonb'::regtype, 'date'::regtype, 'timestamptz'::regtype, 'bit'::regtype)
         ORDER BY 1, 2, 3`,
-      [[...operators]],
     );
-    // argument and result types below are SQL text the server produced (pg_get_function_identity_arguments,
-    // format_type: quoted as needed), not names from a policy; names pgmask builds go through ident()
+    // argument lists are SQL the server deparsed (pg_get_function_identity_arguments); types are format_type() output
     const baseline = await readSample(s);
     let created = 0;
     for (const f of overloads) {
-      const body = `BEGIN RAISE NOTICE '${HIJACK_TAG}%', ${literal(f.name).text}; RETURN NULL; END`;
-      const r = await s.attempt(`CREATE FUNCTION ${ident(evil, f.name).text}(${f.args}) RETURNS ${f.ret} LANGUAGE plpgsql AS ${literal(body).text}`);
+      const body = lookalikeBody(`${HIJACK_TAG}%`, f.name);
+      const r = await s.attempt(sql`CREATE FUNCTION ${ident(evil, f.name)}(${serverDeparsedSql(f.args)}) RETURNS ${typeName(f.ret)} LANGUAGE plpgsql AS ${body}`);
       if (r.ok) created++;
     }
     for (const [i, o] of ops.entries()) {
       const fn = ident(evil, `pgmask_verify_op_${i}`);
-      const body = `BEGIN RAISE NOTICE '${HIJACK_TAG}operator %', ${literal(o.name).text}; RETURN NULL; END`;
-      const f = await s.attempt(`CREATE FUNCTION ${fn.text}(${o.left}, ${o.right}) RETURNS ${o.ret} LANGUAGE plpgsql AS ${literal(body).text}`);
+      const body = lookalikeBody(`${HIJACK_TAG}operator %`, o.name);
+      const [left, right] = [typeName(o.left), typeName(o.right)];
+      const f = await s.attempt(sql`CREATE FUNCTION ${fn}(${left}, ${right}) RETURNS ${typeName(o.ret)} LANGUAGE plpgsql AS ${body}`);
       if (!f.ok) continue;
-      const r = await s.attempt(`CREATE OPERATOR ${ident(evil).text}.${o.name} (LEFTARG = ${o.left}, RIGHTARG = ${o.right}, FUNCTION = ${fn.text})`);
+      const r = await s.attempt(sql`CREATE OPERATOR ${ident(evil)}.${operatorName(o.name)} (LEFTARG = ${left}, RIGHTARG = ${right}, FUNCTION = ${fn})`);
       if (r.ok) created++;
     }
-    await s.client.query(sql`SET LOCAL search_path = ${ident(evil)}, pg_catalog`.text);
-    await s.client.query('SET LOCAL client_min_messages = notice');
+    await query(s.client, sql`SET LOCAL search_path = ${ident(evil)}, pg_catalog`);
+    await query(s.client, sql`SET LOCAL client_min_messages = notice`);
     const { value: hijacked, notices } = await s.collectNotices(() => readSample(s));
     const found = [...new Set(notices.filter((n) => n.startsWith(HIJACK_TAG)).map((n) => `${evil}.${n.slice(HIJACK_TAG.length)} was called`))];
     for (const [view, rows] of baseline) {
@@ -96,6 +95,11 @@ const hijack: Attack = {
     return held(`${created} look-alike function(s)/operator(s) in writable schema ${evil}, first on search_path: never called, every view reads the same`);
   },
 };
+
+/** A PL/pgSQL body that announces it was called (the notice the attack listens for) and returns NULL. */
+function lookalikeBody(tag: string, name: string): Sql {
+  return literal(`BEGIN RAISE NOTICE ${literal(tag).text}, ${literal(name).text}; RETURN NULL; END`);
+}
 
 /**
  * The first rows of every masked view as text. No unqualified type name: the pg-temp
@@ -116,7 +120,7 @@ const configuredPath: Attack = {
   async run(s) {
     const path = s.searchPath;
     const who = await s.rows<{ login: boolean; configured: boolean }>(
-      `SELECT r.rolcanlogin AS login, EXISTS (
+      sql`SELECT r.rolcanlogin AS login, EXISTS (
                 SELECT 1 FROM pg_catalog.pg_db_role_setting d, unnest(d.setconfig) AS c
                  WHERE d.setrole = r.oid AND c LIKE 'search_path=%'
                    AND d.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))) AS configured
@@ -129,10 +133,9 @@ const configuredPath: Attack = {
     for (const name of schemas) {
       if (name === 'pg_catalog' || name === 'pg_temp') continue;
       const r = await s.rows<{ mine: boolean; public: boolean }>(
-        `SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE') AS mine,
+        sql`SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE') AS mine,
                 EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE') AS public
-           FROM pg_catalog.pg_namespace n WHERE n.nspname = $1`,
-        [name],
+           FROM pg_catalog.pg_namespace n WHERE n.nspname = ${param(name)}`,
       );
       if (r[0]?.mine || r[0]?.public) found.push(`${name} (${r[0].public ? 'PUBLIC' : s.subject.role} can CREATE in it)`);
     }

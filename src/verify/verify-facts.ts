@@ -11,10 +11,11 @@ import type { CreateMaskedView } from '../plan/nodes.ts';
 import { planMigration, resolveRuntime } from '../plan/planner.ts';
 import { citusMode, citusPolicy } from '../plan/citus.ts';
 import { PGMASK_VERSION } from '../version.ts';
-import { ident, join, literal, sql, sqlExpression, trustedSqlText, type Sql } from '../sql/index.ts';
+import { ident, join, literal, param, sql, sqlExpression, typeName, type Sql } from '../sql/index.ts';
 import { gatherRowOrderFacts, type RowOrderFacts } from './row-order-attacks.ts';
 import { visibleRowCondition } from '../plan/render.ts';
 import { gatherShardReaders, type ShardReaders } from './citus-attacks.ts';
+import { query, queryRows, savepoint } from '../db/query.ts';
 
 /** A key as the attacks look for it: every common text encoding of its bytes. */
 export interface KeyMaterial {
@@ -115,46 +116,42 @@ function probeValue(family: TypeFamily): Sql | null {
  * filter that no longer fits) gives null, and the attack that needs it says so.
  */
 async function withSourcePath<T>(client: pg.ClientBase, source: string, fn: () => Promise<T>): Promise<T | null> {
-  await client.query('SAVEPOINT pgmask_verify_fact');
   try {
-    await client.query(sql`SET LOCAL search_path = pg_catalog, ${ident(source)}`.text);
-    const value = await fn();
-    await client.query('RELEASE SAVEPOINT pgmask_verify_fact');
-    return value;
+    return await savepoint(client, async () => {
+      await query(client, sql`SET LOCAL search_path = pg_catalog, ${ident(source)}`);
+      return await fn();
+    });
   } catch {
-    await client.query('ROLLBACK TO SAVEPOINT pgmask_verify_fact');
     return null;
   } finally {
-    await client.query('SET LOCAL search_path = pg_catalog');
+    await query(client, sql`SET LOCAL search_path = pg_catalog`);
   }
 }
 
 /** Gathers the admin-side facts inside the caller's transaction (which must be rolled back). */
 export async function gatherFacts(client: pg.ClientBase, policy: Policy, registry: TransformRegistry, snapshot: CatalogSnapshot): Promise<VerifyFacts> {
-  await client.query('SET LOCAL search_path = pg_catalog');
+  await query(client, sql`SET LOCAL search_path = pg_catalog`);
   const keys = await readKeys(client);
   const sourceRelations = (
-    await client.query<{ name: string; kind: string; columns: string[] }>(
-      `SELECT c.relname AS name, c.relkind::text AS kind,
+    await query<{ name: string; kind: string; columns: string[] }>(client,
+      sql`SELECT c.relname AS name, c.relkind::text AS kind,
               coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}') AS columns
          FROM pg_class c
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = ${param(policy.sourceSchema)})
           AND ${SOURCE_RELATION}
         GROUP BY c.oid, c.relname, c.relkind ORDER BY c.relname`,
-      [policy.sourceSchema],
     )
   ).rows;
   const maskedViews = (
-    await client.query<{ name: string; kind: string; barrier: boolean; pgmask: boolean }>(
-      `SELECT c.relname AS name, c.relkind::text AS kind,
+    await query<{ name: string; kind: string; barrier: boolean; pgmask: boolean }>(client,
+      sql`SELECT c.relname AS name, c.relkind::text AS kind,
               coalesce('security_barrier=true' = ANY(c.reloptions) OR 'security_barrier=on' = ANY(c.reloptions), false) AS barrier,
               coalesce(obj_description(c.oid, 'pg_class') LIKE 'pgmask:%', false) AS pgmask
          FROM pg_class c
-        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+        WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = ${param(policy.maskedSchema)})
           AND (c.relkind IN ('v', 'm') OR (c.relkind IN ('r', 'p') AND coalesce(obj_description(c.oid, 'pg_class') LIKE 'pgmask:%', false)))
         ORDER BY c.relname`,
-      [policy.maskedSchema],
     )
   ).rows.map((r) => ({ name: r.name, kind: r.kind === 'v' ? ('view' as const) : r.kind === 'm' ? ('materialized' as const) : ('table' as const), securityBarrier: r.barrier, pgmask: r.pgmask }));
 
@@ -166,8 +163,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     const planned = views?.find((v) => v.name === t.name);
     const where = planned ? visibleRowCondition(planned) : t.filter === null ? sql`true` : sqlExpression(t.filter);
     const r = await withSourcePath(client, policy.sourceSchema, () =>
-      client.query<{ total: number; passing: number }>(
-        sql`SELECT count(*)::float8 AS total, count(*) FILTER (WHERE ${where})::float8 AS passing FROM ${ident(policy.sourceSchema, t.name)} AS src`.text,
+      query<{ total: number; passing: number }>(client,
+        sql`SELECT count(*)::float8 AS total, count(*) FILTER (WHERE ${where})::float8 AS passing FROM ${ident(policy.sourceSchema, t.name)} AS src`,
       ),
     );
     if (r) rowCounts.set(t.name, r.rows[0]!);
@@ -188,9 +185,9 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     const expected: Sql[] = keyedColumns.map((i) => sql`(${view.columns[i]!.expression})::text`);
     const where = view.filter === null ? sql`` : sql` WHERE ${sqlExpression(view.filter)}`;
     const r = await withSourcePath(client, policy.sourceSchema, () =>
-      client.query<{ raw: (string | null)[]; expected: (string | null)[] }>(
+      query<{ raw: (string | null)[]; expected: (string | null)[] }>(client,
         sql`SELECT ARRAY[${join(raw)}]::text[] AS raw, ARRAY[${join(expected)}]::text[] AS expected
-              FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT ${literal(ORACLE_ROWS)}`.text,
+              FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT ${literal(ORACLE_ROWS)}`,
       ),
     );
     if (!r) {
@@ -209,13 +206,13 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
         continue;
       }
       // the first sampled row, with this column replaced by each made-up value (cast to the column's type)
-      const cols = table.columns.map((c, k) => (k === i ? sql`CAST(${value} AS ${trustedSqlText(c.sqlType)}) AS ${ident(c.name)}` : sql`src.${ident(c.name)}`));
+      const cols = table.columns.map((c, k) => (k === i ? sql`CAST(${value} AS ${typeName(c.sqlType)}) AS ${ident(c.name)}` : sql`src.${ident(c.name)}`));
       const p = await withSourcePath(client, policy.sourceSchema, () =>
-        client.query<{ raw: (string | null)[]; expected: string | null }>(
+        query<{ raw: (string | null)[]; expected: string | null }>(client,
           sql`SELECT ARRAY[${join(raw)}]::text[] AS raw, (${view.columns[i]!.expression})::text AS expected
                 FROM (SELECT ${join(cols)}
                         FROM (SELECT * FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT 1) AS src,
-                             pg_catalog.generate_series(1, ${literal(ORACLE_PROBES)}) AS g) AS src`.text,
+                             pg_catalog.generate_series(1, ${literal(ORACLE_PROBES)}) AS g) AS src`,
         ),
       );
       // a type that refuses made-up values (a domain with a CHECK) keeps only the raw rows
@@ -229,8 +226,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
       probes,
     });
   }
-  const rowOrder = await gatherRowOrderFacts(policy, snapshot, views, async (q) => (await withSourcePath(client, policy.sourceSchema, () => client.query(q.text)))?.rows ?? null);
-  const stats = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = $1', [policy.sourceSchema]);
+  const rowOrder = await gatherRowOrderFacts(policy, snapshot, views, async (q) => withSourcePath(client, policy.sourceSchema, () => queryRows(client, q)));
+  const stats = await query<{ n: number }>(client, sql`SELECT count(*)::int AS n FROM pg_stats WHERE schemaname = ${param(policy.sourceSchema)}`);
   const members = await maskingRoleMembers(client, policy.roles.map((r) => r.name));
   return {
     policy,
@@ -252,9 +249,9 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
 }
 
 async function readKeys(client: pg.ClientBase): Promise<KeyMaterial[]> {
-  const exists = await client.query<{ ok: boolean }>("SELECT to_regclass('pgmask_private.keys') IS NOT NULL AS ok");
+  const exists = await query<{ ok: boolean }>(client, sql`SELECT to_regclass('pgmask_private.keys') IS NOT NULL AS ok`);
   if (!exists.rows[0]!.ok) return [];
-  const rows = (await client.query<{ name: string; hex: string }>("SELECT name, encode(key, 'hex') AS hex FROM pgmask_private.keys ORDER BY name")).rows;
+  const rows = (await query<{ name: string; hex: string }>(client, sql`SELECT name, encode(key, 'hex') AS hex FROM pgmask_private.keys ORDER BY name`)).rows;
   return rows.map(({ name, hex }) => {
     const bytes = Buffer.from(hex, 'hex');
     const half = Math.floor(hex.length / 2);
@@ -304,13 +301,9 @@ export function findKey(keys: readonly KeyMaterial[], text: string): string | nu
 /** Citus: the placements' readers among the masking roles and every member, in a savepoint (a worker that cannot be asked leaves null). */
 async function shardReaders(client: pg.ClientBase, policy: Policy, snapshot: CatalogSnapshot, members: readonly { role: string; member: string }[]): Promise<ShardReaders[] | null> {
   const roles = [...new Set([...policy.roles.flatMap((r) => [r.name, ...r.members]), ...members.map((m) => m.member)])];
-  await client.query('SAVEPOINT pgmask_verify_shards');
   try {
-    const readers = await gatherShardReaders(client, policy, snapshot, roles);
-    await client.query('RELEASE SAVEPOINT pgmask_verify_shards');
-    return readers;
+    return await savepoint(client, () => gatherShardReaders(client, policy, snapshot, roles));
   } catch {
-    await client.query('ROLLBACK TO SAVEPOINT pgmask_verify_shards');
     return null;
   }
 }

@@ -5,9 +5,8 @@ import { connect } from '../db/connection.ts';
 import { snapshotFor } from '../db/introspect.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { databaseError, usageError } from '../errors.ts';
-import { ident, sql } from '../sql/index.ts';
-import { queryRows } from '../db/query.ts';
-import { AttackSession, listSome, skipped, type Attack, type Subject } from './attack-session.ts';
+import { ident, param, sql } from '../sql/index.ts';
+import { AttackSession, listSome, skipped, type Attack, type Outcome, type Subject } from './attack-session.ts';
 import { gatherFacts, type VerifyFacts } from './verify-facts.ts';
 import { summarize, type AttackResult, type VerifyReport, type VerifySubject } from './verify-report.ts';
 import { sourceAccessAttacks } from './source-access-attacks.ts';
@@ -23,6 +22,7 @@ import { rowOrderAttacks } from './row-order-attacks.ts';
 import { consentAttacks } from './consent-attacks.ts';
 import { revealAttacks } from './reveal-attacks.ts';
 import { citusAttacks } from './citus-attacks.ts';
+import { query, queryRows, readOnly, savepoint } from '../db/query.ts';
 
 /** Every attack, in report order (the issue's list: source, keys, oracle, averaging, barrier, search_path, escalation, side doors, hygiene). */
 export const ATTACKS: readonly Attack[] = [
@@ -89,14 +89,13 @@ async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOp
   try {
     const snapshot = await snapshotFor(admin, policy);
     standby = (await queryRows<{ r: boolean }>(admin, sql`SELECT pg_catalog.pg_is_in_recovery() AS r`))[0]!.r;
-    await admin.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      facts = await gatherFacts(admin, policy, registry, snapshot);
-    } catch (cause) {
-      throw databaseError(cause, 'cannot read what verify needs as admin', 'connect as a superuser or the role that ran pgmask migrate');
-    } finally {
-      await admin.query('ROLLBACK');
-    }
+    facts = await readOnly(
+      admin,
+      () => gatherFacts(admin, policy, registry, snapshot).catch((cause: unknown) => {
+        throw databaseError(cause, 'cannot read what verify needs as admin', 'connect as a superuser or the role that ran pgmask migrate');
+      }),
+      { snapshot: true },
+    );
     subjects = opts.loginUrl ? [await loginSubject(policy, opts.loginUrl)] : chooseSubjects(policy, facts, opts.role);
   } finally {
     await admin.end();
@@ -137,7 +136,7 @@ function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undef
 async function loginSubject(policy: Policy, loginUrl: string): Promise<Subject> {
   const client = await connect(loginUrl);
   try {
-    const role = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+    const role = (await query<{ u: string }>(client, sql`SELECT current_user AS u`)).rows[0]!.u;
     const masking = policy.roles.find((r) => r.name === role || r.members.includes(role));
     return { role, kind: 'login', maskingRole: masking?.name ?? null, loginUrl };
   } finally {
@@ -148,19 +147,18 @@ async function loginSubject(policy: Policy, loginUrl: string): Promise<Subject> 
 /** The search_path a role gets at login: role+database setting, role setting, database setting, server default. */
 async function loginSearchPath(admin: pg.ClientBase, role: string): Promise<string> {
   const rows = (
-    await admin.query<{ value: string }>(
-      `SELECT substr(c, length('search_path=') + 1) AS value
+    await query<{ value: string }>(admin,
+      sql`SELECT substr(c, length('search_path=') + 1) AS value
          FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) AS c
         WHERE c LIKE 'search_path=%'
           AND s.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))
-          AND s.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1))
+          AND s.setrole IN (0, (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${param(role)}))
         ORDER BY s.setrole <> 0 DESC, s.setdatabase <> 0 DESC LIMIT 1`,
-      [role],
     )
   ).rows;
   if (rows[0]) return rows[0].value;
-  const d = await admin.query<{ value: string }>(
-    `SELECT CASE WHEN source IN ('default', 'configuration file', 'command line', 'environment variable') THEN reset_val ELSE boot_val END AS value
+  const d = await query<{ value: string }>(admin,
+    sql`SELECT CASE WHEN source IN ('default', 'configuration file', 'command line', 'environment variable') THEN reset_val ELSE boot_val END AS value
        FROM pg_catalog.pg_settings WHERE name = 'search_path'`,
   );
   return d.rows[0]!.value;
@@ -179,38 +177,59 @@ async function openAs(databaseUrl: string, facts: VerifyFacts, subject: Subject)
   const role = subject.role;
   if (subject.loginUrl) {
     const client = await connect(subject.loginUrl);
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL statement_timeout = '60s'`);
-    const searchPath = (await client.query<{ p: string }>(`SELECT pg_catalog.current_setting('search_path') AS p`)).rows[0]!.p;
+    await query(client, sql`BEGIN`);
+    await query(client, sql`SET LOCAL statement_timeout = '60s'`);
+    const searchPath = (await query<{ p: string }>(client, sql`SELECT pg_catalog.current_setting('search_path') AS p`)).rows[0]!.p;
     return { client, impersonation: 'login', searchPath, problem: null };
   }
   const client = await connect(databaseUrl);
-  await client.query('BEGIN');
+  await query(client, sql`BEGIN`);
   // nothing an attack does may outlive this transaction, nor hang the run
-  await client.query(`SET LOCAL statement_timeout = '60s'`);
-  await client.query('SET LOCAL search_path = pg_catalog');
+  await query(client, sql`SET LOCAL statement_timeout = '60s'`);
+  await query(client, sql`SET LOCAL search_path = pg_catalog`);
   const searchPath = await loginSearchPath(client, role);
   if (!facts.snapshot.roles.some((r) => r.name === role)) {
     return { client, impersonation: 'none', searchPath, problem: `role ${role} does not exist (run pgmask migrate; members must be created by you)` };
   }
   let impersonation: Impersonation;
   if (facts.snapshot.isSuperuser) {
-    await client.query(sql`SET SESSION AUTHORIZATION ${ident(role)}`.text);
+    await query(client, sql`SET SESSION AUTHORIZATION ${ident(role)}`);
     impersonation = 'session authorization';
   } else {
     try {
-      await client.query(sql`SET ROLE ${ident(role)}`.text);
+      await query(client, sql`SET ROLE ${ident(role)}`);
       impersonation = 'set role';
     } catch (e) {
       return { client, impersonation: 'none', searchPath, problem: `cannot become ${role}: ${(e as Error).message} (connect as a superuser, or as a member of ${role})` };
     }
   }
-  await client.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [searchPath]);
+  await query(client, sql`SELECT pg_catalog.set_config('search_path', ${param(searchPath)}, true)`);
   return { client, impersonation, searchPath, problem: null };
 }
 
+/**
+ * One attack's outcome: an attack that throws is skipped; a refusal proves the defence, a
+ * statement that could not run here proves nothing (on a standby: one that must write).
+ */
+async function runAttack(attack: Attack, session: AttackSession, couldNotRun: string[], standby: boolean): Promise<Outcome> {
+  couldNotRun.length = 0;
+  let outcome: Outcome;
+  try {
+    outcome = await attack.run(session);
+  } catch (e) {
+    outcome = skipped(`the attack could not run: ${(e as Error).message}`);
+  }
+  if (outcome.status === 'held' && couldNotRun.length > 0) {
+    const mustWrite = standby && couldNotRun.every((m) => m.endsWith('(SQLSTATE 25006)'));
+    outcome = mustWrite
+      ? skipped(`${STANDBY_SKIP}${couldNotRun.length} statement(s) must write (${listSome([...new Set(couldNotRun)], 1)}); run pgmask verify on the primary for this attack`, outcome.objects)
+      : skipped(`${couldNotRun.length} statement(s) could not run here, so "${outcome.evidence}" is not proven: ${listSome([...new Set(couldNotRun)], 2)}`, outcome.objects);
+  }
+  return outcome;
+}
+
 async function close(client: pg.Client): Promise<void> {
-  await client.query('ROLLBACK').catch(() => {});
+  await query(client, sql`ROLLBACK`).catch(() => {});
   await client.end().catch(() => {});
 }
 
@@ -239,22 +258,8 @@ async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subjec
     const faithful = opened.impersonation === 'session authorization' || opened.impersonation === 'login';
     const session = new AttackSession(opened.client, subject, facts, inOtherSession, faithful, opened.searchPath, couldNotRun);
     for (const attack of applicable) {
-      await opened.client.query('SAVEPOINT pgmask_verify_attack');
-      couldNotRun.length = 0;
-      let outcome;
-      try {
-        outcome = await attack.run(session);
-      } catch (e) {
-        outcome = skipped(`the attack could not run: ${(e as Error).message}`);
-      }
-      // a refusal proves the defence; a statement that could not run here proves nothing
-      if (outcome.status === 'held' && couldNotRun.length > 0) {
-        const readOnly = standby && couldNotRun.every((m) => m.endsWith('(SQLSTATE 25006)'));
-        outcome = readOnly
-          ? skipped(`${STANDBY_SKIP}${couldNotRun.length} statement(s) must write (${listSome([...new Set(couldNotRun)], 1)}); run pgmask verify on the primary for this attack`, outcome.objects)
-          : skipped(`${couldNotRun.length} statement(s) could not run here, so "${outcome.evidence}" is not proven: ${listSome([...new Set(couldNotRun)], 2)}`, outcome.objects);
-      }
-      await opened.client.query('ROLLBACK TO SAVEPOINT pgmask_verify_attack');
+      // whatever the attack did is undone before the next one runs
+      const outcome = await savepoint(opened.client, () => runAttack(attack, session, couldNotRun, standby), { rollback: true });
       results.push({ id: attack.id, title: attack.title, status: outcome.status, evidence: outcome.evidence, objects: [...(outcome.objects ?? [])] });
     }
     return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { sql, ident, literal, dollarQuoted, jsonbLiteral, join, param, compile, typeName } from '../../src/sql/index.ts';
+import { sql, ident, literal, dollarQuoted, jsonbLiteral, join, param, compile, typeName, operatorName, textLiteral } from '../../src/sql/index.ts';
 import { query, queryRows, readOnly, savepoint } from '../../src/db/query.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
@@ -42,12 +42,23 @@ describe('bound values', () => {
 });
 
 describe('typeName', () => {
-  it.each(['text', 'character varying(40)', 'numeric(10,2)', 'timestamp(3) with time zone', 'time without time zone', 'interval day to second(3)', 'double precision', 'int4[]', 'public."My ""odd"" type"', '"char"', 'bit varying(5)[]'])(
+  it.each(['text', 'character varying(40)', 'numeric(10,2)', 'timestamp(3) with time zone', 'time without time zone', 'interval day to second(3)', 'double precision', 'int4[]', 'public."My ""odd"" type"', '"char"', 'bit varying(5)[]', 'public.müll_typ'])(
     'accepts format_type() output %j',
     (name) => expect(typeName(name).text).toBe(name),
   );
   it.each(['text); DROP TABLE t; --', 'text FROM t', "text'", 'a.b.c', 'int4 /* x */', '', 'numeric(10,2) collate "C"'])('refuses %j', (name) => {
     expect(() => typeName(name)).toThrow(/not a type name/);
+  });
+});
+
+describe('operatorName and textLiteral', () => {
+  it('accepts operator characters only', () => {
+    expect(sql`x ${operatorName('->>')} y`.text).toBe('x ->> y');
+    for (const bad of ['||; DROP TABLE t', '+--', '/*', 'a', '']) expect(() => operatorName(bad)).toThrow(/not an operator name/);
+  });
+  it("quotes a fragment's text as a literal, and refuses one with bound values", () => {
+    expect(sql`SELECT ${textLiteral(ident('public', "it's"))}::regclass`.text).toBe(`SELECT '"public"."it''s"'::regclass`);
+    expect(() => textLiteral(sql`x = ${param(1)}`)).toThrow(/bound values/);
   });
 });
 
