@@ -16,8 +16,8 @@ import { readAccessState } from '../db/access-state.ts';
 import type { AccessState } from '../catalog/access-state.ts';
 import { summarizePlan, type PlanSummary } from '../plan/plan-summary.ts';
 import { checkNodeAccess, citusObjectReport, type CitusObjectReport } from '../db/citus.ts';
-import { connect, forwardNotices, type ServerNotice } from '../db/connection.ts';
-import { SessionGuard } from '../db/session-guard.ts';
+import { connect, type ServerNotice } from '../db/connection.ts';
+import { withGuardedSession, type SessionGuard } from '../db/session-guard.ts';
 import { assertMigratePrivileges, assertRevocableMemberships, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { sqlRuntimeInstall, plv8RuntimeInstall } from '../runtime/runtime-install.ts';
@@ -161,19 +161,17 @@ export interface ApplyResult {
 
 /** Plans and applies a policy (pgmask's own migrations first), in one transaction. */
 export async function applyLoadedPolicy(databaseUrl: string, loaded: LoadedPolicy, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const client = await connect(databaseUrl);
-  const stopNotices = opts.onNotice ? forwardNotices(client, opts.onNotice) : () => {};
-  let guard: SessionGuard | undefined;
-  try {
-    guard = await SessionGuard.start(client, databaseUrl, { lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: opts.signal });
-    return await applyGuarded(client, guard, loaded, opts);
-  } catch (error) {
-    throw guard ? guard.explain(error, opts.dryRun ? 'the dry run' : 'migrate', opts.dryRun ? 'it changes nothing' : 'the whole migration was rolled back; the database is exactly as before') : error;
-  } finally {
-    stopNotices();
-    await guard?.close();
-    await client.end();
-  }
+  return withGuardedSession(
+    databaseUrl,
+    {
+      lockTimeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      signal: opts.signal,
+      onNotice: opts.onNotice,
+      command: opts.dryRun ? 'the dry run' : 'migrate',
+      rolledBack: opts.dryRun ? 'it changes nothing' : 'the whole migration was rolled back; the database is exactly as before',
+    },
+    (client, guard) => applyGuarded(client, guard, loaded, opts),
+  );
 }
 
 async function applyGuarded(client: pg.Client, guard: SessionGuard, loaded: LoadedPolicy, opts: ApplyOptions): Promise<ApplyResult> {

@@ -22,6 +22,7 @@ const commands: readonly { readonly name: string; readonly summary: string; read
   { name: 'extract', summary: 'write what a masking role sees to another database, a SQL file or CSV files', load: async () => (await import('./commands/extract.ts')).extractCommand() },
   { name: 'transforms', summary: 'list the transforms a policy can use, with types and parameters', load: async () => (await import('./commands/transforms.ts')).transformsCommand() },
   { name: 'reveal', summary: 'turn encrypt tokens back into raw values (authorized roles; every call logged)', load: async () => (await import('./commands/reveal.ts')).revealCommand() },
+  { name: 'uninstall', summary: 'remove everything pgmask created in this database (--dry-run first, then --yes)', load: async () => (await import('./commands/uninstall.ts')).uninstallCommand() },
   { name: 'keys', summary: 'list, rotate, export and import the masking keys', load: async () => (await import('./commands/keys.ts')).keysCommand() },
 ];
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError } from '../errors.ts';
+import { connect, forwardNotices, type ServerNotice } from './connection.ts';
 
 /** A session that holds a lock pgmask waited for, as pg_stat_activity shows it. */
 export interface Blocker {
@@ -191,4 +192,29 @@ function describeBlocker(b: Blocker): string {
 
 function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms} ms`;
+}
+
+/**
+ * Connects, forwards the server's notices, guards the session (lock_timeout, blockers,
+ * cancel on `signal`), runs `work`, explains a lock timeout or an interrupt as `command`
+ * (saying `rolledBack`), and closes both connections.
+ */
+export async function withGuardedSession<T>(
+  url: string,
+  opts: GuardOptions & { readonly command: string; readonly rolledBack: string; readonly onNotice?: (notice: ServerNotice) => void },
+  work: (client: pg.Client, guard: SessionGuard) => Promise<T>,
+): Promise<T> {
+  const client = await connect(url);
+  const stopNotices = opts.onNotice ? forwardNotices(client, opts.onNotice) : () => {};
+  let guard: SessionGuard | undefined;
+  try {
+    guard = await SessionGuard.start(client, url, opts);
+    return await work(client, guard);
+  } catch (error) {
+    throw guard ? guard.explain(error, opts.command, opts.rolledBack) : error;
+  } finally {
+    stopNotices();
+    await guard?.close();
+    await client.end();
+  }
 }

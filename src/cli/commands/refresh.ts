@@ -1,14 +1,13 @@
 import { Command } from 'commander';
 import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
-import { connect } from '../../db/connection.ts';
 import { refreshMaterialized, type RefreshResult } from '../../db/refresh.ts';
 import { isCitusRefresh, refreshCitus } from '../../db/citus.ts';
 import { policySections } from '../../policy/policy-sections.ts';
 import { createOutput } from '../output.ts';
 import { databaseUrlOption, jsonOption, lockTimeoutOption, parseDuration, policyOption, requireDatabaseUrl } from '../options.ts';
 import { withInterrupt } from '../interrupt.ts';
-import { forwardNotices, formatNotice } from '../../db/connection.ts';
-import { SessionGuard } from '../../db/session-guard.ts';
+import { formatNotice } from '../../db/connection.ts';
+import { withGuardedSession } from '../../db/session-guard.ts';
 
 export function refreshCommand(): Command {
   return new Command('refresh')
@@ -24,46 +23,37 @@ export function refreshCommand(): Command {
       const lockTimeoutMs = parseDuration(opts.lockTimeout, '--lock-timeout');
       const out = createOutput(Boolean(opts.json));
       const { policy, registry } = await loadPolicyFile(opts.policy);
-      const client = await connect(url);
-      const stopNotices = forwardNotices(client, (n) => out.err(formatNotice(n)));
-      let guard: SessionGuard | undefined;
-      try {
-        await withInterrupt(out, async (signal) => {
-        guard = await SessionGuard.start(client, url, { lockTimeoutMs, signal });
-        // each view refreshes in its own transaction: a Ctrl-C between two stops before the next
-        const progress = (line: string) => {
-          if (line.startsWith('refreshing ')) guard!.throwIfCancelled();
-          out.progress(line);
-        };
-        const snapshot = await snapshotFor(client, policy);
-        const results: RefreshResult[] = [];
-        // Citus mode: every masked table of the policy refilled in one distributed transaction
-        if (isCitusRefresh(policy, snapshot)) results.push(...(await refreshCitus(client, policy, registry, snapshot, { tables: opts.table, onProgress: progress })));
-        else {
-        const sections = policySections(policy);
-        for (const section of sections) {
-          // with several source schemas, --table names a table of any of them
-          const tables = sections.length > 1 && opts.table ? opts.table.filter((n) => section.tables.some((t) => t.name === n)) : opts.table;
-          if (opts.table && tables!.length === 0 && sections.length > 1) continue;
-          results.push(...(await refreshMaterialized(client, section, snapshot, { tables, onProgress: progress })));
-        }
-        const unknown = sections.length > 1 ? (opts.table ?? []).filter((n) => !policy.tables.some((t) => t.name === n)) : [];
-        if (unknown.length > 0) await refreshMaterialized(client, sections[0]!, snapshot, { tables: unknown });
-        }
-        if (out.json) {
-          out.out(JSON.stringify({ ok: true, refreshed: results.map((r) => ({ view: r.view, rows: r.rows, durationMs: Math.round(r.durationMs), concurrently: r.concurrently })) }, null, 2));
-        } else if (results.length === 0) {
-          out.out('nothing to refresh: the policy materializes no table (set materialize: true)');
-        } else {
-          for (const r of results) out.out(`refreshed ${r.view}: ${r.rows} rows in ${Math.round(r.durationMs)} ms (${r.concurrently ? 'concurrently' : 'Citus: one transaction, readers waited'})`);
-        }
-        });
-      } catch (error) {
-        throw guard ? guard.explain(error, 'refresh', 'the refresh it was running was rolled back (views refreshed before it stay refreshed)') : error;
-      } finally {
-        stopNotices();
-        await guard?.close();
-        await client.end();
-      }
+      const rolledBack = 'the refresh it was running was rolled back (views refreshed before it stay refreshed)';
+      await withInterrupt(out, (signal) =>
+        withGuardedSession(url, { lockTimeoutMs, signal, onNotice: (n) => out.err(formatNotice(n)), command: 'refresh', rolledBack }, async (client, guard) => {
+          // each view refreshes in its own transaction: a Ctrl-C between two stops before the next
+          const progress = (line: string) => {
+            if (line.startsWith('refreshing ')) guard.throwIfCancelled();
+            out.progress(line);
+          };
+          const snapshot = await snapshotFor(client, policy);
+          const results: RefreshResult[] = [];
+          // Citus mode: every masked table of the policy refilled in one distributed transaction
+          if (isCitusRefresh(policy, snapshot)) results.push(...(await refreshCitus(client, policy, registry, snapshot, { tables: opts.table, onProgress: progress })));
+          else {
+            const sections = policySections(policy);
+            for (const section of sections) {
+              // with several source schemas, --table names a table of any of them
+              const tables = sections.length > 1 && opts.table ? opts.table.filter((n) => section.tables.some((t) => t.name === n)) : opts.table;
+              if (opts.table && tables!.length === 0 && sections.length > 1) continue;
+              results.push(...(await refreshMaterialized(client, section, snapshot, { tables, onProgress: progress })));
+            }
+            const unknown = sections.length > 1 ? (opts.table ?? []).filter((n) => !policy.tables.some((t) => t.name === n)) : [];
+            if (unknown.length > 0) await refreshMaterialized(client, sections[0]!, snapshot, { tables: unknown });
+          }
+          if (out.json) {
+            out.out(JSON.stringify({ ok: true, refreshed: results.map((r) => ({ view: r.view, rows: r.rows, durationMs: Math.round(r.durationMs), concurrently: r.concurrently })) }, null, 2));
+          } else if (results.length === 0) {
+            out.out('nothing to refresh: the policy materializes no table (set materialize: true)');
+          } else {
+            for (const r of results) out.out(`refreshed ${r.view}: ${r.rows} rows in ${Math.round(r.durationMs)} ms (${r.concurrently ? 'concurrently' : 'Citus: one transaction, readers waited'})`);
+          }
+        }),
+      );
     });
 }
