@@ -81,7 +81,7 @@ export const dbaPgmaskSource: BenchSource = {
   },
 };
 
-/** The same views read by a session with jit = off (what pgmask sets for masking roles' members). */
+/** The same views read by a session with jit = off (what a site may set for its members; pgmask leaves jit alone, docs/performance.md). */
 export const dbaPgmaskNoJitSource: BenchSource = {
   name: 'pgmask sql runtime, jit off',
   schema: 'pgmask_sql',
