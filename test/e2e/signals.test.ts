@@ -83,7 +83,7 @@ describe('biosignals: signal_noise, resample and a start time shifted like the a
     await db?.drop();
   });
 
-  it('achieves 30 dB ± 0.5 on every lead of every row, keeping length and changing every recording', async () => {
+  it('achieves 30 dB (± 0.01, the issue asks ± 0.5) on every lead of every row, keeping length and changing every recording', async () => {
     const { rows } = await db.query<{ waveform_id: number; lead: string; n: number; masked_n: number; snr: number; changed: number }>(`
       SELECT w.waveform_id, l.lead, cardinality(l.raw) AS n, cardinality(l.masked) AS masked_n,
              (SELECT 10 * log(sum(r.x::float8 ^ 2) / sum((m.y::float8 - r.x::float8) ^ 2))
@@ -95,7 +95,8 @@ describe('biosignals: signal_noise, resample and a start time shifted like the a
     expect(rows).toHaveLength(60);
     for (const r of rows) {
       expect(r.masked_n).toBe(SAMPLES);
-      expect(Math.abs(r.snr - 30), `${r.lead} of waveform ${r.waveform_id}: ${r.snr} dB`).toBeLessThanOrEqual(0.5);
+      // the issue asks ±0.5 dB; the noise RMS is scaled exactly, so only float4 rounding remains
+      expect(Math.abs(r.snr - 30), `${r.lead} of waveform ${r.waveform_id}: ${r.snr} dB`).toBeLessThanOrEqual(0.01);
       expect(r.changed).toBeGreaterThan(SAMPLES * 0.99);
     }
   });
