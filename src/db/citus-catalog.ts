@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import type { CitusCatalog, CitusTable } from '../catalog/catalog-snapshot.ts';
+import { query } from './query.ts';
+import { sql } from '../sql/index.ts';
 
 /**
  * Which tables Citus distributes, read from its metadata on the coordinator (the citus
@@ -9,8 +11,9 @@ import type { CitusCatalog, CitusTable } from '../catalog/catalog-snapshot.ts';
  */
 export async function readCitusCatalog(client: pg.ClientBase, version: string): Promise<CitusCatalog> {
   const rows = (
-    await client.query<{ schema: string; name: string; method: string; repmodel: string; column: string | null; colocation: number }>(
-      `SELECT n.nspname AS schema, c.relname AS name, p.partmethod::text AS method, p.repmodel::text AS repmodel,
+    await query<{ schema: string; name: string; method: string; repmodel: string; column: string | null; colocation: number }>(
+      client,
+      sql`SELECT n.nspname AS schema, c.relname AS name, p.partmethod::text AS method, p.repmodel::text AS repmodel,
               CASE WHEN p.partmethod = 'h' THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END AS column,
               p.colocationid::int4 AS colocation
          FROM pg_catalog.pg_dist_partition AS p

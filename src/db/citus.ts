@@ -9,7 +9,7 @@ import { planMigration, resolveRuntime } from '../plan/planner.ts';
 import { citusMode } from '../plan/citus.ts';
 import { renderCitusFill } from '../plan/citus-render.ts';
 import { PGMASK_VERSION } from '../version.ts';
-import { ident, join, literal, param, sql } from '../sql/index.ts';
+import { ident, join, literal, param, sql, textLiteral } from '../sql/index.ts';
 import { databaseError, ExitCode, PgmaskError, type ErrorDetail } from '../errors.ts';
 import { query, queryRows } from './query.ts';
 import type { RefreshResult } from './refresh.ts';
@@ -106,7 +106,7 @@ export async function citusObjectReport(client: pg.ClientBase, policy: Policy): 
     const local = JSON.parse((await queryRows<{ objects: string }>(client, sql`SELECT (${inventory})::text AS objects`))[0]!.objects) as string[];
     const remote = await queryRows<{ nodename: string; nodeport: number; success: boolean; result: string }>(
       client,
-      sql`SELECT nodename, nodeport, success, result FROM pg_catalog.run_command_on_workers(${literal(sql`SELECT (${inventory})::text`.text)})`,
+      sql`SELECT nodename, nodeport, success, result FROM pg_catalog.run_command_on_workers(${textLiteral(sql`SELECT (${inventory})::text`)})`,
     );
     const notDistributed = await queryRows<{ fn: string }>(
       client,
@@ -198,7 +198,7 @@ export async function refreshCitus(
     }
     await query(client, sql`COMMIT`);
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
+    await query(client, sql`ROLLBACK`).catch(() => {});
     throw databaseError(e, 'refreshing the distributed masked tables failed', 'nothing changed: every masked table keeps its previous contents (one transaction); refresh as the role that ran pgmask migrate, which must reach every worker');
   }
   const total = performance.now() - started;

@@ -12,6 +12,8 @@ import {
 } from '../catalog/catalog-snapshot.ts';
 import { databaseError } from '../errors.ts';
 import { readCitusCatalog } from './citus-catalog.ts';
+import { query } from './query.ts';
+import { param, sql as pgmaskSql } from '../sql/index.ts';
 
 type Connection = pg.Pool | pg.PoolClient | pg.Client;
 
@@ -117,16 +119,16 @@ interface PrivilegeRow {
  * caller's setting is restored afterwards.
  */
 async function introspectOn(client: pg.PoolClient | pg.Client, schemas: readonly string[]): Promise<CatalogSnapshot> {
-  const saved = (await client.query<{ path: string }>("SELECT pg_catalog.current_setting('search_path') AS path")).rows[0]!.path;
-  await client.query("SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)");
+  const saved = (await query<{ path: string }>(client, pgmaskSql`SELECT pg_catalog.current_setting('search_path') AS path`)).rows[0]!.path;
+  await query(client, pgmaskSql`SELECT pg_catalog.set_config('search_path', 'pg_catalog', false)`);
   let snapshot: CatalogSnapshot;
   try {
     snapshot = await readCatalog(client, schemas);
   } catch (err) {
-    await client.query("SELECT pg_catalog.set_config('search_path', $1, false)", [saved]).catch(() => {});
+    await query(client, pgmaskSql`SELECT pg_catalog.set_config('search_path', ${param(saved)}, false)`).catch(() => {});
     throw err;
   }
-  await client.query("SELECT pg_catalog.set_config('search_path', $1, false)", [saved]);
+  await query(client, pgmaskSql`SELECT pg_catalog.set_config('search_path', ${param(saved)}, false)`);
   return snapshot;
 }
 

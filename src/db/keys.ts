@@ -6,7 +6,8 @@
  */
 import type pg from 'pg';
 import { databaseError, ExitCode, PgmaskError } from '../errors.ts';
-import { ident, literal, sql, type Sql } from '../sql/index.ts';
+import { ident, literal, param, sql, type Sql } from '../sql/index.ts';
+import { query, queryRows } from './query.ts';
 
 /** The role's tokens in one call: one pgmask.reveal_log row per call, so large batches are split. */
 const REVEAL_BATCH = 10_000;
@@ -27,8 +28,8 @@ export async function revealTokens(client: pg.ClientBase, keyName: string, token
     const batch = tokens.slice(i, i + REVEAL_BATCH);
     let values: (string | null)[];
     try {
-      const r = await client.query<{ r: (string | null)[] }>('SELECT pgmask.reveal($1::text[], $2::text, $3::int4) AS r', [batch, keyName, fpeVersion]);
-      values = r.rows[0]!.r;
+      const rows = await queryRows<{ r: (string | null)[] }>(client, sql`SELECT pgmask.reveal(${param(batch)}::text[], ${param(keyName)}::text, ${param(fpeVersion)}::int4) AS r`);
+      values = rows[0]!.r;
     } catch (cause) {
       const code = (cause as { code?: string }).code;
       if (code === '42501') {
@@ -60,16 +61,17 @@ export interface KeyVersionInfo {
 
 /** The schema pgcrypto is installed in (its functions are called qualified: no caller search_path is trusted). */
 async function pgcryptoSchema(client: pg.ClientBase): Promise<string> {
-  const r = await client.query<{ schema: string }>(
-    `SELECT n.nspname AS schema FROM pg_catalog.pg_extension AS e JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname = 'pgcrypto'`,
+  const r = await query<{ schema: string }>(
+    client,
+    sql`SELECT n.nspname AS schema FROM pg_catalog.pg_extension AS e JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname = 'pgcrypto'`,
   );
   if (r.rows.length === 0) throw new PgmaskError({ code: 'PGCRYPTO_MISSING', message: 'pgcrypto is not installed in this database', hint: 'run pgmask migrate first', exitCode: ExitCode.database });
   return r.rows[0]!.schema;
 }
 
-async function run<R extends pg.QueryResultRow>(client: pg.ClientBase, what: string, query: Sql | string, params: unknown[] = []): Promise<R[]> {
+async function run<R extends pg.QueryResultRow>(client: pg.ClientBase, what: string, statement: Sql): Promise<R[]> {
   try {
-    return (await client.query<R>(typeof query === 'string' ? query : query.text, params)).rows;
+    return await queryRows<R>(client, statement);
   } catch (cause) {
     throw databaseError(cause, what);
   }
@@ -126,14 +128,9 @@ export async function exportKey(client: pg.ClientBase, name: string, wrap: KeyWr
     FROM pgmask_private.keys AS k WHERE k.name = ${literal(name)} GROUP BY k.name)`;
   const encrypted =
     'passphrase' in wrap
-      ? sql`${crypto}.pgp_sym_encrypt(${payload}, $1::text, 'cipher-algo=aes256, compress-algo=0')`
-      : sql`${crypto}.pgp_pub_encrypt(${payload}, ${crypto}.dearmor($1::text), 'cipher-algo=aes256, compress-algo=0')`;
-  const rows = await run<{ armored: string | null }>(
-    client,
-    `cannot export key ${name}`,
-    sql`SELECT ${crypto}.armor(${encrypted}) AS armored`,
-    ['passphrase' in wrap ? wrap.passphrase : wrap.publicKey],
-  ).catch((e: PgmaskError) => {
+      ? sql`${crypto}.pgp_sym_encrypt(${payload}, ${param(wrap.passphrase)}::text, 'cipher-algo=aes256, compress-algo=0')`
+      : sql`${crypto}.pgp_pub_encrypt(${payload}, ${crypto}.dearmor(${param(wrap.publicKey)}::text), 'cipher-algo=aes256, compress-algo=0')`;
+  const rows = await run<{ armored: string | null }>(client, `cannot export key ${name}`, sql`SELECT ${crypto}.armor(${encrypted}) AS armored`).catch((e: PgmaskError) => {
     if ('publicKey' in wrap) throw new PgmaskError({ code: 'KEY_EXPORT_BAD_RECIPIENT', message: `the recipient key cannot encrypt: ${e.message}`, hint: 'pass the receiving site\'s ASCII-armored OpenPGP public key (RSA or Elgamal encryption key; pgcrypto reads no ECC keys)', exitCode: ExitCode.usage, cause: e });
     throw e;
   });
@@ -158,16 +155,16 @@ export interface ImportResult {
  */
 export async function importKey(client: pg.ClientBase, armored: string, unwrap: KeyUnwrap, opts: { replace?: boolean } = {}): Promise<ImportResult> {
   const crypto = ident(await pgcryptoSchema(client));
+  const message = sql`${crypto}.dearmor(${param(armored)}::text)`;
   const decrypted =
     'passphrase' in unwrap
-      ? sql`${crypto}.pgp_sym_decrypt(${crypto}.dearmor($1::text), $2::text)`
-      : sql`${crypto}.pgp_pub_decrypt(${crypto}.dearmor($1::text), ${crypto}.dearmor($2::text), $3::text)`;
-  const params = 'passphrase' in unwrap ? [armored, unwrap.passphrase] : [armored, unwrap.secretKey, unwrap.secretKeyPassphrase ?? ''];
-  await run(client, 'cannot start the import transaction', 'BEGIN');
+      ? sql`${crypto}.pgp_sym_decrypt(${message}, ${param(unwrap.passphrase)}::text)`
+      : sql`${crypto}.pgp_pub_decrypt(${message}, ${crypto}.dearmor(${param(unwrap.secretKey)}::text), ${param(unwrap.secretKeyPassphrase ?? '')}::text)`;
+  await run(client, 'cannot start the import transaction', sql`BEGIN`);
   try {
     // unwrapped once, into a temporary table that lives until COMMIT/ROLLBACK and never leaves the server
     try {
-      await client.query(sql`CREATE TEMPORARY TABLE pgmask_key_import ON COMMIT DROP AS SELECT ${decrypted}::jsonb AS p`.text, params);
+      await query(client, sql`CREATE TEMPORARY TABLE pgmask_key_import ON COMMIT DROP AS SELECT ${decrypted}::jsonb AS p`);
     } catch (cause) {
       throw new PgmaskError({
         code: 'KEY_IMPORT_UNREADABLE',
@@ -180,18 +177,18 @@ export async function importKey(client: pg.ClientBase, armored: string, unwrap: 
     const [head] = await run<{ format: string | null; name: string | null; count: number }>(
       client,
       'cannot read the key file',
-      `SELECT p ->> 'format' AS format, p ->> 'name' AS name, pg_catalog.jsonb_array_length(p -> 'versions') AS count FROM pg_temp.pgmask_key_import`,
+      sql`SELECT p ->> 'format' AS format, p ->> 'name' AS name, pg_catalog.jsonb_array_length(p -> 'versions') AS count FROM pg_temp.pgmask_key_import`,
     );
     if (head?.format !== FORMAT || !head.name || !head.count) {
       throw new PgmaskError({ code: 'KEY_IMPORT_FORMAT', message: `the file is not a pgmask key export (format ${JSON.stringify(head?.format ?? null)})`, hint: 'pass a file written by pgmask keys export', exitCode: ExitCode.usage });
     }
-    const versions = `SELECT i.p ->> 'name' AS name, (v ->> 'version')::int4 AS version, pg_catalog.decode(v ->> 'key', 'hex') AS key, (v ->> 'created_at')::timestamptz AS created_at
+    const versions = sql`SELECT i.p ->> 'name' AS name, (v ->> 'version')::int4 AS version, pg_catalog.decode(v ->> 'key', 'hex') AS key, (v ->> 'created_at')::timestamptz AS created_at
         FROM pg_temp.pgmask_key_import AS i CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(i.p -> 'versions') AS v`;
     if (opts.replace) await run(client, `cannot replace key ${head.name}`, sql`DELETE FROM pgmask_private.keys WHERE name = ${literal(head.name)}`);
     const [state] = await run<{ conflicts: number[] | null; unchanged: number[] | null }>(
       client,
       'cannot compare the imported key',
-      `WITH v AS (${versions})
+      sql`WITH v AS (${versions})
        SELECT pg_catalog.array_agg(v.version ORDER BY v.version) FILTER (WHERE k.key <> v.key) AS conflicts,
               pg_catalog.array_agg(v.version ORDER BY v.version) FILTER (WHERE k.key = v.key) AS unchanged
          FROM v JOIN pgmask_private.keys AS k ON k.name = v.name AND k.version = v.version`,
@@ -207,13 +204,13 @@ export async function importKey(client: pg.ClientBase, armored: string, unwrap: 
     const inserted = await run<{ version: number }>(
       client,
       `cannot import key ${head.name}`,
-      `INSERT INTO pgmask_private.keys (name, version, key, created_at) SELECT name, version, key, created_at FROM (${versions}) AS v
+      sql`INSERT INTO pgmask_private.keys (name, version, key, created_at) SELECT name, version, key, created_at FROM (${versions}) AS v
        ON CONFLICT (name, version) DO NOTHING RETURNING version`,
     );
-    await run(client, 'cannot commit the import', 'COMMIT');
+    await run(client, 'cannot commit the import', sql`COMMIT`);
     return { name: head.name, imported: inserted.map((r) => r.version).sort((a, b) => a - b), unchanged: state?.unchanged ?? [] };
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    await query(client, sql`ROLLBACK`).catch(() => {});
     throw err;
   }
 }

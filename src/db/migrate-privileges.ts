@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ExitCode, PgmaskError, databaseError, type ErrorDetail } from '../errors.ts';
 import { ident, join, literal, sql } from '../sql/index.ts';
+import { query, queryRows, savepoint } from './query.ts';
 
 /** The role that owns the masked views (created by migrations/0001_init.sql). */
 const OWNER_ROLE = 'pgmask_owner';
@@ -49,7 +50,7 @@ export async function readMigrateRoleFacts(client: pg.ClientBase, targets: Migra
   const schemas = targets.maskedSchemas.length > 0 ? join(targets.maskedSchemas.map((s) => sql`(${literal(s)})`)) : sql`(NULL::text)`;
   const roleNames = [...new Set([...targets.roles, ...targets.members])];
   const roles = roleNames.length > 0 ? join(roleNames.map((r) => sql`(${literal(r)})`)) : sql`(NULL::text)`;
-  const query = sql`WITH me AS (SELECT r.* FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER),
+  const statement = sql`WITH me AS (SELECT r.* FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER),
   v AS (SELECT current_setting('server_version_num')::int AS num),
   src(schema_name, table_name) AS (VALUES ${sources}),
   masked(schema_name) AS (VALUES ${schemas}),
@@ -83,7 +84,7 @@ SELECT CURRENT_USER AS "user",
         AND NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = wanted.role_name) ORDER BY 1) AS "missingRoles"
 FROM me, v`;
   try {
-    return (await client.query<MigrateRoleFacts>(query.text)).rows[0]!;
+    return (await queryRows<MigrateRoleFacts>(client, statement))[0]!;
   } catch (cause) {
     throw databaseError(cause, 'cannot read the privileges of the connected role');
   }
@@ -156,19 +157,16 @@ export async function ensureOwnerRoleMembership(client: pg.ClientBase): Promise<
   pg_catalog.pg_has_role(${literal(OWNER_ROLE)}, CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) AS "member"`;
   let facts: { user: string; superuser: boolean; member: boolean };
   try {
-    facts = (await client.query<{ user: string; superuser: boolean; member: boolean }>(probe.text)).rows[0]!;
+    facts = (await queryRows<{ user: string; superuser: boolean; member: boolean }>(client, probe))[0]!;
   } catch (cause) {
     throw databaseError(cause, `cannot read the membership of the migrating role in ${OWNER_ROLE}`);
   }
   if (facts.superuser || facts.member) return null;
   // a role that may not grant it goes on: the policy SQL then fails where it needs it (the CLI checked first)
-  await client.query('SAVEPOINT pgmask_owner_grant');
   try {
-    await client.query(sql`GRANT ${ident(OWNER_ROLE)} TO CURRENT_USER`.text);
-    await client.query('RELEASE SAVEPOINT pgmask_owner_grant');
+    await savepoint(client, () => query(client, sql`GRANT ${ident(OWNER_ROLE)} TO CURRENT_USER`));
     return facts.user;
   } catch {
-    await client.query('ROLLBACK TO SAVEPOINT pgmask_owner_grant');
     return null;
   }
 }
@@ -183,7 +181,7 @@ export async function ensureOwnerRoleMembership(client: pg.ClientBase): Promise<
 export async function assertRevocableMemberships(client: pg.ClientBase, pairs: readonly { readonly role: string; readonly member: string }[]): Promise<void> {
   if (pairs.length === 0) return;
   const wanted = join(pairs.map((p) => sql`(${literal(p.role)}, ${literal(p.member)})`));
-  const query = sql`WITH wanted(role_name, member_name) AS (VALUES ${wanted})
+  const statement = sql`WITH wanted(role_name, member_name) AS (VALUES ${wanted})
 SELECT w.role_name AS "role", w.member_name AS "member", pg_catalog.pg_get_userbyid(m.grantor)::text AS "grantor", CURRENT_USER::text AS "user"
   FROM wanted w
   JOIN pg_catalog.pg_roles g ON g.rolname = w.role_name
@@ -194,7 +192,7 @@ SELECT w.role_name AS "role", w.member_name AS "member", pg_catalog.pg_get_userb
  ORDER BY 1, 2, 3`;
   let rows: { role: string; member: string; grantor: string; user: string }[];
   try {
-    rows = (await client.query<{ role: string; member: string; grantor: string; user: string }>(query.text)).rows;
+    rows = await queryRows<{ role: string; member: string; grantor: string; user: string }>(client, statement);
   } catch (cause) {
     throw databaseError(cause, 'cannot read who granted the memberships to revoke');
   }

@@ -5,6 +5,7 @@ import { findTable } from '../catalog/catalog-snapshot.ts';
 import { ident, literal, sql } from '../sql/index.ts';
 import { databaseError, PgmaskError, ExitCode } from '../errors.ts';
 import { maskedKeyIndexName } from '../plan/planner.ts';
+import { query } from './query.ts';
 
 export interface RefreshResult {
   readonly view: string;
@@ -79,22 +80,23 @@ export async function refreshMaterialized(
     opts.onProgress?.(`refreshing ${policy.maskedSchema}.${t.name} …`);
     const started = performance.now();
     try {
-      await client.query('BEGIN');
-      await client.query(sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`.text);
+      await query(client, sql`BEGIN`);
+      await query(client, sql`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
       // a concurrent refresh appends new and changed rows where there is room (mostly
       // the end), so position would tell recent rows apart: CLUSTER restores the keyed
       // order (sorted by the masked key), in the same transaction, so readers never see
       // the appended order; it holds an ACCESS EXCLUSIVE lock only while it rewrites
-      if (t.rowOrder === 'keyed') await client.query(sql`CLUSTER ${view} USING ${ident(maskedKeyIndexName(policy.maskedSchema, t.name))}`.text);
-      await client.query('COMMIT');
-      const rows = Number((await client.query<{ n: string }>(sql`SELECT count(*) AS n FROM ${view}`.text)).rows[0]!.n);
+      if (t.rowOrder === 'keyed') await query(client, sql`CLUSTER ${view} USING ${ident(maskedKeyIndexName(policy.maskedSchema, t.name))}`);
+      await query(client, sql`COMMIT`);
+      const rows = Number((await query<{ n: string }>(client, sql`SELECT count(*) AS n FROM ${view}`)).rows[0]!.n);
       const durationMs = performance.now() - started;
-      await client.query(
-        sql`INSERT INTO pgmask.refreshes (view_schema, view_name, row_count, duration_ms, was_concurrent) VALUES (${literal(policy.maskedSchema)}, ${literal(t.name)}, ${literal(rows)}, ${literal(Math.round(durationMs * 1000) / 1000)}, TRUE)`.text,
+      await query(
+        client,
+        sql`INSERT INTO pgmask.refreshes (view_schema, view_name, row_count, duration_ms, was_concurrent) VALUES (${literal(policy.maskedSchema)}, ${literal(t.name)}, ${literal(rows)}, ${literal(Math.round(durationMs * 1000) / 1000)}, TRUE)`,
       );
       results.push({ view: `${policy.maskedSchema}.${t.name}`, rows, durationMs, concurrently: true });
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      await query(client, sql`ROLLBACK`).catch(() => {});
       throw databaseError(e, `refreshing ${policy.maskedSchema}.${t.name} failed`, 'refresh as the role that ran pgmask migrate (owner of the views, or a member of pgmask_owner); views refreshed before this one keep their new contents');
     }
   }

@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError } from '../errors.ts';
 import { connect, forwardNotices, type ServerNotice } from './connection.ts';
+import { query } from './query.ts';
+import { literal, param, sql } from '../sql/index.ts';
 
 /** A session that holds a lock pgmask waited for, as pg_stat_activity shows it. */
 export interface Blocker {
@@ -48,8 +50,8 @@ export class SessionGuard {
     let pid: number;
     try {
       // 0 is PostgreSQL's own 'no limit'
-      await client.query(`SET lock_timeout = ${Math.max(0, Math.round(opts.lockTimeoutMs))}`);
-      pid = (await client.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid')).rows[0]!.pid;
+      await query(client, sql`SET lock_timeout = ${literal(Math.max(0, Math.round(opts.lockTimeoutMs)))}`);
+      pid = (await query<{ pid: number }>(client, sql`SELECT pg_catalog.pg_backend_pid() AS pid`)).rows[0]!.pid;
     } catch (cause) {
       throw databaseError(cause, 'cannot set lock_timeout');
     }
@@ -90,13 +92,13 @@ export class SessionGuard {
     try {
       const c = await this.connection();
       const rows = (
-        await c.query<Blocker>(
-          `SELECT a.pid, a.usename::text AS "user", a.application_name AS application, a.state,
+        await query<Blocker>(
+          c,
+          sql`SELECT a.pid, a.usename::text AS "user", a.application_name AS application, a.state,
                   a.xact_start::text AS "transactionStart", a.query
-             FROM pg_catalog.unnest(pg_catalog.pg_blocking_pids($1)) AS b(pid)
+             FROM pg_catalog.unnest(pg_catalog.pg_blocking_pids(${param(this.pid)})) AS b(pid)
              JOIN pg_catalog.pg_stat_activity AS a ON a.pid = b.pid
             ORDER BY a.pid`,
-          [this.pid],
         )
       ).rows;
       if (rows.length > 0) this.seen = rows;
@@ -112,7 +114,7 @@ export class SessionGuard {
     this.cancelRequested = true;
     try {
       const c = await this.connection();
-      return (await c.query<{ ok: boolean }>('SELECT pg_catalog.pg_cancel_backend($1) AS ok', [this.pid])).rows[0]!.ok;
+      return (await query<{ ok: boolean }>(c, sql`SELECT pg_catalog.pg_cancel_backend(${param(this.pid)}) AS ok`)).rows[0]!.ok;
     } catch {
       return false;
     }

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
+import { query } from './query.ts';
+import { param, sql } from '../sql/index.ts';
 
 export interface MaskedRelationStatus {
   readonly table: string;
@@ -27,26 +29,27 @@ export interface MaskingStatus {
 
 /** `pgmask status`: what is applied, what kind each masked relation is, and when materialized ones were refreshed. */
 export async function maskingStatus(client: pg.ClientBase, policy: Policy, snapshot: CatalogSnapshot): Promise<MaskingStatus> {
-  const hasTable = async (name: string) => (await client.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [name])).rows[0].ok as boolean;
+  const hasTable = async (name: string) => (await query(client, sql`SELECT to_regclass(${param(name)}) IS NOT NULL AS ok`)).rows[0].ok as boolean;
   let appliedPolicyHash: string | null = null;
   let appliedAt: string | null = null;
   if (await hasTable('pgmask.applied_policies')) {
-    const row = (await client.query(`SELECT policy_hash, applied_at::text AS at FROM pgmask.applied_policies WHERE masked_schema = $1 ORDER BY id DESC LIMIT 1`, [policy.maskedSchema])).rows[0];
+    const row = (await query(client, sql`SELECT policy_hash, applied_at::text AS at FROM pgmask.applied_policies WHERE masked_schema = ${param(policy.maskedSchema)} ORDER BY id DESC LIMIT 1`)).rows[0];
     appliedPolicyHash = row?.policy_hash ?? null;
     appliedAt = row?.at ?? null;
   }
   const lang = (
-    await client.query(
-      `SELECT l.lanname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+    await query(
+      client,
+      sql`SELECT l.lanname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
         WHERE n.nspname = 'pgmask' AND p.proname = 'pseudonymize' AND pg_get_function_identity_arguments(p.oid) = 'value text, key bytea, opts jsonb'`,
     )
   ).rows[0]?.lanname as string | undefined;
   const refreshes = new Map<string, { at: string; rows: number; ms: number }>();
   if (await hasTable('pgmask.refreshes')) {
-    const rows = await client.query(
-      `SELECT DISTINCT ON (view_name) view_name, refreshed_at::text AS at, row_count, duration_ms
-         FROM pgmask.refreshes WHERE view_schema = $1 ORDER BY view_name, refreshed_at DESC`,
-      [policy.maskedSchema],
+    const rows = await query(
+      client,
+      sql`SELECT DISTINCT ON (view_name) view_name, refreshed_at::text AS at, row_count, duration_ms
+         FROM pgmask.refreshes WHERE view_schema = ${param(policy.maskedSchema)} ORDER BY view_name, refreshed_at DESC`,
     );
     for (const r of rows.rows) refreshes.set(r.view_name, { at: r.at, rows: Number(r.row_count), ms: Number(r.duration_ms) });
   }

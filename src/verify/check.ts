@@ -116,7 +116,8 @@ async function readLiveState(client: pg.ClientBase, policy: Policy): Promise<Liv
   const snapshot = await snapshotFor(client, policy);
   const applied = await appliedPolicyHash(client, policy.maskedSchema);
   const unlisted = (
-    await query<{ name: string }>(client,
+    await query<{ name: string }>(
+      client,
       sql`SELECT c.relname AS name FROM pg_catalog.pg_class c
         WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${param(policy.sourceSchema)})
           AND c.relkind IN ('r', 'p', 'f', 'm') AND NOT c.relispartition AND NOT (c.relname = ANY(${param(policy.tables.map((t) => t.name))}::text[]))
@@ -137,7 +138,8 @@ async function readLiveState(client: pg.ClientBase, policy: Policy): Promise<Liv
 export async function maskingRoleMembers(client: pg.ClientBase, maskingRoles: readonly string[]): Promise<{ role: string; member: string }[]> {
   const v16 = (await query<{ v: number }>(client, sql`SELECT pg_catalog.current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 160000;
   return (
-    await query<{ role: string; member: string }>(client,
+    await query<{ role: string; member: string }>(
+      client,
       sql`SELECT DISTINCT g.rolname AS role, u.rolname AS member
          FROM pg_catalog.pg_auth_members m
          JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member
@@ -149,7 +151,8 @@ export async function maskingRoleMembers(client: pg.ClientBase, maskingRoles: re
 
 async function relationGrants(client: pg.ClientBase, maskedSchema: string, maskingRoles: readonly string[]): Promise<LiveState['grants']> {
   return (
-    await query<{ grantee: string; schema: string; relation: string; privilege: string }>(client,
+    await query<{ grantee: string; schema: string; relation: string; privilege: string }>(
+      client,
       sql`SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
               n.nspname AS schema, c.relname AS relation, a.privilege_type AS privilege
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, pg_catalog.aclexplode(c.relacl) a

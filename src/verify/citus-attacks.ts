@@ -33,7 +33,8 @@ export async function gatherShardReaders(client: pg.ClientBase, policy: Policy, 
   for (const t of policy.tables) {
     if (!findCitusTable(snapshot, t.sourceSchema, t.name)) continue;
     const rows = (
-      await query<{ nodename: string; nodeport: number; shardid: string; success: boolean; result: string }>(client,
+      await query<{ nodename: string; nodeport: number; shardid: string; success: boolean; result: string }>(
+        client,
         sql`SELECT nodename, nodeport, shardid::text AS shardid, success, result
               FROM pg_catalog.run_command_on_placements(${textLiteral(ident(t.sourceSchema, t.name))}::pg_catalog.regclass, ${textLiteral(command)})`,
       )

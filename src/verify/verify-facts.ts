@@ -133,7 +133,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
   await query(client, sql`SET LOCAL search_path = pg_catalog`);
   const keys = await readKeys(client);
   const sourceRelations = (
-    await query<{ name: string; kind: string; columns: string[] }>(client,
+    await query<{ name: string; kind: string; columns: string[] }>(
+      client,
       sql`SELECT c.relname AS name, c.relkind::text AS kind,
               coalesce(array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0), '{}') AS columns
          FROM pg_class c
@@ -144,7 +145,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     )
   ).rows;
   const maskedViews = (
-    await query<{ name: string; kind: string; barrier: boolean; pgmask: boolean }>(client,
+    await query<{ name: string; kind: string; barrier: boolean; pgmask: boolean }>(
+      client,
       sql`SELECT c.relname AS name, c.relkind::text AS kind,
               coalesce('security_barrier=true' = ANY(c.reloptions) OR 'security_barrier=on' = ANY(c.reloptions), false) AS barrier,
               coalesce(obj_description(c.oid, 'pg_class') LIKE 'pgmask:%', false) AS pgmask
@@ -163,7 +165,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     const planned = views?.find((v) => v.name === t.name);
     const where = planned ? visibleRowCondition(planned) : t.filter === null ? sql`true` : sqlExpression(t.filter);
     const r = await withSourcePath(client, policy.sourceSchema, () =>
-      query<{ total: number; passing: number }>(client,
+      query<{ total: number; passing: number }>(
+        client,
         sql`SELECT count(*)::float8 AS total, count(*) FILTER (WHERE ${where})::float8 AS passing FROM ${ident(policy.sourceSchema, t.name)} AS src`,
       ),
     );
@@ -185,7 +188,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     const expected: Sql[] = keyedColumns.map((i) => sql`(${view.columns[i]!.expression})::text`);
     const where = view.filter === null ? sql`` : sql` WHERE ${sqlExpression(view.filter)}`;
     const r = await withSourcePath(client, policy.sourceSchema, () =>
-      query<{ raw: (string | null)[]; expected: (string | null)[] }>(client,
+      query<{ raw: (string | null)[]; expected: (string | null)[] }>(
+        client,
         sql`SELECT ARRAY[${join(raw)}]::text[] AS raw, ARRAY[${join(expected)}]::text[] AS expected
               FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT ${literal(ORACLE_ROWS)}`,
       ),
@@ -208,7 +212,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
       // the first sampled row, with this column replaced by each made-up value (cast to the column's type)
       const cols = table.columns.map((c, k) => (k === i ? sql`CAST(${value} AS ${typeName(c.sqlType)}) AS ${ident(c.name)}` : sql`src.${ident(c.name)}`));
       const p = await withSourcePath(client, policy.sourceSchema, () =>
-        query<{ raw: (string | null)[]; expected: string | null }>(client,
+        query<{ raw: (string | null)[]; expected: string | null }>(
+          client,
           sql`SELECT ARRAY[${join(raw)}]::text[] AS raw, (${view.columns[i]!.expression})::text AS expected
                 FROM (SELECT ${join(cols)}
                         FROM (SELECT * FROM ${ident(view.sourceSchema, view.sourceTable)} AS src${where} LIMIT 1) AS src,

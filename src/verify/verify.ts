@@ -147,7 +147,8 @@ async function loginSubject(policy: Policy, loginUrl: string): Promise<Subject> 
 /** The search_path a role gets at login: role+database setting, role setting, database setting, server default. */
 async function loginSearchPath(admin: pg.ClientBase, role: string): Promise<string> {
   const rows = (
-    await query<{ value: string }>(admin,
+    await query<{ value: string }>(
+      admin,
       sql`SELECT substr(c, length('search_path=') + 1) AS value
          FROM pg_catalog.pg_db_role_setting s, unnest(s.setconfig) AS c
         WHERE c LIKE 'search_path=%'
@@ -157,7 +158,8 @@ async function loginSearchPath(admin: pg.ClientBase, role: string): Promise<stri
     )
   ).rows;
   if (rows[0]) return rows[0].value;
-  const d = await query<{ value: string }>(admin,
+  const d = await query<{ value: string }>(
+    admin,
     sql`SELECT CASE WHEN source IN ('default', 'configuration file', 'command line', 'environment variable') THEN reset_val ELSE boot_val END AS value
        FROM pg_catalog.pg_settings WHERE name = 'search_path'`,
   );
