@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import { ident, sql, type Sql } from '../sql/index.ts';
 import { databaseError, usageError } from '../errors.ts';
 import {
@@ -15,6 +14,8 @@ import {
   restrictedZip3,
 } from './synthetic-data/people.ts';
 import { clinicianTitles, departments, labCodes, noteFindings, notePlans, type LabCode } from './synthetic-data/clinical.ts';
+import { query } from '../db/query.ts';
+import { copyIn } from '../db/copy-stream.ts';
 
 /**
  * Deterministic synthetic clinical data: patients, encounters, observations and
@@ -146,7 +147,7 @@ export async function createClinicalSchema(client: pg.ClientBase, schema = 'publ
     ...addForeignKeys(schema),
   ];
   try {
-    for (const statement of statements) await client.query(statement.text);
+    for (const statement of statements) await query(client, statement);
   } catch (cause) {
     throw databaseError(cause, `cannot create the synthetic clinical tables in schema ${schema}`, 'use an empty schema (or a fresh database)');
   }
@@ -164,25 +165,25 @@ export async function loadClinicalData(client: pg.ClientBase, opts: ClinicalData
   const generator = new ClinicalGenerator(counts, opts.seed ?? 1);
   const s = (table: string) => ident(schema, table);
   try {
-    await client.query('BEGIN');
-    await client.query(sql`TRUNCATE ${s('notes')}, ${s('observations')}, ${s('encounters')}, ${s('patients')}`.text);
-    for (const statement of dropForeignKeys(schema)) await client.query(statement.text);
-    await copyRows(client, sql`COPY ${s('patients')} (patient_id, mrn, first_name, last_name, birth_date, zip, sex, weight_kg, email, phone, research_opt_out) FROM STDIN`, generator.patients());
-    await copyRows(client, sql`COPY ${s('encounters')} (encounter_id, patient_id, admitted_at, discharged_at, department, reason) FROM STDIN`, generator.encounters());
-    await copyRows(client, sql`COPY ${s('observations')} (observation_id, encounter_id, patient_id, loinc_code, value_num, unit, observed_at) FROM STDIN`, generator.observations());
-    await copyRows(client, sql`COPY ${s('notes')} (note_id, encounter_id, patient_id, written_at, author, body) FROM STDIN`, generator.notes());
-    for (const statement of addForeignKeys(schema)) await client.query(statement.text);
-    await client.query('COMMIT');
-    await client.query(sql`ANALYZE ${s('patients')}, ${s('encounters')}, ${s('observations')}, ${s('notes')}`.text);
+    await query(client, sql`BEGIN`);
+    await query(client, sql`TRUNCATE ${s('notes')}, ${s('observations')}, ${s('encounters')}, ${s('patients')}`);
+    for (const statement of dropForeignKeys(schema)) await query(client, statement);
+    await copyRows(client, s('patients'), ['patient_id', 'mrn', 'first_name', 'last_name', 'birth_date', 'zip', 'sex', 'weight_kg', 'email', 'phone', 'research_opt_out'], generator.patients());
+    await copyRows(client, s('encounters'), ['encounter_id', 'patient_id', 'admitted_at', 'discharged_at', 'department', 'reason'], generator.encounters());
+    await copyRows(client, s('observations'), ['observation_id', 'encounter_id', 'patient_id', 'loinc_code', 'value_num', 'unit', 'observed_at'], generator.observations());
+    await copyRows(client, s('notes'), ['note_id', 'encounter_id', 'patient_id', 'written_at', 'author', 'body'], generator.notes());
+    for (const statement of addForeignKeys(schema)) await query(client, statement);
+    await query(client, sql`COMMIT`);
+    await query(client, sql`ANALYZE ${s('patients')}, ${s('encounters')}, ${s('observations')}, ${s('notes')}`);
   } catch (cause) {
-    await client.query('ROLLBACK').catch(() => {});
+    await query(client, sql`ROLLBACK`).catch(() => {});
     throw databaseError(cause, `cannot load synthetic clinical data into schema ${schema}`, 'create the tables first with createClinicalSchema()');
   }
   return counts;
 }
 
 /** Streams rows (one COPY text line each) in ~64 KB chunks, with back-pressure: memory stays flat at any scale. */
-async function copyRows(client: pg.ClientBase, statement: Sql, rows: Iterable<string>): Promise<void> {
+async function copyRows(client: pg.ClientBase, table: Sql, columns: readonly string[], rows: Iterable<string>): Promise<void> {
   function* chunks(): Generator<string> {
     let chunk = '';
     for (const row of rows) {
@@ -194,7 +195,7 @@ async function copyRows(client: pg.ClientBase, statement: Sql, rows: Iterable<st
     }
     if (chunk) yield chunk;
   }
-  const stream = client.query(copyStreams.from(statement.text));
+  const stream = copyIn(client, table, columns.map((c) => ident(c)), 'text');
   await pipeline(Readable.from(chunks(), { objectMode: false }), stream);
 }
 

@@ -9,6 +9,7 @@ import {
   type LDiversity,
   type SmallCells,
 } from './report.ts';
+import { queryRows } from '../db/query.ts';
 
 export interface TableRiskInput {
   readonly maskedSchema: string;
@@ -93,7 +94,7 @@ SELECT
  * uniqueness, l-diversity of sensitive columns and small cells.
  */
 export async function measureTableRisk(client: pg.ClientBase, input: TableRiskInput): Promise<DeclaredTableRisk> {
-  const row = (await client.query<Record<string, unknown>>(riskQuery(input).text)).rows[0]!;
+  const row = (await queryRows<Record<string, unknown>>(client, riskQuery(input)))[0]!;
   const summary = row.summary as { records: number; classes: number; k: number; uniqueRecords: number; atRiskClasses: number; atRiskRecords: number };
   const histogramRows = row.histogram as [number, number, number][];
   const failingRows = row.failing as [(string | null)[], number][];

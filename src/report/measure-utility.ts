@@ -5,6 +5,7 @@ import type { PolicyTable } from '../policy/policy.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
 import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';
 import type { ColumnUtility, CorrelationPair, Technique } from './report.ts';
+import { queryRows } from '../db/query.ts';
 
 /** Transforms that keep, remove or replace a value outright: nothing to measure as fidelity. */
 const NOT_MEASURED: ReadonlySet<string> = new Set(['keep', 'redact', 'pseudonymize', 'fake', 'json', ...SIGNAL_TRANSFORMS]);
@@ -203,7 +204,7 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 export async function measureTableUtility(client: pg.ClientBase, input: TableUtilityInput): Promise<{ columns: ColumnUtility[]; correlations: CorrelationPair[] }> {
   const query = tableUtilityQuery(input);
   if (query === null) return { columns: [], correlations: [] };
-  const row = (await client.query<Record<string, unknown>>(query.text.text)).rows[0]!;
+  const row = (await queryRows<Record<string, unknown>>(client, query.text))[0]!;
   const get = (c: MeasuredColumn, what: string) => row[`c${query.projected.indexOf(c)}_${what}`];
   const columns: ColumnUtility[] = query.measured.map((c) => {
     const numeric = comparable(c);

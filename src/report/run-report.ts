@@ -15,6 +15,7 @@ import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, type ColumnUtility, type
 import { safeHarborChecklist } from './safe-harbor-checklist.ts';
 import { sampleTable } from '../scan/sample.ts';
 import type { Preset } from '../scan/presets.ts';
+import { query, readOnly } from '../db/query.ts';
 
 /**
  * Memory for each sort and hash of the report's queries (its transactions
@@ -137,18 +138,18 @@ type RiskSession = { readonly loginUrl: string } | { readonly databaseUrl: strin
 async function openRiskSession(how: RiskSession): Promise<{ client: pg.Client; role: string; impersonation: RiskSection['impersonation'] }> {
   const client = await connect('loginUrl' in how ? how.loginUrl : how.databaseUrl);
   try {
-    await client.query('BEGIN READ ONLY');
-    await client.query('SET LOCAL search_path = pg_catalog');
-    await client.query(sql`SET LOCAL work_mem = ${REPORT_WORK_MEM}`.text);
+    await query(client, sql`BEGIN READ ONLY`);
+    await query(client, sql`SET LOCAL search_path = pg_catalog`);
+    await query(client, sql`SET LOCAL work_mem = ${REPORT_WORK_MEM}`);
     if ('loginUrl' in how) {
-      const me = (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+      const me = (await query<{ u: string }>(client, sql`SELECT current_user AS u`)).rows[0]!.u;
       return { client, role: me, impersonation: 'login' };
     }
     if (how.snapshot.isSuperuser) {
-      await client.query(sql`SET LOCAL SESSION AUTHORIZATION ${ident(how.role)}`.text);
+      await query(client, sql`SET LOCAL SESSION AUTHORIZATION ${ident(how.role)}`);
       return { client, role: how.role, impersonation: 'session authorization' };
     }
-    await client.query(sql`SET LOCAL ROLE ${ident(how.role)}`.text);
+    await query(client, sql`SET LOCAL ROLE ${ident(how.role)}`);
     return { client, role: how.role, impersonation: 'set role' };
   } catch (cause) {
     await client.end().catch(() => {});
@@ -175,7 +176,7 @@ async function measureRisk(how: RiskSession, loaded: LoadedPolicy, threshold: nu
     }
     return { role, impersonation, tables };
   } finally {
-    await client.query('ROLLBACK').catch(() => {});
+    await query(client, sql`ROLLBACK`).catch(() => {});
     await client.end().catch(() => {});
   }
 }
@@ -185,12 +186,11 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
   const columns: ColumnUtility[] = [];
   const correlations: CorrelationPair[] = [];
   const signals: SignalFidelity[] = [];
-  await admin.query('BEGIN READ ONLY');
-  try {
+  await readOnly(admin, async () => {
     // the row filter is written against the source schema, as in the view
-    await admin.query(sql`SET LOCAL work_mem = ${REPORT_WORK_MEM}`.text);
+    await query(admin, sql`SET LOCAL work_mem = ${REPORT_WORK_MEM}`);
     for (const view of views) {
-      await admin.query(sql`SET LOCAL search_path = pg_catalog, ${ident(view.sourceSchema)}`.text);
+      await query(admin, sql`SET LOCAL search_path = pg_catalog, ${ident(view.sourceSchema)}`);
       const policyTable = policy.tables.find((t) => t.sourceSchema === view.sourceSchema && t.name === view.name)!;
       const source = findTable(snapshot, view.sourceSchema, view.sourceTable)!;
       try {
@@ -203,8 +203,6 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
         throw databaseError(cause, `cannot compare ${view.sourceSchema}.${view.sourceTable} with its masked values`, 'connect as a superuser or the role that ran pgmask migrate (it reads the source tables and the keys)');
       }
     }
-  } finally {
-    await admin.query('ROLLBACK').catch(() => {});
-  }
+  });
   return { computedAs: snapshot.currentUser, columns, correlations, signals };
 }

@@ -4,6 +4,7 @@ import type { CreateMaskedView } from '../plan/nodes.ts';
 import type { PolicyTable } from '../policy/policy.ts';
 import { ident, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';
 import type { SignalFidelity } from './report.ts';
+import { queryRows } from '../db/query.ts';
 
 /** Transforms whose columns are signals: measured here, not as single values. */
 export const SIGNAL_TRANSFORMS: ReadonlySet<string> = new Set(['signal_noise', 'resample']);
@@ -80,7 +81,7 @@ export async function measureSignalFidelity(client: pg.ClientBase, view: CreateM
     const column = columns.find((c) => c.name === vc.name);
     if (!rule || !column || !SIGNAL_TRANSFORMS.has(rule.transform)) continue;
     const factor = rule.transform === 'resample' ? Number(rule.params.factor) : null;
-    const row = (await client.query<Record<string, unknown>>(signalFidelityQuery(view, column, vc.expression, factor).text)).rows[0]!;
+    const row = (await queryRows<Record<string, unknown>>(client, signalFidelityQuery(view, column, vc.expression, factor)))[0]!;
     out.push({
       table: policyTable.name,
       column: column.name,

@@ -29,10 +29,10 @@ const familyNames = `
 smith johnson williams  jones garcia miller davis rodriguez martinez hernandez lopez gonzalez wilson anderson thomas taylor
 moore jackson martin lee perez thompson  harris sanchez clark ramirez lewis robinson walker  allen  wright scott
 torres nguyen  flores  adams nelson baker hall rivera campbell mitchell carter roberts gomez phillips evans turner diaz
-parker cruz edwards collins reyes stewart morris morales murphy  rogers gutierrez ortiz morgan cooper peterson  
+parker cruz edwards collins reyes stewart morris morales murphy  rogers gutierrez ortiz morgan cooper peterson
 kelly howard ramos kim cox  richardson watson brooks chavez  james bennett  mendoza ruiz hughes  alvarez castillo
 sanders patel myers  ross foster jimenez powell jenkins perry russell sullivan  coleman butler henderson barnes fisher
-mueller muller schmidt schneider fischer weber meyer wagner becker schulz hoffmann schaefer koch bauer richter  
+mueller muller schmidt schneider fischer weber meyer wagner becker schulz hoffmann schaefer koch bauer richter
 schroeder neumann  zimmermann  krueger hofmann hartmann  schmitt werner krause meier lehmann schmid schulze
 maier koehler herrmann koenig walter mayer huber kaiser fuchs peters  scholz moeller  jung hahn vogel friedrich keller
 martin bernard dubois thomas robert richard petit durand leroy moreau simon laurent lefebvre michel david bertrand roux vincent

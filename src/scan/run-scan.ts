@@ -3,6 +3,8 @@ import { databaseError } from '../errors.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import { draftPolicy, parseExisting, type DraftPolicy, type Preset } from './draft-policy.ts';
 import { scanDatabase, type ScanResult } from './scan-database.ts';
+import { query } from '../db/query.ts';
+import { sql } from '../sql/index.ts';
 
 export interface RunScanOptions {
   readonly databaseUrl: string;
@@ -26,7 +28,7 @@ export async function runScan(options: RunScanOptions): Promise<RunScanResult> {
   if (options.existingPolicy) parseExisting(options.existingPolicy);
   const pool = createPool(options.databaseUrl, 4);
   try {
-    await pool.query('SELECT 1').catch((cause: unknown) => {
+    await query(pool, sql`SELECT 1`).catch((cause: unknown) => {
       throw databaseError(cause, 'cannot connect for the scan', 'check --database-url / DATABASE_URL and that the server is running');
     });
     const scan = await scanDatabase(pool, { schemas: options.schemas, sampleRows: options.sampleRows, onTable: options.onTable });

@@ -1,9 +1,8 @@
-import type pg from 'pg';
 import type { CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { databaseError } from '../errors.ts';
-import { ident, literal, sql, type Sql } from '../sql/index.ts';
+import { ident, literal, sql, textLiteral, type Sql } from '../sql/index.ts';
+import { query, type Queryable } from '../db/query.ts';
 
-type Queryable = pg.PoolClient | pg.Client | pg.Pool;
 
 export type SampleMethod = 'limit' | 'bernoulli' | 'system';
 
@@ -54,12 +53,12 @@ export async function sampleTable(db: Queryable, table: CatalogTable, rows: numb
       percent = roundPercent((100 * rows * oversample) / estimate);
       method = estimate <= bernoulliMaxRows ? 'bernoulli' : 'system';
     }
-    let result = await db.query(sampleQuery(table, target, rows, method, percent).text);
+    let result = await query(db, sampleQuery(table, target, rows, method, percent));
     // block sampling of a table with few, wide pages can come back nearly empty: fall back to a bounded read
     if (method !== 'limit' && result.rows.length < Math.min(rows, estimate) / 4) {
       method = 'limit';
       percent = null;
-      result = await db.query(sampleQuery(table, target, rows, method, percent).text);
+      result = await query(db, sampleQuery(table, target, rows, method, percent));
     }
     const values = new Map<string, string[]>();
     table.columns.forEach((c, i) => {
@@ -95,11 +94,11 @@ export function sampleQuery(table: CatalogTable, target: Sql, rows: number, meth
 
 async function estimateRows(db: Queryable, table: CatalogTable, target: Sql, rows: number): Promise<number> {
   if (table.estimatedRows >= 0) return table.estimatedRows;
-  const probe = await db.query<{ n: string }>(sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${target} LIMIT ${literal(rows * oversample + 1)}) AS probe`.text);
+  const probe = await query<{ n: string }>(db, sql`SELECT count(*) AS n FROM (SELECT 1 FROM ${target} LIMIT ${literal(rows * oversample + 1)}) AS probe`);
   const counted = Number(probe.rows[0]?.n ?? 0);
   if (counted <= rows * oversample) return counted;
-  const size = await db.query<{ pages: string }>(
-    sql`SELECT pg_relation_size(${literal(target.text)}::regclass) / current_setting('block_size')::int AS pages`.text,
+  const size = await query<{ pages: string }>(db,
+    sql`SELECT pg_relation_size(${textLiteral(target)}::regclass) / current_setting('block_size')::int AS pages`,
   );
   return Math.max(counted, Number(size.rows[0]?.pages ?? 0) * assumedRowsPerPage);
 }

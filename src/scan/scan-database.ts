@@ -77,7 +77,7 @@ export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise
     const client = await pool.connect();
     try {
       // the scan only reads: make the session say so, so a bug can never write
-      await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+      await query(client, sql`SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`);
       while (next < tables.length) {
         const i = next++;
         const table = tables[i]!;
@@ -98,7 +98,7 @@ export async function scanDatabase(pool: pg.Pool, options: ScanOptions): Promise
         options.onTable?.(++done, tables.length, `${table.schema}.${table.name}`);
       }
     } finally {
-      await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE').catch(() => {});
+      await query(client, sql`SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE`).catch(() => {});
       client.release();
     }
   };

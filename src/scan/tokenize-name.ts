@@ -15,8 +15,8 @@ export function tokenizeName(name: string): string[] {
   const plain = normalizeText(
     name
       // camelCase and PascalCase boundaries: aB → a B, ABc → A Bc
-      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-      .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2'),
+      .replace(/([a-z0-9])([A-Z])/g, (_, a: string, b: string) => `${a} ${b}`)
+      .replace(/([A-Z]+)([A-Z][a-z])/g, (_, a: string, b: string) => `${a} ${b}`),
   );
   return plain
     .split(/[^a-z0-9]+|(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])/)

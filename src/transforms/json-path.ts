@@ -39,7 +39,7 @@ export function parseJsonPath(text: string): PathSegment[] {
       const m = /^\[(\*|\d+|'((?:[^'\\]|\\.)*)')\]/.exec(rest);
       if (!m) throw new JsonPathError(`[*], [n] or ['key'] expected at position ${i + 1}`);
       if (m[1] === '*') segments.push(null);
-      else if (m[2] !== undefined) segments.push(m[2].replace(/\\(.)/g, '$1'));
+      else if (m[2] !== undefined) segments.push(m[2].replace(/\\(.)/g, (_, c: string) => c));
       else {
         const n = Number(m[1]);
         if (!Number.isSafeInteger(n) || n > 2147483647) throw new JsonPathError(`index ${m[1]} is too large`);

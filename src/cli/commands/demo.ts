@@ -6,7 +6,10 @@ import { withDatabase, withUser } from '../../db/connection.ts';
 import { createClinicalSchema, loadClinicalData } from '../../demo/synthetic.ts';
 import { applyPolicy } from '../pipeline.ts';
 import { packageRoot } from '../../version.ts';
-import { ident, literal, sql } from '../../sql/index.ts';
+import { ident, literal, param, sql, type Sql } from '../../sql/index.ts';
+import { query, queryRows } from '../../db/query.ts';
+import type { CreateMaskedView } from '../../plan/nodes.ts';
+import { visibleRowCondition } from '../../plan/render.ts';
 import { createOutput, type Output } from '../output.ts';
 
 const DEMO_DB = 'pgmask_demo';
@@ -40,8 +43,8 @@ export function demoCommand(): Command {
 async function runDemo(adminUrl: string, scale: number, out: Output): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(sql`CREATE DATABASE ${ident(DEMO_DB)}`.text);
-  await admin.query(sql`CREATE ROLE ${ident(READER)} LOGIN PASSWORD ${literal('demo')}`.text);
+  await query(admin, sql`CREATE DATABASE ${ident(DEMO_DB)}`);
+  await query(admin, sql`CREATE ROLE ${ident(READER)} LOGIN PASSWORD ${literal('demo')}`);
   await admin.end();
 
   const dbUrl = withDatabase(adminUrl, DEMO_DB);
@@ -56,27 +59,31 @@ async function runDemo(adminUrl: string, scale: number, out: Output): Promise<vo
     const policyPath = join(packageRoot, 'examples', 'clinic.yaml');
     out.err('applying examples/clinic.yaml (pgmask migrate) …');
     const { prepared } = await applyPolicy(dbUrl, await readFile(policyPath, 'utf8'), { file: policyPath });
-    out.err(`  runtime ${prepared.runtime}; views: ${prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView').map((n) => `masked.${n.name}`).join(', ')}\n`);
+    const views = prepared.plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView');
+    out.err(`  runtime ${prepared.runtime}; views: ${views.map((n) => `${n.schema}.${n.name}`).join(', ')}\n`);
+    const patients = views.find((v) => v.name === 'patients')!;
+    const source = ident(patients.sourceSchema, patients.sourceTable);
 
     const reader = new pg.Client({ connectionString: withUser(dbUrl, READER, 'demo') });
     await reader.connect();
     try {
-      await showSideBySide(owner, reader, out);
-      const raw = (await owner.query<{ n: string }>('SELECT count(*) AS n FROM public.patients')).rows[0]!.n;
-      const masked = (await reader.query<{ n: string }>('SELECT count(*) AS n FROM patients')).rows[0]!.n;
-      out.out(`\nRow filter "NOT research_opt_out": ${raw} patients in public.patients, ${masked} visible to ${READER}.`);
-      const path = (await reader.query<{ p: string }>("SELECT current_setting('search_path') AS p")).rows[0]!.p;
+      await showSideBySide(owner, reader, patients, out);
+      const count = async (client: pg.Client, relation: Sql) => (await queryRows<{ n: string }>(client, sql`SELECT count(*) AS n FROM ${relation}`))[0]!.n;
+      const raw = await count(owner, source);
+      const masked = await count(reader, ident(patients.name));
+      out.out(`\nRow filter "${patients.filter}": ${raw} patients in ${patients.sourceSchema}.${patients.sourceTable}, ${masked} visible to ${READER}.`);
+      const path = (await queryRows<{ p: string }>(reader, sql`SELECT current_setting('search_path') AS p`))[0]!.p;
       out.out(`${READER}'s search_path is ${path}, so BI tools see "patients", "encounters", … directly.`);
-      out.out(`\n${READER}> SELECT * FROM public.patients;`);
+      out.out(`\n${READER}> SELECT * FROM ${patients.sourceSchema}.${patients.sourceTable};`);
       try {
-        await reader.query('SELECT * FROM public.patients LIMIT 1');
+        await query(reader, sql`SELECT * FROM ${source} LIMIT 1`);
         out.out('  !!! the analyst read the source table: this must never happen');
       } catch (e) {
         out.out(`  ERROR: ${(e as Error).message}   ← refused, as it must be`);
       }
       out.out(`${READER}> SELECT * FROM pgmask_private.keys;`);
       try {
-        await reader.query('SELECT * FROM pgmask_private.keys');
+        await query(reader, sql`SELECT * FROM pgmask_private.keys`);
         out.out('  !!! the analyst read the keys: this must never happen');
       } catch (e) {
         out.out(`  ERROR: ${(e as Error).message}   ← refused`);
@@ -89,24 +96,32 @@ async function runDemo(adminUrl: string, scale: number, out: Output): Promise<vo
   }
 }
 
-/** A few patients as the owner sees them, next to the same patients as the analyst sees them. */
-async function showSideBySide(owner: pg.Client, reader: pg.Client, out: Output): Promise<void> {
-  // the owner can recompute a pseudonym (it can read the key); the analyst cannot
-  const raw = await owner.query(`
-    SELECT p.patient_id, p.mrn, p.first_name, p.last_name, p.birth_date::text, p.zip, p.sex, p.weight_kg::text,
-           pgmask.pseudonymize(p.patient_id, (SELECT key FROM pgmask_private.keys WHERE name = 'default'), '{}'::jsonb) AS token
-      FROM public.patients p WHERE NOT p.research_opt_out ORDER BY p.patient_id LIMIT 5`);
-  const tokens = raw.rows.map((r) => r.token as string);
-  const masked = await reader.query(
-    `SELECT patient_id, mrn, first_name, last_name, birth_date::text, zip, sex, weight_kg::text FROM patients WHERE patient_id = ANY($1)`,
-    [tokens],
+const SHOWN_COLUMNS = ['patient_id', 'mrn', 'first_name', 'last_name', 'birth_date', 'zip', 'sex', 'weight_kg'];
+const shownColumns = (alias: Sql): Sql[] => SHOWN_COLUMNS.map((c) => sql`${alias}.${ident(c)}::text AS ${ident(c)}`);
+
+/**
+ * A few patients as the owner sees them, next to the same patients as the analyst sees
+ * them. The owner computes each masked patient_id with the view's own expression (it can
+ * read the key; the analyst cannot) over the rows the view's own condition shows.
+ */
+async function showSideBySide(owner: pg.Client, reader: pg.Client, patients: CreateMaskedView, out: Output): Promise<void> {
+  const src = sql`src`;
+  const token = patients.columns.find((c) => c.name === 'patient_id')!.expression;
+  const raw = await queryRows<Record<string, string | null>>(
+    owner,
+    sql`SELECT ${shownColumns(src)}, (${token})::text AS token
+          FROM ${ident(patients.sourceSchema, patients.sourceTable)} AS src WHERE ${visibleRowCondition(patients)} ORDER BY src.patient_id LIMIT 5`,
   );
-  const byToken = new Map(masked.rows.map((r) => [r.patient_id as string, r]));
-  const cols = ['patient_id', 'mrn', 'first_name', 'last_name', 'birth_date', 'zip', 'sex', 'weight_kg'];
-  out.out('raw (public.patients, as the owner)  →  masked (patients, as metabase_reader)\n');
-  for (const r of raw.rows) {
-    const m = byToken.get(r.token as string) ?? {};
-    for (const c of cols) out.out(`  ${c.padEnd(11)} ${String(r[c] ?? 'NULL').padEnd(24)} → ${String((m as Record<string, unknown>)[c] ?? 'NULL')}`);
+  const tokens = raw.map((r) => r.token);
+  const masked = await queryRows<Record<string, string | null>>(
+    reader,
+    sql`SELECT ${shownColumns(sql`v`)} FROM ${ident(patients.schema, patients.name)} AS v WHERE v.patient_id = ANY(${param(tokens)})`,
+  );
+  const byToken = new Map(masked.map((r) => [r.patient_id, r]));
+  out.out(`raw (${patients.sourceSchema}.${patients.sourceTable}, as the owner)  →  masked (${patients.name}, as ${READER})\n`);
+  for (const r of raw) {
+    const m = byToken.get(r.token ?? null) ?? {};
+    for (const c of SHOWN_COLUMNS) out.out(`  ${c.padEnd(11)} ${String(r[c] ?? 'NULL').padEnd(24)} → ${String(m[c] ?? 'NULL')}`);
     out.out('');
   }
 }
