@@ -17,7 +17,7 @@ import type { AccessState } from '../catalog/access-state.ts';
 import { summarizePlan, type PlanSummary } from '../plan/plan-summary.ts';
 import { checkNodeAccess, citusObjectReport, type CitusObjectReport } from '../db/citus.ts';
 import { connect, type ServerNotice } from '../db/connection.ts';
-import { withGuardedSession, type SessionGuard } from '../db/session-guard.ts';
+import { withGuardedSession, type Blocker, type SessionGuard } from '../db/session-guard.ts';
 import { assertMigratePrivileges, assertRevocableMemberships, readMigrateRoleFacts, type MigrateTargets } from '../db/migrate-privileges.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
 import { sqlRuntimeInstall, plv8RuntimeInstall } from '../runtime/runtime-install.ts';
@@ -147,6 +147,8 @@ export interface ApplyOptions {
   readonly signal?: AbortSignal;
   /** WARNING and NOTICE messages the server sends while migrating (default: dropped) */
   readonly onNotice?: (notice: ServerNotice) => void;
+  /** told who holds the masked views' locks while migrate waits for them (without making readers queue) */
+  readonly onLockWait?: (blockers: readonly Blocker[]) => void;
 }
 
 /** migrate and refresh wait this long for a lock, then give up naming who holds it (--lock-timeout) */
@@ -196,6 +198,7 @@ async function applyGuarded(client: pg.Client, guard: SessionGuard, loaded: Load
     guard.throwIfCancelled();
     const migration = await applyMigrations(client, {
       signal: opts.signal,
+      politeLocks: { budgetMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, onWait: opts.onLockWait },
       policy: {
         hash: loaded.policy.hash,
         sql: prepared.sql,

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError, type ErrorDetail } from '../errors.ts';
 import { byCodePoint } from './introspect.ts';
 import { ensureOwnerRoleMembership } from './migrate-privileges.ts';
-import { InterruptedError } from './session-guard.ts';
+import { InterruptedError, lockPolitely, type LockTarget, type PoliteLockOptions } from './session-guard.ts';
 import { query, queryRows } from './query.ts';
 import { ident, param, sql, trustedSqlText, type Sql } from '../sql/index.ts';
 
@@ -53,6 +53,12 @@ export interface ApplyOptions {
   readonly dryRun?: boolean;
   /** aborted (Ctrl-C): the transaction is rolled back instead of committed */
   readonly signal?: AbortSignal;
+  /**
+   * take the masked relations' locks without queueing (lockPolitely): readers never wait
+   * behind a migrate that waits for another reader; without it, each lock waits in the
+   * queue up to the session's lock_timeout
+   */
+  readonly politeLocks?: Omit<PoliteLockOptions, 'signal'>;
 }
 
 /**
@@ -200,7 +206,7 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
   const txid = await lockMigrations(check, opts);
   const history = await readHistory(client, check, opts);
   const pending = pendingMigrations(history.applied, migrations);
-  if (pending.length > 0 && !opts.dryRun) await lockMaskedViews(check);
+  if (pending.length > 0 && !opts.dryRun) await lockMaskedViews(client, check, opts, null);
   const ran = await applyOwnMigrations(client, check, pending, history, opts);
   const policy = opts.policy ? await applyPolicyMigration(client, check, opts.policy, history.policiesTable, opts, ran) : { status: 'none' as const, ownerRoleGrantedTo: null };
   await assertSameTransaction(check, txid);
@@ -227,16 +233,28 @@ async function migrateInTransaction(client: pg.PoolClient | pg.Client, migration
  * changes nothing and takes ACCESS EXCLUSIVE on the view alone. Materialized
  * views are not read through to the keys, so readers of them cannot deadlock.
  */
-async function lockMaskedViews(check: Check): Promise<void> {
-  const views = await check<{ schema: string; name: string; owner: string }>(
+async function lockMaskedViews(client: pg.PoolClient | pg.Client, check: Check, opts: ApplyOptions, schemas: readonly string[] | null): Promise<void> {
+  const targets = await check<LockTarget>(
     'cannot list the masked views',
-    sql`SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_get_userbyid(c.relowner) AS owner
+    sql`SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+               CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END AS kind
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'v' AND pg_catalog.obj_description(c.oid, 'pg_class') LIKE 'pgmask:%'
+         WHERE pg_catalog.obj_description(c.oid, 'pg_class') LIKE 'pgmask:%'
+           AND ${schemas === null ? sql`c.relkind = 'v'` : sql`c.relkind IN ('v', 'm') AND n.nspname = ANY(${param(schemas)}::text[])`}
          ORDER BY c.oid`,
   );
-  for (const v of views) {
-    await check(`cannot lock masked view ${v.schema}.${v.name}`, sql`ALTER VIEW ${ident(v.schema, v.name)} OWNER TO ${ident(v.owner)}`);
+  if (opts.politeLocks) {
+    try {
+      await lockPolitely(client, targets, { ...opts.politeLocks, signal: opts.signal });
+    } catch (cause) {
+      if (cause instanceof InterruptedError) throw cause;
+      throw databaseError(cause, 'cannot lock the masked views');
+    }
+    return;
+  }
+  for (const v of targets) {
+    const kind = v.kind === 'view' ? sql`VIEW` : sql`MATERIALIZED VIEW`;
+    await check(`cannot lock masked view ${v.schema}.${v.name}`, sql`ALTER ${kind} ${ident(v.schema, v.name)} OWNER TO ${ident(v.owner)}`);
   }
 }
 
@@ -453,6 +471,8 @@ async function applyPolicyMigration(
   ran.push(`-- pgmask policy migration (policy ${policy.hash})\n${policy.sql.trimEnd()}\n`);
   let ownerRoleGrantedTo: string | null = null;
   if (!opts.dryRun) {
+    // the views it replaces or drops, locked first (politely when asked): readers never queue behind a waiting statement of it
+    await lockMaskedViews(client, check, opts, masked);
     ownerRoleGrantedTo = await ensureOwnerRoleMembership(client);
     await execute(client, { label: `policy migration (policy ${policy.hash})`, file: 'policy migration', sql: policy.sql });
     // one row per masked schema: the policy that made its views (check and the next migrate compare per masked schema)

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError } from '../errors.ts';
 import { connect, forwardNotices, type ServerNotice } from './connection.ts';
-import { query } from './query.ts';
-import { literal, param, sql } from '../sql/index.ts';
+import { query, savepoint } from './query.ts';
+import { ident, literal, param, sql } from '../sql/index.ts';
 
 /** A session that holds a lock pgmask waited for, as pg_stat_activity shows it. */
 export interface Blocker {
@@ -77,10 +77,17 @@ export class SessionGuard {
   }
 
   private async connection(): Promise<pg.Client> {
+    if (this.closed) throw new Error('the session guard is closed');
     if (!this.monitor) {
       const c = new pg.Client({ connectionString: this.url, application_name: 'pgmask (lock monitor)' });
       c.on('error', () => {});
       await c.connect();
+      // closed while connecting (the work ended): a connection left open would keep the process alive
+      if (this.closed || this.monitor) {
+        await c.end().catch(() => {});
+        if (this.closed) throw new Error('the session guard is closed');
+        return this.monitor!;
+      }
       this.monitor = c;
     }
     return this.monitor;
@@ -135,24 +142,12 @@ export class SessionGuard {
    */
   explain(error: unknown, command: string, rolledBack: string): unknown {
     const sqlstate = sqlState(error);
-    if (sqlstate === '55P03') {
-      const who = this.seen.length > 0 ? this.seen.map(describeBlocker).join('; ') : 'a session the monitor did not see (the wait was shorter than its poll)';
-      const pids = this.seen.map((b) => b.pid);
-      return new PgmaskError({
-        code: 'LOCK_TIMEOUT',
-        message: `${command} waited ${formatMs(this.lockTimeoutMs)} for a lock and gave up; it was held by ${who}`,
-        hint: `${rolledBack}. Run it again when ${pids.length === 1 ? 'that session' : 'those sessions'} ended their transaction${
-          pids.length > 0 ? ` (an abandoned one can be ended with SELECT pg_terminate_backend(${pids.join('), pg_terminate_backend(')}))` : ''
-        }, or wait longer with --lock-timeout`,
-        exitCode: ExitCode.database,
-        details: this.seen.map((b) => ({ code: 'LOCK_HOLDER', severity: 'error' as const, message: describeBlocker(b) })),
-        cause: error,
-      });
-    }
-    if (this.cancelRequested && (sqlstate === '57014' || error instanceof InterruptedError)) {
+    if (sqlstate === '55P03') return lockTimeoutError(command, this.lockTimeoutMs, this.seen, rolledBack, error);
+    if (this.cancelRequested && (sqlstate === '57014' || causes(error).some((e) => e instanceof InterruptedError))) {
+      const how = sqlstate === '57014' ? 'the running statement was cancelled on the server' : 'it stopped before its next statement';
       return new PgmaskError({
         code: 'INTERRUPTED',
-        message: `${command} was interrupted (Ctrl-C): the running statement was cancelled on the server`,
+        message: `${command} was interrupted (Ctrl-C): ${how}`,
         hint: `${rolledBack}`,
         exitCode: ExitCode.interrupted,
         cause: error,
@@ -167,11 +162,128 @@ export class SessionGuard {
   }
 }
 
+/** LOCK_TIMEOUT (exit 4): `command` waited `ms` for a lock held by `blockers`; `rolledBack` says what became of the work. */
+export function lockTimeoutError(command: string, ms: number, blockers: readonly Blocker[], rolledBack: string, cause?: unknown): PgmaskError {
+  const who = blockers.length > 0 ? blockers.map(describeBlocker).join('; ') : 'a session the monitor did not see (the wait was shorter than its poll)';
+  const pids = blockers.map((b) => b.pid);
+  return new PgmaskError({
+    code: 'LOCK_TIMEOUT',
+    message: `${command} waited ${formatMs(ms)} for a lock and gave up; it was held by ${who}`,
+    hint: `${rolledBack}. Run it again when ${pids.length === 1 ? 'that session' : 'those sessions'} ended their transaction${
+      pids.length > 0 ? ` (an abandoned one can be ended with SELECT pg_terminate_backend(${pids.join('), pg_terminate_backend(')}))` : ''
+    }, or wait longer with --lock-timeout`,
+    exitCode: ExitCode.database,
+    details: blockers.map((b) => ({ code: 'LOCK_HOLDER', severity: 'error' as const, message: describeBlocker(b) })),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** A relation to take ACCESS EXCLUSIVE on before the work that needs it. */
+export interface LockTarget {
+  readonly schema: string;
+  readonly name: string;
+  readonly kind: 'view' | 'materialized view';
+  /** its current owner: `ALTER … OWNER TO` the same role changes nothing and locks the relation alone */
+  readonly owner: string;
+}
+
+export interface PoliteLockOptions {
+  /** give up after this long (0: never), with LOCK_TIMEOUT naming the holders */
+  readonly budgetMs: number;
+  /** the longest one attempt stands in the lock queue, where it makes new readers wait behind it */
+  readonly attemptMs?: number;
+  /** told who holds the locks, once per change of holders */
+  readonly onWait?: (blockers: readonly Blocker[]) => void;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Takes ACCESS EXCLUSIVE on `targets` (in the given order) inside the caller's transaction
+ * without making readers queue behind it: each attempt waits at most `attemptMs` (a lock
+ * request in the queue blocks every later reader of the relation), then gives the locks
+ * back (ROLLBACK TO SAVEPOINT), names who holds them, pauses with nothing requested, and
+ * tries again, until `budgetMs` is spent. `LOCK TABLE` on a view would also lock every
+ * relation under it (the source tables); `ALTER … OWNER TO` its owner locks the view alone.
+ */
+export async function lockPolitely(client: pg.ClientBase, targets: readonly LockTarget[], opts: PoliteLockOptions): Promise<void> {
+  if (targets.length === 0) return;
+  const started = Date.now();
+  const attemptMs = opts.attemptMs ?? 50;
+  let pause = 50;
+  let told = '';
+  for (;;) {
+    try {
+      // a failed attempt gives its lock requests back with the savepoint; a successful one keeps its locks
+      await savepoint(client, async () => {
+        await query(client, sql`SET LOCAL lock_timeout = ${literal(attemptMs)}`);
+        for (const t of targets) {
+          const kind = t.kind === 'view' ? sql`VIEW` : sql`MATERIALIZED VIEW`;
+          await query(client, sql`ALTER ${kind} ${ident(t.schema, t.name)} OWNER TO ${ident(t.owner)}`);
+        }
+      });
+      // the session's lock_timeout comes back for the statements after
+      await query(client, sql`SET LOCAL lock_timeout = ${literal(Math.max(0, Math.round(opts.budgetMs)))}`);
+      return;
+    } catch (error) {
+      if (sqlState(error) !== '55P03') throw error;
+    }
+    const blockers = await lockHolders(client, targets);
+    if (opts.budgetMs > 0 && Date.now() - started + pause > opts.budgetMs) {
+      throw lockTimeoutError('migrate', opts.budgetMs, blockers, 'the whole migration was rolled back; the database is exactly as before');
+    }
+    const key = blockers.map((b) => b.pid).join(',');
+    if (key !== told) {
+      told = key;
+      opts.onWait?.(blockers);
+    }
+    await pauseFor(pause, opts.signal);
+    pause = Math.min(pause * 2, 1000);
+  }
+}
+
+/** The sessions holding a lock on any of `targets`, as pg_stat_activity shows them. */
+async function lockHolders(client: pg.ClientBase, targets: readonly LockTarget[]): Promise<Blocker[]> {
+  const names = targets.map((t) => ident(t.schema, t.name).text);
+  return (
+    await query<Blocker>(
+      client,
+      sql`SELECT DISTINCT a.pid, a.usename::text AS "user", a.application_name AS application, a.state,
+              a.xact_start::text AS "transactionStart", a.query
+         FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()
+          AND l.relation = ANY (SELECT pg_catalog.to_regclass(n)::oid FROM pg_catalog.unnest(${param(names)}::text[]) AS n)
+        ORDER BY a.pid`,
+    )
+  ).rows;
+}
+
+/** Waits `ms`, or until `signal` aborts (then throws InterruptedError). */
+function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new InterruptedError());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new InterruptedError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** Ctrl-C arrived while no statement was running. */
 export class InterruptedError extends Error {
   constructor() {
     super('interrupted');
   }
+}
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e: unknown = error; e !== undefined && e !== null && chain.length < 10; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
 }
 
 function sqlState(error: unknown): string | undefined {
@@ -182,7 +294,7 @@ function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
-function describeBlocker(b: Blocker): string {
+export function describeBlocker(b: Blocker): string {
   const parts = [`pid ${b.pid}`];
   if (b.user) parts.push(`user ${b.user}`);
   if (b.application) parts.push(`application ${b.application}`);

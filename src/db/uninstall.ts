@@ -243,7 +243,7 @@ export async function runUninstall(client: pg.ClientBase, plan: UninstallPlan, o
     await run('cannot commit', sql`COMMIT`);
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
+    await query(client, sql`ROLLBACK`).catch(() => {});
     throw error;
   }
 }

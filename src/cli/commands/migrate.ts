@@ -5,6 +5,7 @@ import { createOutput, reportWarnings } from '../output.ts';
 import { databaseUrlOption, jsonOption, lockTimeoutOption, parseDuration, policyOption, requireDatabaseUrl, transformsOption } from '../options.ts';
 import { withInterrupt } from '../interrupt.ts';
 import { formatNotice } from '../../db/connection.ts';
+import { describeBlocker } from '../../db/session-guard.ts';
 import { formatPlanSummary } from '../../plan/plan-summary.ts';
 
 export function migrateCommand(): Command {
@@ -24,7 +25,14 @@ export function migrateCommand(): Command {
       const loaded = await loadPolicyFile(opts.policy, opts.transforms);
       out.progress(`planning ${opts.policy} …`);
       const { prepared, migration, citus } = await withInterrupt(out, (signal) =>
-        applyLoadedPolicy(url, loaded, { dryRun: Boolean(opts.dryRun), lockTimeoutMs, signal, onNotice: (n) => out.err(formatNotice(n)) }),
+        applyLoadedPolicy(url, loaded, {
+          dryRun: Boolean(opts.dryRun),
+          lockTimeoutMs,
+          signal,
+          onNotice: (n) => out.err(formatNotice(n)),
+          onLockWait: (blockers) =>
+            out.err(`waiting for the masked views, in use by ${blockers.map(describeBlocker).join('; ') || 'another session'}; retrying ${lockTimeoutMs > 0 ? `for up to ${opts.lockTimeout}` : 'until they are free'} without making readers queue`),
+        }),
       );
       reportWarnings(out, prepared.warnings);
       reportCitusNodes(out, citus);
