@@ -29,6 +29,7 @@ import { PGMASK_VERSION } from '../version.ts';
 import { ident, sql, sqlExpression } from '../sql/index.ts';
 import { policyError, type ErrorDetail } from '../errors.ts';
 import { formatPath } from '../policy/policy-source-map.ts';
+import { query, readOnly, savepoint } from '../db/query.ts';
 
 /**
  * The imperative shell around the pure planner: connect, introspect, validate,
@@ -82,10 +83,15 @@ async function checkFilters(client: pg.ClientBase, policy: Policy): Promise<void
   for (const table of policy.tables) {
     if (table.filter === null) continue;
     const probe = sql`EXPLAIN (COSTS OFF) SELECT 1 FROM ${ident(table.sourceSchema, table.name)} AS src WHERE ${sqlExpression(table.filter)}`;
-    await client.query('SAVEPOINT pgmask_filter');
     try {
-      await client.query(`SET LOCAL search_path = pg_catalog, ${ident(table.sourceSchema).text}`);
-      await client.query(probe.text);
+      await savepoint(
+        client,
+        async () => {
+          await query(client, sql`SET LOCAL search_path = pg_catalog, ${ident(table.sourceSchema)}`);
+          await query(client, probe);
+        },
+        { rollback: true },
+      );
     } catch (e) {
       problems.push({
         code: 'FILTER_INVALID',
@@ -94,8 +100,6 @@ async function checkFilters(client: pg.ClientBase, policy: Policy): Promise<void
         hint: 'a filter is a boolean SQL expression over the source table columns',
         path: formatPath([...table.path, 'filter']),
       });
-    } finally {
-      await client.query('ROLLBACK TO SAVEPOINT pgmask_filter');
     }
   }
   if (problems.length > 0) throw policyError('a row filter is invalid', problems);
@@ -109,12 +113,7 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
   // validate before touching the database again: a policy that does not fit fails with positions (exit 3)
   const details = validatePolicy(policy, snapshot, registry, runtime);
   assertValid(details, policy);
-  await client.query('BEGIN READ ONLY');
-  try {
-    await checkFilters(client, policy);
-  } finally {
-    await client.query('ROLLBACK');
-  }
+  await readOnly(client, () => checkFilters(client, policy));
   const runtimeSql = runtime === 'sql' ? sqlRuntimeInstall(registry) : await plv8RuntimeInstall(registry, { customDir: loaded.transformsDir ?? undefined });
   const access = await readAccessState(client, policy.schemas.map((s) => s.masked));
   const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION, access });

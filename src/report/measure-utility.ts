@@ -89,7 +89,7 @@ function correlationPairs(input: TableUtilityInput, all: readonly MeasuredColumn
 }
 
 export interface TableUtilityQuery {
-  readonly text: Sql;
+  readonly statement: Sql;
   /** the perturbed and generalized columns */
   readonly measured: readonly MeasuredColumn[];
   readonly pairs: readonly [MeasuredColumn, MeasuredColumn][];
@@ -184,7 +184,7 @@ export function tableUtilityQuery(input: TableUtilityInput): TableUtilityQuery |
   });
   const from = errors.length > 0 ? sql`(SELECT *, ${join(errors)} FROM p) x` : sql`p`;
   return {
-    text: sql`WITH ${join(ctes, ',\n')}
+    statement: sql`WITH ${join(ctes, ',\n')}
 SELECT ${join(aggregates, ',\n  ')}
 FROM ${from}`,
     measured,
@@ -204,7 +204,7 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 export async function measureTableUtility(client: pg.ClientBase, input: TableUtilityInput): Promise<{ columns: ColumnUtility[]; correlations: CorrelationPair[] }> {
   const query = tableUtilityQuery(input);
   if (query === null) return { columns: [], correlations: [] };
-  const row = (await queryRows<Record<string, unknown>>(client, query.text))[0]!;
+  const row = (await queryRows<Record<string, unknown>>(client, query.statement))[0]!;
   const get = (c: MeasuredColumn, what: string) => row[`c${query.projected.indexOf(c)}_${what}`];
   const columns: ColumnUtility[] = query.measured.map((c) => {
     const numeric = comparable(c);
