@@ -47,6 +47,10 @@ describe('pgmask CLI', () => {
     const help = await pgmask(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Exit codes: 0 ok/);
+    // bin/pgmask.js itself, as a clone runs it (TypeScript through tsx): the same help, the same usage exit
+    const viaBin = await runPgmask(['--help'], { viaBin: true });
+    expect(viaBin.stdout).toBe(help.stdout);
+    expect((await runPgmask(['migrate', '--no-such-flag'], { viaBin: true })).code).toBe(2);
     const bad = await pgmask(['migrate', '--no-such-flag']);
     expect(bad.code).toBe(2);
     const noUrl = await pgmask(['migrate', '--policy', 'x.yaml'], { DATABASE_URL: '' });

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
 import { MIGRATION_LOCK_KEY } from '../../src/db/migrate.ts';
-import { PGMASK_BIN } from '../support/cli.ts';
+import { pgmaskEntry } from '../support/cli.ts';
 import { queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { patientsDatabase, patientsPolicy, type PatientsFixture } from '../support/patients-fixture.ts';
 
@@ -56,7 +56,7 @@ interface Running {
 function startMigrate(...flags: string[]): Running {
   const file = join(dir, 'policy.yaml');
   writeFileSync(file, policy(0.09));
-  const child = spawn(process.execPath, [PGMASK_BIN, 'migrate', '--policy', file, '--database-url', db.url, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [pgmaskEntry(), 'migrate', '--policy', file, '--database-url', db.url, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

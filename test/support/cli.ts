@@ -1,7 +1,14 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
+/** bin/pgmask.js, as a clone runs it (TypeScript through tsx). */
 export const PGMASK_BIN = join(import.meta.dirname, '..', '..', 'bin', 'pgmask.js');
+
+/** The CLI bundled for this test run (test/support/global-setup.ts), else bin/pgmask.js. */
+export function pgmaskEntry(): string {
+  return inject('cliEntry') ?? PGMASK_BIN;
+}
 
 export interface CliRun {
   readonly code: number;
@@ -9,12 +16,15 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs `pgmask ARGS` as a user would (a new process through bin/pgmask.js) and returns its exit code and output. */
-export function runPgmask(args: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
+/**
+ * Runs `pgmask ARGS` as a user would (a new process) and returns its exit code and output: the CLI
+ * bundled for this run, or bin/pgmask.js itself with `viaBin` (the tsx path of a clone).
+ */
+export function runPgmask(args: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number; viaBin?: boolean } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [PGMASK_BIN, ...args],
+      [opts.viaBin ? PGMASK_BIN : pgmaskEntry(), ...args],
       { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );

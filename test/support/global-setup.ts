@@ -1,5 +1,9 @@
 import type { TestProject } from 'vitest/node';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import pg from 'pg';
+import { packageRoot } from '../../src/version.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.ts';
 import { redactUrl } from '../../src/db/connection.ts';
 
@@ -8,10 +12,36 @@ declare module 'vitest' {
     adminUrl: string;
     serverLabel: string;
     plv8Available: boolean;
+    /** the CLI bundled for this run (test/support/cli-entry.ts), run by runPgmask */
+    cliEntry: string;
   }
 }
 
 let server: EmbeddedServer | undefined;
+let cliDir: string | undefined;
+
+/**
+ * Bundles the CLI once for the run, under the package root (so its package root, sql/ and
+ * migrations/ are found as from dist/) in a directory of its own (runs in parallel do not clash).
+ */
+async function bundleCli(): Promise<string> {
+  cliDir = join(packageRoot, '.pgmask-tmp', `test-cli-${process.pid}`);
+  rmSync(cliDir, { recursive: true, force: true });
+  mkdirSync(cliDir, { recursive: true });
+  await build({
+    absWorkingDir: packageRoot,
+    entryPoints: { pgmask: 'test/support/cli-entry.ts' },
+    outdir: cliDir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return join(cliDir, 'pgmask.js');
+}
 
 /** One PostgreSQL for the whole run: DATABASE_URL when set, otherwise an embedded server. */
 export async function setup(project: TestProject): Promise<void> {
@@ -34,8 +64,10 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('adminUrl', url);
   project.provide('serverLabel', label);
   project.provide('plv8Available', plv8);
+  project.provide('cliEntry', await bundleCli());
 }
 
 export async function teardown(): Promise<void> {
   await server?.stop();
+  if (cliDir) rmSync(cliDir, { recursive: true, force: true });
 }

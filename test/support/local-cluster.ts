@@ -168,3 +168,11 @@ export async function rowsAt(url: string, text: string): Promise<Record<string, 
     await c.end();
   }
 }
+
+/**
+ * True on a second pass of the suite over another server (`.ci/run` sets PGMASK_SECOND_PASS
+ * for its DATABASE_URL run): a file that starts all its servers itself runs the same there,
+ * so it runs in the first pass only (and says so).
+ */
+export const ownServersSkipped: boolean = process.env.PGMASK_SECOND_PASS === '1';
+if (ownServersSkipped) process.stdout.write('[local-cluster] PGMASK_SECOND_PASS=1: files that start their own servers ran in the first pass\n');
