@@ -1,10 +1,9 @@
 import pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
-import { parsePolicy } from '../policy/parse.ts';
+import { declaredTransformsDir, parsePolicyDocument, readPolicyDocument } from '../policy/parse.ts';
 import { readPolicyFile } from './read-policy-file.ts';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { validatePolicy, assertValid } from '../policy/validate.ts';
+import { checkPolicy } from '../policy/validate.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { snapshotFor } from '../db/introspect.ts';
 import type { LoadedPolicy } from '../policy/loaded-policy.ts';
@@ -60,17 +59,11 @@ export interface PreparedMigration {
  * every transform name.
  */
 export async function loadPolicyText(text: string, file: string, transformsDir?: string | null): Promise<LoadedPolicy> {
-  let dir = transformsDir ?? null;
-  if (!dir) {
-    try {
-      const raw = parseYaml(text) as { transforms?: unknown } | null;
-      if (raw && typeof raw.transforms === 'string') dir = resolve(dirname(file), raw.transforms);
-    } catch {
-      // the real parse below reports the YAML error with its position
-    }
-  }
+  const document = readPolicyDocument(text, file);
+  const declared = transformsDir ? null : declaredTransformsDir(document);
+  const dir = transformsDir || (declared === null ? null : resolve(dirname(file), declared));
   const registry = dir ? builtinRegistry.with(await loadCustomTransforms(dir)) : builtinRegistry;
-  return { policy: parsePolicy(text, file, registry), registry, transformsDir: dir };
+  return { policy: parsePolicyDocument(document, registry), registry, transformsDir: dir };
 }
 
 export async function loadPolicyFile(path: string, transformsDir?: string | null): Promise<LoadedPolicy> {
@@ -111,12 +104,11 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
   const snapshot = await snapshotFor(client, policy);
   const runtime = resolveRuntime(policy, snapshot);
   // validate before touching the database again: a policy that does not fit fails with positions (exit 3)
-  const details = validatePolicy(policy, snapshot, registry, runtime);
-  assertValid(details, policy);
+  const checked = checkPolicy(policy, snapshot, registry, runtime);
   await readOnly(client, () => checkFilters(client, policy));
   const runtimeSql = runtime === 'sql' ? sqlRuntimeInstall(registry) : await plv8RuntimeInstall(registry, { customDir: loaded.transformsDir ?? undefined });
   const access = await readAccessState(client, policy.schemas.map((s) => s.masked));
-  const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION, access });
+  const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION, access, checked });
   const rendered = renderPlan(plan);
   const revokes = plan.nodes.some(isRevoke);
   const sqlSha256 = sha256(revokes ? renderPlan({ ...plan, nodes: plan.nodes.filter((n) => !isRevoke(n)) }) : rendered);
@@ -130,7 +122,7 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
     sqlSha256,
     access,
     summary: summarizePlan(plan, snapshot, access),
-    warnings: details.filter((d) => d.severity === 'warning'),
+    warnings: checked.warnings,
   };
 }
 

@@ -11,7 +11,7 @@ import { attachSourceMap, formatPath, PolicySourceMap, ProblemList } from './pol
 import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema, SUBJECT_VIA_NONE } from './policy-input-schema.ts';
 import type { Policy, PolicyColumn, PolicyRole, PolicyTable, Rule, SourcePosition } from './policy.ts';
 import { SourceText, type Span } from './source-text.ts';
-import { entriesInOrder, keysInOrder, readYamlTree, type PolicyPath } from './yaml-tree.ts';
+import { entriesInOrder, keysInOrder, readYamlTree, type PolicyPath, type YamlTree } from './yaml-tree.ts';
 import { issueText } from './zod-issue-text.ts';
 
 const inputSchema = policyInputSchema(z.unknown());
@@ -38,8 +38,29 @@ const RESERVED_ROLES = ['public', 'none', 'current_user', 'current_role', 'sessi
  *   policy.tables[0].columns[1].rule.display // '{ pseudonymize: { prefix: "MRN-" } }'
  */
 export function parsePolicy(text: string, file: string, registry: TransformRegistry): Policy {
+  return parsePolicyDocument(readPolicyDocument(text, file), registry);
+}
+
+/** A policy file's YAML, read once: the shell looks up its `transforms:` directory (which decides the registry) before parsing it. */
+export interface PolicyDocument {
+  readonly file: string;
+  readonly text: string;
+  readonly tree: YamlTree;
+}
+
+export function readPolicyDocument(text: string, file: string): PolicyDocument {
+  return { file, text, tree: readYamlTree(text) };
+}
+
+/** The `transforms:` directory the policy names (a string as written), or null; a document that does not read names none. */
+export function declaredTransformsDir(document: PolicyDocument): string | null {
+  const raw = document.tree.value;
+  return isPlainMap(raw) && typeof raw['transforms'] === 'string' ? raw['transforms'] : null;
+}
+
+export function parsePolicyDocument(document: PolicyDocument, registry: TransformRegistry): Policy {
+  const { file, text, tree } = document;
   const source = new SourceText(file, text);
-  const tree = readYamlTree(text);
   const sourceMap = new PolicySourceMap(source, tree.spans);
   const problems = new ProblemList(sourceMap);
   for (const p of tree.problems) problems.add(p);

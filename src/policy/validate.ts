@@ -67,6 +67,39 @@ export function assertValid(details: readonly ErrorDetail[], policy: Policy): vo
   throw policyError(message, details);
 }
 
+/** A policy that fits a catalog: only checkPolicy makes one, so planMigration can trust it instead of validating again. */
+export interface CheckedPolicy {
+  readonly policy: Policy;
+  readonly snapshot: CatalogSnapshot;
+  readonly registry: TransformRegistry;
+  readonly runtime: Runtime;
+  /** the warnings validatePolicy found (it found no error) */
+  readonly warnings: readonly ErrorDetail[];
+}
+
+const checkedPolicies = new WeakSet<CheckedPolicy>();
+
+/**
+ * validatePolicy + assertValid, once: throws the policy error listing every problem, or
+ * returns the proof that this policy fits this catalog, with its warnings.
+ *
+ * @example
+ *   const checked = checkPolicy(policy, snapshot, registry, 'sql');   // throws POLICY_INVALID (exit 3) on an error
+ *   planMigration({ policy, snapshot, registry, runtime: 'sql', checked, … });   // does not validate again
+ */
+export function checkPolicy(policy: Policy, snapshot: CatalogSnapshot, registry: TransformRegistry, runtime: Runtime): CheckedPolicy {
+  const details = validatePolicy(policy, snapshot, registry, runtime);
+  assertValid(details, policy);
+  const checked: CheckedPolicy = Object.freeze({ policy, snapshot, registry, runtime, warnings: details.filter((d) => d.severity === 'warning') });
+  checkedPolicies.add(checked);
+  return checked;
+}
+
+/** Whether `checked` is checkPolicy's proof for exactly these inputs. */
+export function isCheckedFor(checked: CheckedPolicy | undefined, policy: Policy, snapshot: CatalogSnapshot, registry: TransformRegistry, runtime: Runtime): boolean {
+  return checked !== undefined && checkedPolicies.has(checked) && checked.policy === policy && checked.snapshot === snapshot && checked.registry === registry && checked.runtime === runtime;
+}
+
 function reportUnknownTable(problems: ProblemList, snapshot: CatalogSnapshot, ptable: PolicyTable, sourceTables: readonly CatalogTable[]): void {
   const elsewhere = snapshot.tables.find((t) => t.name === ptable.name && t.schema !== ptable.sourceSchema);
   problems.add({
