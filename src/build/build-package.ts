@@ -12,23 +12,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { packageRoot } from '../version.ts';
+import { cliBundleOptions } from './bundle-options.ts';
 
 const dist = join(packageRoot, 'dist');
 rmSync(dist, { recursive: true, force: true });
-await build({
-  absWorkingDir: packageRoot,
-  entryPoints: { pgmask: 'src/cli/main.ts', 'define-custom-transform': 'src/transforms/define-custom-transform.ts' },
-  outdir: dist,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  chunkNames: 'chunks/[name]-[hash]',
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+await build(cliBundleOptions({ pgmask: 'src/cli/main.ts', 'define-custom-transform': 'src/transforms/define-custom-transform.ts' }, dist));
 execFileSync(
   process.execPath,
   [

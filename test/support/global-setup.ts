@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { packageRoot } from '../../src/version.ts';
+import { cliBundleOptions } from '../../src/build/bundle-options.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.ts';
 import { redactUrl } from '../../src/db/connection.ts';
 
@@ -28,18 +29,8 @@ async function bundleCli(): Promise<string> {
   cliDir = join(packageRoot, '.pgmask-tmp', `test-cli-${process.pid}`);
   rmSync(cliDir, { recursive: true, force: true });
   mkdirSync(cliDir, { recursive: true });
-  await build({
-    absWorkingDir: packageRoot,
-    entryPoints: { pgmask: 'test/support/cli-entry.ts' },
-    outdir: cliDir,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  });
+  await build(cliBundleOptions({ pgmask: 'test/support/cli-entry.ts' }, cliDir));
+
   return join(cliDir, 'pgmask.js');
 }
 
