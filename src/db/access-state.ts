@@ -35,7 +35,9 @@ export async function readAccessState(client: pg.ClientBase, maskedSchemas: read
       client,
       sql`SELECT pg_catalog.to_regclass('pgmask_private.keys') IS NOT NULL AND pg_catalog.has_table_privilege('pgmask_private.keys', 'SELECT') AS ok`,
     );
-    const keys = canRead.rows[0]!.ok ? (await query<{ name: string }>(client, sql`SELECT name FROM pgmask_private.keys ORDER BY name`)).rows.map((r) => r.name) : null;
+    const installed = (await query<{ ok: boolean }>(client, sql`SELECT pg_catalog.to_regclass('pgmask_private.keys') IS NOT NULL AS ok`)).rows[0]!.ok;
+    // not installed yet: no key exists, every key of the policy is new; installed but unreadable: unknown
+    const keys = !installed ? [] : canRead.rows[0]!.ok ? (await query<{ name: string }>(client, sql`SELECT name FROM pgmask_private.keys ORDER BY name`)).rows.map((r) => r.name) : null;
     const v16 = (await query<{ v: number }>(client, sql`SELECT pg_catalog.current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 160000;
     const inert = v16
       ? (

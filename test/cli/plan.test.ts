@@ -32,6 +32,10 @@ beforeAll(async () => {
   await db.query('CREATE TABLE public.visits (visit_id bigint PRIMARY KEY, patient_id text NOT NULL)');
   const first = await plan(policy('{ noise: { relative: 0.05 } }', [ALICE, BOB]), 'migrate');
   expect(first.code, first.stderr).toBe(0);
+  // migrate prints the same summary, of what it did
+  expect(first.stdout).toContain('relations: 2 added, 0 changed, 0 dropped, 0 unchanged\n  + masked.patients (view)\n  + masked.visits (view)\n');
+  expect(first.stdout).toContain(`member: + ${BOB} → ${ANALYST} (granted)`);
+  expect(first.stdout).toContain('runtime: none → sql\nkeys: + default (generated in the database)');
 });
 
 afterAll(async () => {
