@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../src/sha256.ts';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { PgmaskError, ExitCode } from '../src/errors.ts';
@@ -67,6 +67,6 @@ export { table };
     });
   }
   const code = result.outputFiles[0]!.text;
-  const tag = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  const tag = sha256Hex(code).slice(0, 16);
   return { code, tag };
 }

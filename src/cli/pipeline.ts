@@ -10,7 +10,8 @@ import type { LoadedPolicy } from '../policy/loaded-policy.ts';
 
 export { snapshotFor } from '../db/introspect.ts';
 export type { LoadedPolicy } from '../policy/loaded-policy.ts';
-import { applyMigrations, sha256, type MigrationResult } from '../db/migrate.ts';
+import { applyMigrations, type MigrationResult } from '../db/migrate.ts';
+import { sha256Hex } from '../sha256.ts';
 import { readAccessState } from '../db/access-state.ts';
 import type { AccessState } from '../catalog/access-state.ts';
 import { summarizePlan, type PlanSummary } from '../plan/plan-summary.ts';
@@ -111,7 +112,7 @@ export async function prepareMigration(client: pg.ClientBase, loaded: LoadedPoli
   const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql, pgmaskVersion: PGMASK_VERSION, access, checked });
   const rendered = renderPlan(plan);
   const revokes = plan.nodes.some(isRevoke);
-  const sqlSha256 = sha256(revokes ? renderPlan({ ...plan, nodes: plan.nodes.filter((n) => !isRevoke(n)) }) : rendered);
+  const sqlSha256 = sha256Hex(revokes ? renderPlan({ ...plan, nodes: plan.nodes.filter((n) => !isRevoke(n)) }) : rendered);
   return {
     policy,
     snapshot,

@@ -23,6 +23,11 @@ export function createKysely(pool: pg.Pool): Kysely<any> {
 }
 
 /** Connects once to check the URL and the server, turning failures into a database error (exit 4). */
+/** A pool (hands out clients) rather than one connected client; duck-typed too, for a pool from another copy of pg. */
+export function isPool(conn: pg.Pool | pg.ClientBase): conn is pg.Pool {
+  return conn instanceof pg.Pool || typeof (conn as { totalCount?: unknown }).totalCount === 'number';
+}
+
 export async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, application_name: 'pgmask' });
   client.on('error', () => {});

@@ -11,6 +11,8 @@ import {
   type TablePrivilege,
 } from '../catalog/catalog-snapshot.ts';
 import { databaseError } from '../errors.ts';
+import { deepFreeze } from '../deep-freeze.ts';
+import { isPool } from './connection.ts';
 import { readCitusCatalog } from './citus-catalog.ts';
 import { query } from './query.ts';
 import { param, sql as pgmaskSql } from '../sql/index.ts';
@@ -53,10 +55,6 @@ export async function introspect(conn: Connection, schemas: readonly string[]): 
   } catch (cause) {
     throw databaseError(cause, `cannot read the catalog of schemas ${schemas.map((s) => JSON.stringify(s)).join(', ')}`);
   }
-}
-
-function isPool(conn: Connection): conn is pg.Pool {
-  return conn instanceof pg.Pool || typeof (conn as { totalCount?: unknown }).totalCount === 'number';
 }
 
 /**
@@ -492,14 +490,6 @@ export function byCodePoint(a: string, b: string): number {
     const d = x.value.codePointAt(0)! - y.value.codePointAt(0)!;
     if (d !== 0) return d;
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 /** The catalog as pgmask sees a policy's schemas (names qualified: introspect() pins search_path = pg_catalog). */

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ExitCode, PgmaskError, databaseError, type ErrorDetail } from '../errors.ts';
+import { sha256Hex } from '../sha256.ts';
+import { isPool } from './connection.ts';
 import { byCodePoint } from './introspect.ts';
 import { ensureOwnerRoleMembership } from './migrate-privileges.ts';
 import { InterruptedError, lockPolitely, type LockTarget, type PoliteLockOptions } from './session-guard.ts';
@@ -94,7 +95,7 @@ export function ownMigrations(): readonly OwnMigration[] {
     files.map((name) => {
       // CRLF → LF: a checkout with autocrlf must not look like an edited migration
       const sql = readFileSync(join(dir, name), 'utf8').replace(/\r\n/g, '\n');
-      return Object.freeze({ name, sql, sha256: sha256(sql) });
+      return Object.freeze({ name, sql, sha256: sha256Hex(sql) });
     }),
   );
   return cachedMigrations;
@@ -117,10 +118,6 @@ function migrationsDirectory(): string {
   }
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
 /**
  * Applies pgmask's own migrations that are not applied yet, then the policy
  * migration unless the newest recorded one has the same policy hash and SQL
@@ -139,8 +136,8 @@ export function sha256(text: string): string {
  */
 export async function applyMigrations(conn: pg.Pool | pg.Client, opts: ApplyOptions): Promise<MigrationResult> {
   const migrations = opts.migrations ?? ownMigrations();
-  if (conn instanceof pg.Pool || typeof (conn as { totalCount?: unknown }).totalCount === 'number') {
-    const client = await (conn as pg.Pool).connect();
+  if (isPool(conn)) {
+    const client = await conn.connect();
     let broken: Error | undefined;
     try {
       return await runOn(client, migrations, opts);
@@ -453,7 +450,7 @@ async function applyPolicyMigration(
   opts: ApplyOptions,
   ran: string[],
 ): Promise<{ status: 'applied' | 'unchanged'; ownerRoleGrantedTo: string | null }> {
-  const sqlSha = policy.sqlSha256 ?? sha256(policy.sql);
+  const sqlSha = policy.sqlSha256 ?? sha256Hex(policy.sql);
   const masked = policy.schemas.map((s) => s.masked);
   // before the policies table exists (fresh database, dry run) nothing is applied yet
   const latest =

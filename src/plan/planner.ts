@@ -5,6 +5,7 @@ import type { TransformRegistry } from '../transforms/registry.ts';
 import type { Runtime } from '../transforms/transform.ts';
 import type { ErrorDetail } from '../errors.ts';
 import { policyError, PgmaskError, ExitCode } from '../errors.ts';
+import { sha256Hex } from '../sha256.ts';
 import { validatePolicy, assertValid, isCheckedFor, type CheckedPolicy } from '../policy/validate.ts';
 import { formatPath, policyLocation } from '../policy/policy-source-map.ts';
 import { ident, literal, sql, join, trustedSqlText, type Sql } from '../sql/index.ts';
@@ -12,7 +13,6 @@ import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex, RowOrder, S
 import { planSubjectRoutes } from './subject-routes.ts';
 import { cast, columnReference, constant, expr, keyReference } from './expression.ts';
 import { renderExpression } from './render.ts';
-import { createHash } from 'node:crypto';
 import type { AccessState } from '../catalog/access-state.ts';
 import { planOffboarding, type KeptMember } from './offboarding.ts';
 import { citusMode, citusPolicy, planCitusNodes } from './citus.ts';
@@ -271,7 +271,7 @@ export function maskedKeyIndexName(maskedSchema: string, table: string): string 
 }
 
 function materializedIndexBase(maskedSchema: string, table: string): string {
-  return `pgmask_${createHash('sha256').update(`${maskedSchema}.${table}`).digest('hex').slice(0, 12)}`;
+  return `pgmask_${sha256Hex(`${maskedSchema}.${table}`).slice(0, 12)}`;
 }
 
 /** Transforms that map distinct values to distinct values, so a key stays a key after masking. */

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { policyError } from '../errors.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import { checkRowFilter, type RowFilterProblem } from '../sql/row-filter.ts';
 import { didYouMean } from './closest-name.ts';
-import { deepFreeze } from './deep-freeze.ts';
+import { deepFreeze } from '../deep-freeze.ts';
+import { sha256Hex } from '../sha256.ts';
 import { isPlainMap, parseRule, valueAt } from './parse-rule.ts';
 import { attachSourceMap, formatPath, PolicySourceMap, ProblemList } from './policy-source-map.ts';
 import { allowedKeys, identifierProblem, KEY_NAME_PATTERN, policyInputSchema, SUBJECT_VIA_NONE } from './policy-input-schema.ts';
@@ -154,7 +154,7 @@ export function parsePolicyDocument(document: PolicyDocument, registry: Transfor
     tables,
     citus: data.citus ?? null,
     transformsDir: data.transforms === undefined ? null : resolve(dirname(file), data.transforms),
-    hash: createHash('sha256').update(text, 'utf8').digest('hex'),
+    hash: sha256Hex(text),
     file,
     text,
   });

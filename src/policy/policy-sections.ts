@@ -1,4 +1,4 @@
-import { deepFreeze } from './deep-freeze.ts';
+import { deepFreeze } from '../deep-freeze.ts';
 import { attachSourceMap, policySourceMap } from './policy-source-map.ts';
 import type { Policy } from './policy.ts';
 

@@ -1,4 +1,4 @@
-/** Freezes a value and everything reachable from it, so a trusted Policy cannot be changed after parsing. */
+/** Freezes a value and everything reachable from it, so a trusted Policy or CatalogSnapshot cannot be changed once built. */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
