@@ -18,7 +18,14 @@ import { patientsDatabase, patientsPolicy, type PatientsFixture } from '../suppo
 const s = uniqueSuffix();
 const ANALYST = `lock_analyst_${s}`;
 const READER = `lock_reader_${s}`;
-const policy = (noise: number) => patientsPolicy({ role: ANALYST, members: [READER], weight: `{ noise: { relative: ${noise} } }` });
+// visits is materialized: refresh's CLUSTER needs ACCESS EXCLUSIVE on it
+const VISITS = `  visits:
+    materialize: true
+    columns:
+      visit_id: pseudonymize
+      patient_id: pseudonymize
+`;
+const policy = (noise: number) => patientsPolicy({ role: ANALYST, members: [READER], weight: `{ noise: { relative: ${noise} } }`, moreTables: VISITS });
 
 let fixture: PatientsFixture;
 let db: TestDatabase;
@@ -32,12 +39,15 @@ beforeAll(async () => {
   ({ db, dir } = fixture);
   readerUrl = await db.createLoginRole(READER);
   db.trackRole(ANALYST);
+  await db.query(`CREATE TABLE public.visits (visit_id bigint PRIMARY KEY, patient_id text NOT NULL);
+INSERT INTO public.visits VALUES (1, 'P1'), (2, 'P2')`);
   await applyPolicy(db.url, policy(0.05));
   // the analyst's open transaction holds ACCESS SHARE on the view; replacing the view needs ACCESS EXCLUSIVE
   analyst = new pg.Client({ connectionString: readerUrl, application_name: 'metabase' });
   await analyst.connect();
   await analyst.query('BEGIN');
   await analyst.query('SELECT count(*) FROM masked.patients');
+  await analyst.query('SELECT count(*) FROM masked.visits');
   analystPid = (await analyst.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
 });
 
@@ -54,9 +64,13 @@ interface Running {
 }
 
 function startMigrate(...flags: string[]): Running {
-  const file = join(dir, 'policy.yaml');
-  writeFileSync(file, policy(0.09));
-  const child = spawn(process.execPath, [pgmaskEntry(), 'migrate', '--policy', file, '--database-url', db.url, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startPgmask('migrate', policy(0.09), ...flags);
+}
+
+function startPgmask(command: string, text: string, ...flags: string[]): Running {
+  const file = join(dir, `${command}.yaml`);
+  writeFileSync(file, text);
+  const child = spawn(process.execPath, [pgmaskEntry(), command, '--policy', file, '--database-url', db.url, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -188,6 +202,14 @@ describe('migrate behind an analyst transaction', () => {
     } finally {
       await other.end();
     }
+  });
+
+  it('refresh behind the analyst (CLUSTER needs ACCESS EXCLUSIVE) gives up after --lock-timeout with exit 4 naming the holder', async () => {
+    const r = await startPgmask('refresh', policy(0.05), '--lock-timeout', '1s').done;
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain('error[LOCK_TIMEOUT]: refresh waited 1s for a lock and gave up; it was held by ');
+    expect(r.stderr).toContain(`pid ${analystPid}, user ${READER}, application metabase, idle in transaction`);
+    expect(r.stderr).toContain('the refresh it was running was rolled back');
   });
 
   it('when the analyst ends the transaction, the waiting migrate applies', async () => {
