@@ -251,5 +251,5 @@ CREATE OR REPLACE FUNCTION pgmask.fake(value text, key bytea, opts jsonb)
   RETURNS text
   LANGUAGE sql STABLE PARALLEL SAFE
   -- STABLE, not IMMUTABLE: convert_to() is STABLE, and PostgreSQL inlines an SQL function into the
-  -- view only when the body is no more volatile than the declaration (docs/performance in README)
+  -- view only when the body is no more volatile than the declaration (docs/performance.md)
   RETURN pgmask._fake_from_digest(hmac('\x66616b6500'::bytea || convert_to(value, 'UTF8'), key, 'sha256'), opts ->> 'kind');

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { applyMigrations, ownMigrations, type PolicyMigration } from '../../src/db/migrate.ts';
 import { PgmaskError } from '../../src/errors.ts';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { untilWaitingForLock } from '../support/locks.ts';
 
 const version = '0.0.0-test';
 const databases: TestDatabase[] = [];
@@ -312,9 +313,10 @@ describe('applyMigrations', () => {
       await winner.query('BEGIN');
       await winner.query(raced);
       await loser.query('BEGIN');
+      const loserPid = (await loser.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       const blocked = loser.query(raced);
-      // the loser is now waiting on the winner's uncommitted pg_authid row
-      await new Promise((r) => setTimeout(r, 200));
+      // the loser waits on the winner's uncommitted pg_authid row: seen in pg_locks before the winner commits
+      await untilWaitingForLock(a.pool, loserPid);
       await winner.query('COMMIT');
       await blocked;
       await loser.query('COMMIT');

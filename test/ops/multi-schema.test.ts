@@ -6,8 +6,20 @@ import { parseDocument } from 'yaml';
 import { runScan } from '../../src/scan/run-scan.ts';
 import { runPgmask } from '../support/cli.ts';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { mimicIvDdl } from '../support/mimic-iv.ts';
 
 const MIMIC = ['mimiciv_hosp', 'mimiciv_icu', 'mimiciv_note'];
+/** eight tables of the three modules: verify runs every attack on each */
+const MIMIC_TABLES = [
+  'mimiciv_hosp.patients',
+  'mimiciv_hosp.admissions',
+  'mimiciv_hosp.labevents',
+  'mimiciv_icu.icustays',
+  'mimiciv_icu.d_items',
+  'mimiciv_icu.chartevents',
+  'mimiciv_note.discharge',
+  'mimiciv_note.radiology',
+];
 
 let db: TestDatabase;
 let dir: string;
@@ -20,7 +32,8 @@ const otherRole = `cohort_analyst_${sfx}`;
 beforeAll(async () => {
   db = await createTestDatabase('pgmask_ops_multi');
   dir = mkdtempSync(join(tmpdir(), 'pgmask-multi-'));
-  await db.query(readFileSync(join(import.meta.dirname, 'fixtures', 'mimic-iv-subset.sql'), 'utf8'));
+  await db.query(mimicIvDdl(MIMIC_TABLES));
+  await db.query(readFileSync(join(import.meta.dirname, 'fixtures', 'mimic-iv-rows.sql'), 'utf8'));
   readerUrl = await db.createLoginRole(reader);
   db.trackRole(role);
   db.trackRole(otherRole);

@@ -1,5 +1,5 @@
 -- pgmask 0.1.0 migration
--- policy: examples/clinic.yaml (sha256 3672d63023101c5f024f45ed107e1dca5f61cffb0973d8c2a6859732c3f80db0)
+-- policy: examples/clinic.yaml (sha256 f6a3c5c6c1ae93517115a4b154ed835e31b7875c55a8663df6b876d35ef3f7a1)
 -- runtime: sql; source schema: public; masked schema: masked
 -- citus: every masked relation is a distributed (or reference) table, filled by INSERT … SELECT (docs/scale.md)
 -- generated SQL: review it, do not edit it (pgmask generate reproduces it byte for byte)
@@ -51,7 +51,7 @@ CREATE TABLE "masked"."patients" (
 );
 ALTER TABLE "masked"."patients" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."patients" FROM PUBLIC;
-COMMENT ON TABLE "masked"."patients" IS 'pgmask: masked table (Citus) of public.patients (policy sha256 3672d63023101c5f)';
+COMMENT ON TABLE "masked"."patients" IS 'pgmask: masked table (Citus) of public.patients (policy sha256 f6a3c5c6c1ae9351)';
 COMMENT ON COLUMN "masked"."patients"."patient_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."patients"."mrn" IS 'pgmask: { pseudonymize: { prefix: "MRN-" } }';
 COMMENT ON COLUMN "masked"."patients"."first_name" IS 'pgmask: { fake: { kind: "first_name" } }';
@@ -81,7 +81,7 @@ CREATE TABLE "masked"."encounters" (
 );
 ALTER TABLE "masked"."encounters" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."encounters" FROM PUBLIC;
-COMMENT ON TABLE "masked"."encounters" IS 'pgmask: masked table (Citus) of public.encounters (policy sha256 3672d63023101c5f)';
+COMMENT ON TABLE "masked"."encounters" IS 'pgmask: masked table (Citus) of public.encounters (policy sha256 f6a3c5c6c1ae9351)';
 COMMENT ON COLUMN "masked"."encounters"."encounter_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."encounters"."patient_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."encounters"."admitted_at" IS 'pgmask: { shift_date: { max_days: 30 } }';
@@ -108,7 +108,7 @@ CREATE TABLE "masked"."observations" (
 );
 ALTER TABLE "masked"."observations" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."observations" FROM PUBLIC;
-COMMENT ON TABLE "masked"."observations" IS 'pgmask: masked table (Citus) of public.observations (policy sha256 3672d63023101c5f)';
+COMMENT ON TABLE "masked"."observations" IS 'pgmask: masked table (Citus) of public.observations (policy sha256 f6a3c5c6c1ae9351)';
 COMMENT ON COLUMN "masked"."observations"."observation_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."observations"."encounter_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."observations"."patient_id" IS 'pgmask: pseudonymize';
@@ -136,7 +136,7 @@ CREATE TABLE "masked"."notes" (
 );
 ALTER TABLE "masked"."notes" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."notes" FROM PUBLIC;
-COMMENT ON TABLE "masked"."notes" IS 'pgmask: masked table (Citus) of public.notes (policy sha256 3672d63023101c5f)';
+COMMENT ON TABLE "masked"."notes" IS 'pgmask: masked table (Citus) of public.notes (policy sha256 f6a3c5c6c1ae9351)';
 COMMENT ON COLUMN "masked"."notes"."note_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."notes"."encounter_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."notes"."patient_id" IS 'pgmask: pseudonymize';

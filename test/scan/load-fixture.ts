@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { TestDatabase } from '../support/db.ts';
+import { mimicIvDdl } from '../support/mimic-iv.ts';
 import { isCategory, type Category } from '../../src/scan/category.ts';
 
 const dir = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -40,7 +41,10 @@ export type ClinicalModel = keyof typeof clinicalModels;
 
 /** Creates one clinical model's schemas, keys and synthetic rows in a test database (a few seconds). */
 export async function loadClinicalModel(db: TestDatabase, name: ClinicalModel): Promise<void> {
-  for (const file of ['common.sql', 'fill.sql', `${name}.ddl.sql`, `${name}.data.sql`]) await db.query(await readFile(`${dir}${file}`, 'utf8'));
+  for (const file of ['common.sql', 'fill.sql']) await db.query(await readFile(`${dir}${file}`, 'utf8'));
+  // the MIMIC-IV DDL is shared with the operations tests (test/support/fixtures)
+  await db.query(name === 'mimic-iv' ? mimicIvDdl() : await readFile(`${dir}${name}.ddl.sql`, 'utf8'));
+  await db.query(await readFile(`${dir}${name}.data.sql`, 'utf8'));
 }
 
 /** The labelled ground truth of a clinical model: `schema.table.column` → category. */
