@@ -1,6 +1,7 @@
 import { renderWithKey } from '../plan/render.ts';
 import { ident, join, literal, param, sql, typeName, type Sql } from '../sql/index.ts';
 import type { OracleSample } from './verify-facts.ts';
+import type { Policy } from '../policy/policy.ts';
 import { held, leaked, listSome, skipped, type Attack, type AttackSession } from './attack-session.ts';
 
 /**
@@ -53,6 +54,34 @@ export function evidenceWeight(inputs: readonly string[], outputs: readonly stri
   return { inputs: distinctInputs, outputs: distinctOutputs, chance };
 }
 
+/**
+ * The evidence of one column's reproduction. `shift_date` moves every date of a subject by one keyed
+ * offset: its inputs are the distinct subjects (made-up dates of one subject add nothing), its outputs
+ * the offsets the rule allows (2 × max_days, or 2 × whole weeks with keep_weekday). Other transforms
+ * key each value: see evidenceWeight.
+ */
+function columnEvidence(
+  policy: Policy,
+  sample: OracleSample,
+  column: number,
+  rows: readonly { readonly raw: readonly (string | null)[] }[],
+  informative: readonly number[],
+  expected: readonly (string | null)[],
+  keys: number,
+): { inputs: number; outputs: number; chance: number } {
+  const ptable = policy.tables.find((t) => t.name === sample.view.sourceTable);
+  const rule = ptable?.columns.find((c) => c.name === sample.table.columns[column]!.name)?.rule;
+  if (rule?.transform === 'shift_date') {
+    const subject = ptable!.subject ?? policy.subject;
+    const at = sample.table.columns.findIndex((c) => c.name === subject);
+    const subjects = new Set(informative.map((k) => (at < 0 ? '' : (rows[k]!.raw[at] ?? ''))));
+    const maxDays = Number(rule.params['max_days'] ?? 30);
+    const offsets = rule.params['keep_weekday'] === true ? 2 * Math.max(1, Math.floor(maxDays / 7)) : 2 * maxDays;
+    return { inputs: subjects.size, outputs: offsets, chance: Math.min(1, keys * Math.pow(offsets, -subjects.size)) };
+  }
+  return evidenceWeight(informative.map((k) => rows[k]!.raw[column]!), informative.map((k) => expected[k]!), keys);
+}
+
 const oracle: Attack = {
   id: 'oracle',
   title: 'call each keyed transform directly on known raw values with every key the role can obtain, and try to reproduce the view',
@@ -98,7 +127,7 @@ const oracle: Attack = {
         const real = await evaluate(s, withProbes, [col.expression]);
         const results = guessed.map((row, k) => [...row, typeof real === 'string' ? null : (real[k]?.[0] ?? null)]);
         const labels = [...candidates.map((c) => c.label), 'the key subquery on pgmask_private.keys'];
-        const weight = evidenceWeight(informative.map((k) => raw[k]!), informative.map((k) => expected[k]!), labels.length);
+        const weight = columnEvidence(facts.policy, sample, i, rows, informative, expected, labels.length);
         for (const [c, label] of labels.entries()) {
           const reproduced = informative.every((k) => results[k]![c] === expected[k]);
           if (!reproduced) continue;

@@ -80,7 +80,7 @@ describe('each preset drafts a policy that migrates, passes verify, and passes i
           await applyPolicy(db.url, yaml, { file: `${name}.${preset}.yaml` });
           const loaded = await loadPolicyText(yaml, `${name}.${preset}.yaml`);
           const verdict = await verify(db.url, loaded.policy, { registry: loaded.registry });
-          expect(verdict.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role}: ${a.id}`))).toEqual([]);
+          expect(verdict.subjects.flatMap((s) => s.attacks.filter((a) => a.status === 'leaked').map((a) => `${s.role}: ${a.id}: ${a.evidence}`))).toEqual([]);
           expect(verdict.ok, `${schema}: verify`).toBe(true);
 
           const report = await runReport(db.url, loaded, { preset });
