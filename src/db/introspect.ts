@@ -130,229 +130,27 @@ async function introspectOn(client: pg.PoolClient | pg.Client, schemas: readonly
   return snapshot;
 }
 
+/**
+ * The catalog in named phases, one query each (a constant number whatever the number of
+ * tables): relations, their columns, keys and grants, then roles, extensions, schemas, the
+ * session and the key versions; assembled into one frozen snapshot.
+ */
 async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly string[]): Promise<CatalogSnapshot> {
   const db = kyselyOnClient(client);
   try {
-    const schemaList = [...schemas];
-
-    // COLLATE "C": byte order of UTF-8 = code point order, independent of the database's locale
-    const relations = await db
-      .selectFrom('pg_catalog.pg_class as c')
-      .innerJoin('pg_catalog.pg_namespace as n', 'n.oid', 'c.relnamespace')
-      .select([
-        sql<string>`c.oid::text`.as('oid'),
-        'n.nspname as schema',
-        'c.relname as name',
-        sql<string>`c.relkind::text`.as('relkind'),
-        sql<string>`pg_catalog.pg_get_userbyid(c.relowner)`.as('owner'),
-        sql<string | null>`pg_catalog.obj_description(c.oid, 'pg_class')`.as('comment'),
-        sql<number>`c.reltuples::float8`.as('reltuples'),
-      ])
-      .where(sql<boolean>`n.nspname = ANY(${schemaList}::text[])`)
-      .where(sql<boolean>`c.relkind IN ('r', 'p', 'v', 'm', 'f')`)
-      .where('c.relispartition', '=', false)
-      .orderBy(sql`n.nspname COLLATE "C"`)
-      .orderBy(sql`c.relname COLLATE "C"`)
-      .$castTo<RelationRow>()
-      .execute();
+    const relations = await readRelations(db, schemas);
     const relids = relations.map((r) => r.oid);
+    const columns = await readColumns(db, relids);
+    const primaryKeys = await readPrimaryKeys(db, relids);
+    const foreignKeys = await readForeignKeys(db, relids);
+    const privileges = await readPrivileges(db, relids);
+    const roleRows = await readRoles(db);
+    const { available, installed } = await readExtensions(db);
+    const schemaRows = await readSchemaNames(db);
+    const session = await readSession(db);
+    const keyVersionRows = await readKeyVersions(db);
 
-    // a domain may be over another domain: follow typbasetype until a non-domain type
-    const columns = await db
-      .withRecursive('domain_base(domain_oid, base_oid)', (qb) =>
-        qb
-          .selectFrom('pg_catalog.pg_type as t')
-          .select(['t.oid as domain_oid', 't.typbasetype as base_oid'])
-          .where('t.typtype', '=', 'd')
-          .unionAll((qb2) =>
-            qb2
-              .selectFrom('domain_base as d')
-              .innerJoin('pg_catalog.pg_type as t', 't.oid', 'd.base_oid')
-              .select(['d.domain_oid', 't.typbasetype as base_oid'])
-              .where('t.typtype', '=', 'd'),
-          ),
-      )
-      .selectFrom('pg_catalog.pg_attribute as a')
-      .innerJoin('pg_catalog.pg_type as t', 't.oid', 'a.atttypid')
-      .innerJoin('pg_catalog.pg_namespace as tn', 'tn.oid', 't.typnamespace')
-      .leftJoin(
-        (eb) =>
-          eb
-            .selectFrom('domain_base as d')
-            .innerJoin('pg_catalog.pg_type as bt', 'bt.oid', 'd.base_oid')
-            .select(['d.domain_oid', 'd.base_oid'])
-            .where('bt.typtype', '<>', 'd')
-            .as('db'),
-        (join) => join.onRef('db.domain_oid', '=', 'a.atttypid'),
-      )
-      .innerJoin('pg_catalog.pg_type as base', (join) => join.on(sql`base.oid`, '=', sql`COALESCE(db.base_oid, a.atttypid)`))
-      .select([
-        sql<string>`a.attrelid::text`.as('relid'),
-        'a.attname as name',
-        'a.attnum as position',
-        sql<string>`pg_catalog.format_type(a.atttypid, a.atttypmod)`.as('sqlType'),
-        'tn.nspname as typeSchema',
-        'base.typname as baseName',
-        sql<string>`base.typcategory::text`.as('baseCategory'),
-        'a.attnotnull as notNull',
-        sql<string | null>`pg_catalog.col_description(a.attrelid, a.attnum)`.as('comment'),
-      ])
-      .where(sql<boolean>`a.attrelid = ANY(${relids}::oid[])`)
-      .where('a.attnum', '>', 0)
-      .where('a.attisdropped', '=', false)
-      .orderBy('a.attrelid')
-      .orderBy('a.attnum')
-      .$castTo<ColumnRow>()
-      .execute();
-
-    const primaryKeys = await db
-      .selectFrom('pg_catalog.pg_constraint as k')
-      .innerJoin(sql`LATERAL (SELECT * FROM unnest(k.conkey) WITH ORDINALITY AS x(attnum, ord))`.as('u'), (join) => join.onTrue())
-      .innerJoin('pg_catalog.pg_attribute as a', (join) =>
-        join.onRef('a.attrelid', '=', 'k.conrelid').onRef('a.attnum', '=', sql.ref('u.attnum')),
-      )
-      .select([
-        sql<string>`k.conrelid::text`.as('relid'),
-        'k.conname',
-        'u.ord',
-        'a.attname as column',
-        sql<null>`NULL`.as('refSchema'),
-        sql<null>`NULL`.as('refTable'),
-        sql<null>`NULL`.as('refColumn'),
-      ])
-      .where(sql<boolean>`k.conrelid = ANY(${relids}::oid[])`)
-      .where('k.contype', '=', 'p')
-      .orderBy('k.conrelid')
-      .orderBy('u.ord')
-      .$castTo<KeyColumnRow>()
-      .execute();
-
-    // conparentid = 0: a foreign key to a partitioned table also gets one clone per referenced partition
-    const foreignKeys = await db
-      .selectFrom('pg_catalog.pg_constraint as k')
-      .innerJoin(sql`LATERAL (SELECT * FROM unnest(k.conkey, k.confkey) WITH ORDINALITY AS x(attnum, refattnum, ord))`.as('u'), (join) => join.onTrue())
-      .innerJoin('pg_catalog.pg_attribute as a', (join) =>
-        join.onRef('a.attrelid', '=', 'k.conrelid').onRef('a.attnum', '=', sql.ref('u.attnum')),
-      )
-      .innerJoin('pg_catalog.pg_attribute as ra', (join) =>
-        join.onRef('ra.attrelid', '=', 'k.confrelid').onRef('ra.attnum', '=', sql.ref('u.refattnum')),
-      )
-      .innerJoin('pg_catalog.pg_class as rc', 'rc.oid', 'k.confrelid')
-      .innerJoin('pg_catalog.pg_namespace as rn', 'rn.oid', 'rc.relnamespace')
-      .select([
-        sql<string>`k.conrelid::text`.as('relid'),
-        'k.conname',
-        'u.ord',
-        'a.attname as column',
-        'rn.nspname as refSchema',
-        'rc.relname as refTable',
-        'ra.attname as refColumn',
-      ])
-      .where(sql<boolean>`k.conrelid = ANY(${relids}::oid[])`)
-      .where('k.contype', '=', 'f')
-      .where('k.conparentid', '=', 0)
-      .orderBy('k.conrelid')
-      .orderBy(sql`k.conname COLLATE "C"`)
-      .orderBy('u.ord')
-      .$castTo<KeyColumnRow>()
-      .execute();
-
-    // a NULL relacl means the default grants (the owner holds everything): acldefault() spells them out
-    const tablePrivileges = await db
-      .selectFrom('pg_catalog.pg_class as c')
-      .innerJoin(sql`LATERAL aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner)))`.as('x'), (join) => join.onTrue())
-      .select([
-        sql<string>`c.oid::text`.as('relid'),
-        sql<string>`CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(x.grantee) END`.as('grantee'),
-        'x.privilege_type as privilege',
-        sql<null>`NULL`.as('column'),
-      ])
-      .where(sql<boolean>`c.oid = ANY(${relids}::oid[])`)
-      .$castTo<PrivilegeRow>()
-      .execute();
-
-    const columnPrivileges = await db
-      .selectFrom('pg_catalog.pg_attribute as a')
-      .innerJoin(sql`LATERAL aclexplode(a.attacl)`.as('x'), (join) => join.onTrue())
-      .select([
-        sql<string>`a.attrelid::text`.as('relid'),
-        sql<string>`CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(x.grantee) END`.as('grantee'),
-        'x.privilege_type as privilege',
-        'a.attname as column',
-      ])
-      .where(sql<boolean>`a.attrelid = ANY(${relids}::oid[])`)
-      .where('a.attnum', '>', 0)
-      .where('a.attisdropped', '=', false)
-      .where('a.attacl', 'is not', null)
-      .$castTo<PrivilegeRow>()
-      .execute();
-
-    const roleRows = await db
-      .selectFrom('pg_catalog.pg_roles as r')
-      .select([
-        'r.rolname as name',
-        'r.rolcanlogin as canLogin',
-        'r.rolsuper as superuser',
-        (eb) =>
-          eb
-            .selectFrom('pg_catalog.pg_auth_members as m')
-            .innerJoin('pg_catalog.pg_roles as g', 'g.oid', 'm.roleid')
-            // DISTINCT: since PostgreSQL 16 one membership can be granted by several grantors
-            .select(sql<string[]>`COALESCE(array_agg(DISTINCT g.rolname::text), '{}')`.as('x'))
-            .whereRef('m.member', '=', 'r.oid')
-            .as('memberOf'),
-      ])
-      .$castTo<{ name: string; canLogin: boolean; superuser: boolean; memberOf: string[] }>()
-      .execute();
-
-    const available = await db
-      .selectFrom('pg_catalog.pg_available_extensions as e')
-      .select('e.name')
-      .$castTo<{ name: string }>()
-      .execute();
-
-    const installed = await db
-      .selectFrom('pg_catalog.pg_extension as e')
-      .innerJoin('pg_catalog.pg_namespace as n', 'n.oid', 'e.extnamespace')
-      .select(['e.extname as name', 'n.nspname as schema', 'e.extversion as version'])
-      .$castTo<{ name: string; schema: string; version: string }>()
-      .execute();
-
-    // temporary schemas come and go with sessions; they are not part of the database's shape
-    const schemaRows = await db
-      .selectFrom('pg_catalog.pg_namespace as n')
-      .select('n.nspname as name')
-      .where('n.nspname', 'not like', 'pg\\_temp\\_%')
-      .where('n.nspname', 'not like', 'pg\\_toast\\_temp\\_%')
-      .$castTo<{ name: string }>()
-      .execute();
-
-    const session = await db
-      .selectNoFrom([
-        sql<string>`current_user::text`.as('currentUser'),
-        sql<boolean>`(SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)`.as('isSuperuser'),
-        sql<string>`current_setting('server_version_num')`.as('serverVersionNum'),
-        sql<string>`current_database()::text`.as('database'),
-      ])
-      .$castTo<{ currentUser: string; isSuperuser: boolean; serverVersionNum: string; database: string }>()
-      .executeTakeFirstOrThrow();
-
-    // names and versions only: the key bytes never leave the database. Checked first, not
-    // caught: a failed query would abort a transaction the caller may have open.
-    // catalog joins, not to_regclass(): the planner may evaluate a stable function while it
-    // estimates, and to_regclass raises "permission denied for schema" for a role without USAGE
-    const keysReadable = await sql<{ ok: boolean }>`
-      SELECT COALESCE((
-        SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
-           AND EXISTS (SELECT FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'version' AND NOT a.attisdropped)
-          FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-         WHERE n.nspname = 'pgmask_private' AND c.relname = 'keys'), false) AS ok`.execute(db);
-    const keyVersionRows = keysReadable.rows[0]?.ok
-      ? (await sql<{ name: string; version: number }>`
-          SELECT k.name, pg_catalog.max(k.version)::int4 AS version FROM pgmask_private.keys AS k GROUP BY k.name`.execute(db)).rows
-      : [];
-
-    const tables = assembleTables(relations, columns, primaryKeys, foreignKeys, [...tablePrivileges, ...columnPrivileges]);
+    const tables = assembleTables(relations, columns, primaryKeys, foreignKeys, privileges);
     // Citus's metadata only where the extension is: a plain server is never asked about pg_dist_*
     const citusExtension = installed.find((e) => e.name === 'citus');
     const citus = citusExtension ? await readCitusCatalog(client, citusExtension.version) : undefined;
@@ -362,7 +160,7 @@ async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly 
       currentUser: session.currentUser,
       isSuperuser: session.isSuperuser === true,
       database: session.database,
-      availableExtensions: available.map((e) => e.name).sort(byCodePoint),
+      availableExtensions: available.sort(byCodePoint),
       installedExtensions: Object.fromEntries(
         installed
           .sort((a, b) => byCodePoint(a.name, b.name))
@@ -386,6 +184,245 @@ async function readCatalog(client: pg.PoolClient | pg.Client, schemas: readonly 
   } finally {
     await db.destroy();
   }
+}
+
+function readRelations(db: Kysely<any>, schemas: readonly string[]): Promise<RelationRow[]> {
+  // COLLATE "C": byte order of UTF-8 = code point order, independent of the database's locale
+  return db
+    .selectFrom('pg_catalog.pg_class as c')
+    .innerJoin('pg_catalog.pg_namespace as n', 'n.oid', 'c.relnamespace')
+    .select([
+      sql<string>`c.oid::text`.as('oid'),
+      'n.nspname as schema',
+      'c.relname as name',
+      sql<string>`c.relkind::text`.as('relkind'),
+      sql<string>`pg_catalog.pg_get_userbyid(c.relowner)`.as('owner'),
+      sql<string | null>`pg_catalog.obj_description(c.oid, 'pg_class')`.as('comment'),
+      sql<number>`c.reltuples::float8`.as('reltuples'),
+    ])
+    .where(sql<boolean>`n.nspname = ANY(${[...schemas]}::text[])`)
+    .where(sql<boolean>`c.relkind IN ('r', 'p', 'v', 'm', 'f')`)
+    .where('c.relispartition', '=', false)
+    .orderBy(sql`n.nspname COLLATE "C"`)
+    .orderBy(sql`c.relname COLLATE "C"`)
+    .$castTo<RelationRow>()
+    .execute();
+}
+
+function readColumns(db: Kysely<any>, relids: readonly string[]): Promise<ColumnRow[]> {
+  // a domain may be over another domain: follow typbasetype until a non-domain type
+  return db
+    .withRecursive('domain_base(domain_oid, base_oid)', (qb) =>
+      qb
+        .selectFrom('pg_catalog.pg_type as t')
+        .select(['t.oid as domain_oid', 't.typbasetype as base_oid'])
+        .where('t.typtype', '=', 'd')
+        .unionAll((qb2) =>
+          qb2
+            .selectFrom('domain_base as d')
+            .innerJoin('pg_catalog.pg_type as t', 't.oid', 'd.base_oid')
+            .select(['d.domain_oid', 't.typbasetype as base_oid'])
+            .where('t.typtype', '=', 'd'),
+        ),
+    )
+    .selectFrom('pg_catalog.pg_attribute as a')
+    .innerJoin('pg_catalog.pg_type as t', 't.oid', 'a.atttypid')
+    .innerJoin('pg_catalog.pg_namespace as tn', 'tn.oid', 't.typnamespace')
+    .leftJoin(
+      (eb) =>
+        eb
+          .selectFrom('domain_base as d')
+          .innerJoin('pg_catalog.pg_type as bt', 'bt.oid', 'd.base_oid')
+          .select(['d.domain_oid', 'd.base_oid'])
+          .where('bt.typtype', '<>', 'd')
+          .as('db'),
+      (join) => join.onRef('db.domain_oid', '=', 'a.atttypid'),
+    )
+    .innerJoin('pg_catalog.pg_type as base', (join) => join.on(sql`base.oid`, '=', sql`COALESCE(db.base_oid, a.atttypid)`))
+    .select([
+      sql<string>`a.attrelid::text`.as('relid'),
+      'a.attname as name',
+      'a.attnum as position',
+      sql<string>`pg_catalog.format_type(a.atttypid, a.atttypmod)`.as('sqlType'),
+      'tn.nspname as typeSchema',
+      'base.typname as baseName',
+      sql<string>`base.typcategory::text`.as('baseCategory'),
+      'a.attnotnull as notNull',
+      sql<string | null>`pg_catalog.col_description(a.attrelid, a.attnum)`.as('comment'),
+    ])
+    .where(sql<boolean>`a.attrelid = ANY(${[...relids]}::oid[])`)
+    .where('a.attnum', '>', 0)
+    .where('a.attisdropped', '=', false)
+    .orderBy('a.attrelid')
+    .orderBy('a.attnum')
+    .$castTo<ColumnRow>()
+    .execute();
+}
+
+function readPrimaryKeys(db: Kysely<any>, relids: readonly string[]): Promise<KeyColumnRow[]> {
+  return db
+    .selectFrom('pg_catalog.pg_constraint as k')
+    .innerJoin(sql`LATERAL (SELECT * FROM unnest(k.conkey) WITH ORDINALITY AS x(attnum, ord))`.as('u'), (join) => join.onTrue())
+    .innerJoin('pg_catalog.pg_attribute as a', (join) =>
+      join.onRef('a.attrelid', '=', 'k.conrelid').onRef('a.attnum', '=', sql.ref('u.attnum')),
+    )
+    .select([
+      sql<string>`k.conrelid::text`.as('relid'),
+      'k.conname',
+      'u.ord',
+      'a.attname as column',
+      sql<null>`NULL`.as('refSchema'),
+      sql<null>`NULL`.as('refTable'),
+      sql<null>`NULL`.as('refColumn'),
+    ])
+    .where(sql<boolean>`k.conrelid = ANY(${[...relids]}::oid[])`)
+    .where('k.contype', '=', 'p')
+    .orderBy('k.conrelid')
+    .orderBy('u.ord')
+    .$castTo<KeyColumnRow>()
+    .execute();
+}
+
+function readForeignKeys(db: Kysely<any>, relids: readonly string[]): Promise<KeyColumnRow[]> {
+  // conparentid = 0: a foreign key to a partitioned table also gets one clone per referenced partition
+  return db
+    .selectFrom('pg_catalog.pg_constraint as k')
+    .innerJoin(sql`LATERAL (SELECT * FROM unnest(k.conkey, k.confkey) WITH ORDINALITY AS x(attnum, refattnum, ord))`.as('u'), (join) => join.onTrue())
+    .innerJoin('pg_catalog.pg_attribute as a', (join) =>
+      join.onRef('a.attrelid', '=', 'k.conrelid').onRef('a.attnum', '=', sql.ref('u.attnum')),
+    )
+    .innerJoin('pg_catalog.pg_attribute as ra', (join) =>
+      join.onRef('ra.attrelid', '=', 'k.confrelid').onRef('ra.attnum', '=', sql.ref('u.refattnum')),
+    )
+    .innerJoin('pg_catalog.pg_class as rc', 'rc.oid', 'k.confrelid')
+    .innerJoin('pg_catalog.pg_namespace as rn', 'rn.oid', 'rc.relnamespace')
+    .select([
+      sql<string>`k.conrelid::text`.as('relid'),
+      'k.conname',
+      'u.ord',
+      'a.attname as column',
+      'rn.nspname as refSchema',
+      'rc.relname as refTable',
+      'ra.attname as refColumn',
+    ])
+    .where(sql<boolean>`k.conrelid = ANY(${[...relids]}::oid[])`)
+    .where('k.contype', '=', 'f')
+    .where('k.conparentid', '=', 0)
+    .orderBy('k.conrelid')
+    .orderBy(sql`k.conname COLLATE "C"`)
+    .orderBy('u.ord')
+    .$castTo<KeyColumnRow>()
+    .execute();
+}
+
+/** Table grants (the defaults spelt out) and column grants of the relations. */
+async function readPrivileges(db: Kysely<any>, relids: readonly string[]): Promise<PrivilegeRow[]> {
+  // a NULL relacl means the default grants (the owner holds everything): acldefault() spells them out
+  const tablePrivileges = await db
+    .selectFrom('pg_catalog.pg_class as c')
+    .innerJoin(sql`LATERAL aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner)))`.as('x'), (join) => join.onTrue())
+    .select([
+      sql<string>`c.oid::text`.as('relid'),
+      sql<string>`CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(x.grantee) END`.as('grantee'),
+      'x.privilege_type as privilege',
+      sql<null>`NULL`.as('column'),
+    ])
+    .where(sql<boolean>`c.oid = ANY(${[...relids]}::oid[])`)
+    .$castTo<PrivilegeRow>()
+    .execute();
+
+  const columnPrivileges = await db
+    .selectFrom('pg_catalog.pg_attribute as a')
+    .innerJoin(sql`LATERAL aclexplode(a.attacl)`.as('x'), (join) => join.onTrue())
+    .select([
+      sql<string>`a.attrelid::text`.as('relid'),
+      sql<string>`CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(x.grantee) END`.as('grantee'),
+      'x.privilege_type as privilege',
+      'a.attname as column',
+    ])
+    .where(sql<boolean>`a.attrelid = ANY(${[...relids]}::oid[])`)
+    .where('a.attnum', '>', 0)
+    .where('a.attisdropped', '=', false)
+    .where('a.attacl', 'is not', null)
+    .$castTo<PrivilegeRow>()
+    .execute();
+  return [...tablePrivileges, ...columnPrivileges];
+}
+
+function readRoles(db: Kysely<any>): Promise<{ name: string; canLogin: boolean; superuser: boolean; memberOf: string[] }[]> {
+  return db
+    .selectFrom('pg_catalog.pg_roles as r')
+    .select([
+      'r.rolname as name',
+      'r.rolcanlogin as canLogin',
+      'r.rolsuper as superuser',
+      (eb) =>
+        eb
+          .selectFrom('pg_catalog.pg_auth_members as m')
+          .innerJoin('pg_catalog.pg_roles as g', 'g.oid', 'm.roleid')
+          // DISTINCT: since PostgreSQL 16 one membership can be granted by several grantors
+          .select(sql<string[]>`COALESCE(array_agg(DISTINCT g.rolname::text), '{}')`.as('x'))
+          .whereRef('m.member', '=', 'r.oid')
+          .as('memberOf'),
+    ])
+    .$castTo<{ name: string; canLogin: boolean; superuser: boolean; memberOf: string[] }>()
+    .execute();
+}
+
+/** Extensions the server offers, and those installed here (schema, version). */
+async function readExtensions(db: Kysely<any>): Promise<{ available: string[]; installed: { name: string; schema: string; version: string }[] }> {
+  const available = await db
+    .selectFrom('pg_catalog.pg_available_extensions as e')
+    .select('e.name')
+    .$castTo<{ name: string }>()
+    .execute();
+
+  const installed = await db
+    .selectFrom('pg_catalog.pg_extension as e')
+    .innerJoin('pg_catalog.pg_namespace as n', 'n.oid', 'e.extnamespace')
+    .select(['e.extname as name', 'n.nspname as schema', 'e.extversion as version'])
+    .$castTo<{ name: string; schema: string; version: string }>()
+    .execute();
+  return { available: available.map((e) => e.name), installed };
+}
+
+function readSchemaNames(db: Kysely<any>): Promise<{ name: string }[]> {
+  // temporary schemas come and go with sessions; they are not part of the database's shape
+  return db
+    .selectFrom('pg_catalog.pg_namespace as n')
+    .select('n.nspname as name')
+    .where('n.nspname', 'not like', 'pg\\_temp\\_%')
+    .where('n.nspname', 'not like', 'pg\\_toast\\_temp\\_%')
+    .$castTo<{ name: string }>()
+    .execute();
+}
+
+function readSession(db: Kysely<any>): Promise<{ currentUser: string; isSuperuser: boolean; serverVersionNum: string; database: string }> {
+  return db
+    .selectNoFrom([
+      sql<string>`current_user::text`.as('currentUser'),
+      sql<boolean>`(SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)`.as('isSuperuser'),
+      sql<string>`current_setting('server_version_num')`.as('serverVersionNum'),
+      sql<string>`current_database()::text`.as('database'),
+    ])
+    .$castTo<{ currentUser: string; isSuperuser: boolean; serverVersionNum: string; database: string }>()
+    .executeTakeFirstOrThrow();
+}
+
+async function readKeyVersions(db: Kysely<any>): Promise<{ name: string; version: number }[]> {
+  // names and versions only: the key bytes never leave the database. Checked first, not
+  // caught: a failed query would abort a transaction the caller may have open.
+  // catalog joins, not to_regclass(): the planner may evaluate a stable function while it
+  // estimates, and to_regclass raises "permission denied for schema" for a role without USAGE
+  const keysReadable = await sql<{ ok: boolean }>`
+    SELECT COALESCE((
+      SELECT pg_catalog.has_schema_privilege(n.oid, 'USAGE') AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+         AND EXISTS (SELECT FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attname = 'version' AND NOT a.attisdropped)
+        FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'pgmask_private' AND c.relname = 'keys'), false) AS ok`.execute(db);
+  if (!keysReadable.rows[0]?.ok) return [];
+  return (await sql<{ name: string; version: number }>`
+        SELECT k.name, pg_catalog.max(k.version)::int4 AS version FROM pgmask_private.keys AS k GROUP BY k.name`.execute(db)).rows;
 }
 
 function assembleTables(

@@ -25,6 +25,27 @@ const RULE_HINT = 'write a transform name (e.g. `keep`, `redact`, `pseudonymize`
  * Returns null when the rule has errors.
  */
 export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rule | null {
+  const written = ruleAsWritten(raw, path, ctx);
+  if (written === null) return null;
+  const { name, transform, namePath } = written;
+  const key = ruleKey(written, ctx);
+  const params = ruleParams(written, path, ctx);
+  if (key === null || params === null) return null;
+  const nested = transform.parseNested ? parseNestedRules(written, params, ctx) : params;
+  if (nested === null) return null;
+  return { transform: name, params: nested, key, display: displayRule(name, written.params) };
+}
+
+/** A rule's transform, its written parameters (key included) and where its name is written. */
+interface WrittenRule {
+  readonly name: string;
+  readonly transform: TransformDefinition<any>;
+  readonly params: Record<string, unknown>;
+  readonly namePath: PolicyPath;
+}
+
+/** Phase 1: the rule's shape (a name, or a one-key map of parameters) and a transform of that name. */
+function ruleAsWritten(raw: unknown, path: PolicyPath, ctx: RuleContext): WrittenRule | null {
   const { problems } = ctx;
   let name: string;
   let writtenParams: unknown;
@@ -87,42 +108,45 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
     });
     return null;
   }
-  const written: Record<string, unknown> = isPlainMap(writtenParams) ? writtenParams : {};
+  return { name, transform, params: isPlainMap(writtenParams) ? writtenParams : {}, namePath };
+}
+
+/** Phase 2: the key the rule uses, `key:` if written (a declared key, on a transform that takes one), else the default; null after a problem. */
+function ruleKey(rule: WrittenRule, ctx: RuleContext): string | null {
+  const { name, transform, params: written, namePath } = rule;
+  if (!('key' in written)) return ctx.keys[0] ?? 'default';
+  const keyValue = written.key;
+  const keyPath = [...namePath, 'key'];
+  if (!transform.usesKey) {
+    ctx.problems.add({ code: 'POLICY_KEY_NOT_ALLOWED', message: `\`${name}\` takes no key`, hint: 'remove `key:` from this rule', path: keyPath, part: 'key' });
+  } else if (typeof keyValue !== 'string') {
+    ctx.problems.add({ code: 'POLICY_INVALID_PARAMS', message: `\`key\` must be a key name, not ${describeValue(keyValue)}`, hint: `declared keys: ${ctx.keys.join(', ')}`, path: keyPath, part: 'value' });
+  } else if (!ctx.keys.includes(keyValue)) {
+    ctx.problems.add({
+      code: 'POLICY_UNDECLARED_KEY',
+      message: `key \`${keyValue}\` is not declared in \`keys\``,
+      hint: didYouMean(keyValue, ctx.keys) ?? `add it to \`keys: [${[...ctx.keys, keyValue].join(', ')}]\``,
+      path: keyPath,
+      part: 'value',
+    });
+  } else {
+    return keyValue;
+  }
+  return null;
+}
+
+/** Phase 3: the parameters but `key`, through the transform's zod schema; null after a problem. */
+function ruleParams(rule: WrittenRule, path: PolicyPath, ctx: RuleContext): Record<string, unknown> | null {
+  const { name, transform, namePath } = rule;
   // null prototype: a parameter named `__proto__` stays a parameter (and is refused as unknown)
   const params: Record<string, unknown> = Object.create(null);
-  for (const [k, v] of entriesInOrder(written)) if (k !== 'key') params[k] = v;
-  const keyValue = written.key;
-  let ok = true;
-
-  let key = ctx.keys[0] ?? 'default';
-  if ('key' in written) {
-    const keyPath = [...namePath, 'key'];
-    if (!transform.usesKey) {
-      ok = false;
-      problems.add({ code: 'POLICY_KEY_NOT_ALLOWED', message: `\`${name}\` takes no key`, hint: 'remove `key:` from this rule', path: keyPath, part: 'key' });
-    } else if (typeof keyValue !== 'string') {
-      ok = false;
-      problems.add({ code: 'POLICY_INVALID_PARAMS', message: `\`key\` must be a key name, not ${describeValue(keyValue)}`, hint: `declared keys: ${ctx.keys.join(', ')}`, path: keyPath, part: 'value' });
-    } else if (!ctx.keys.includes(keyValue)) {
-      ok = false;
-      problems.add({
-        code: 'POLICY_UNDECLARED_KEY',
-        message: `key \`${keyValue}\` is not declared in \`keys\``,
-        hint: didYouMean(keyValue, ctx.keys) ?? `add it to \`keys: [${[...ctx.keys, keyValue].join(', ')}]\``,
-        path: keyPath,
-        part: 'value',
-      });
-    } else {
-      key = keyValue;
-    }
-  }
-
+  for (const [k, v] of entriesInOrder(rule.params)) if (k !== 'key') params[k] = v;
   let parsed: ReturnType<typeof transform.params.safeParse>;
   try {
     parsed = transform.params.safeParse(params, { error: issueText });
   } catch (e) {
     // a custom transform's refinement may throw instead of reporting an issue
-    problems.add({
+    ctx.problems.add({
       code: 'POLICY_INVALID_PARAMS',
       message: `checking the parameters of \`${name}\` failed: ${e instanceof Error ? e.message : String(e)}`,
       hint: 'fix the parameters, or the params schema of the transform',
@@ -131,40 +155,31 @@ export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rul
     });
     return null;
   }
-  if (!parsed.success) {
-    ok = false;
-    // `{ max_dayz: 3 }` is one mistake: report the misspelt name, not also the missing `max_days`
-    const suggested = new Set(
-      parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => closestName(k, paramNames(transform))) : [])),
-    );
-    for (const issue of parsed.error.issues) {
-      const missing = issue.path.length === 1 && valueAt(params, [segment(issue.path[0]!)]) === undefined;
-      if (missing && suggested.has(String(issue.path[0]))) continue;
-      reportParamIssue(issue, transform, namePath, namePath === path ? 'value' : 'key', params, ctx);
-    }
+  if (parsed.success) return parsed.data as Record<string, unknown>;
+  // `{ max_dayz: 3 }` is one mistake: report the misspelt name, not also the missing `max_days`
+  const suggested = new Set(
+    parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => closestName(k, paramNames(transform))) : [])),
+  );
+  for (const issue of parsed.error.issues) {
+    const missing = issue.path.length === 1 && valueAt(params, [segment(issue.path[0]!)]) === undefined;
+    if (missing && suggested.has(String(issue.path[0]))) continue;
+    reportParamIssue(issue, transform, namePath, namePath === path ? 'value' : 'key', params, ctx);
   }
-  if (!ok || !parsed.success) return null;
-  let params_ = parsed.data as Record<string, unknown>;
-  if (transform.parseNested) {
-    // rules inside the parameters (json paths), each parsed and reported where it is written
-    const parser: NestedParser = {
-      rule: (raw, at) => {
-        const r = parseRule(raw, [...namePath, ...at], ctx);
-        return r === null ? null : { transform: r.transform, params: r.params, key: r.key };
-      },
-      problem: (p) => ctx.problems.add({ code: p.code, message: p.message, hint: p.hint, path: [...namePath, ...p.at], part: p.part }),
-      transform: (n) => ctx.registry.get(n),
-    };
-    const nested = transform.parseNested(params_, parser);
-    if (nested === null) return null;
-    params_ = nested;
-  }
-  return {
-    transform: name,
-    params: params_,
-    key,
-    display: displayRule(name, written),
+  return null;
+}
+
+/** Phase 4: rules inside the parameters (json paths), each parsed and reported where it is written. */
+function parseNestedRules(rule: WrittenRule, params: Record<string, unknown>, ctx: RuleContext): Record<string, unknown> | null {
+  const { namePath } = rule;
+  const parser: NestedParser = {
+    rule: (raw, at) => {
+      const r = parseRule(raw, [...namePath, ...at], ctx);
+      return r === null ? null : { transform: r.transform, params: r.params, key: r.key };
+    },
+    problem: (p) => ctx.problems.add({ code: p.code, message: p.message, hint: p.hint, path: [...namePath, ...p.at], part: p.part }),
+    transform: (n) => ctx.registry.get(n),
   };
+  return rule.transform.parseNested!(params, parser);
 }
 
 function reportParamIssue(
