@@ -1,19 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { hostileNames, createHostileSource, hostilePolicy } from '../support/hostile-fixture.ts';
+import { createTestDatabase, queryAs, type TestDatabase } from '../support/db.ts';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
-import { ident, literal, sql } from '../../src/sql/index.ts';
+import { ident, sql } from '../../src/sql/index.ts';
 
 /** Tables, columns, schemas and roles whose names contain quotes, $$, spaces and non-ASCII letters are masked correctly. */
-const s = uniqueSuffix();
-const ROLE = `Analyst "quoted" ${s}`;
-const READER = `reader $$ ${s}`;
-const TABLE = `Pa"ti'ents $$ ü`;
-const SOURCE = `Klinik "Süd" '${s}'`;
-const MASKED = `masked $x$ Ü`;
-const COLS = { id: `id "key"`, name: `Näme 'x'`, note: `note $$ -- /* */`, flag: `opt out?` };
-
-/** YAML double-quoted scalar */
-const y = (v: string) => JSON.stringify(v);
+const names = hostileNames('e2e');
+const { ROLE, READER, TABLE, SOURCE, MASKED, COLS } = names;
 
 describe('hostile identifiers', () => {
   let db: TestDatabase;
@@ -22,30 +15,9 @@ describe('hostile identifiers', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     db.trackRole(ROLE);
-    await db.query(sql`CREATE SCHEMA ${ident(SOURCE)}`);
-    await db.query(
-      sql`CREATE TABLE ${ident(SOURCE, TABLE)} (${ident(COLS.id)} text PRIMARY KEY, ${ident(COLS.name)} text, ${ident(COLS.note)} text, ${ident(COLS.flag)} boolean NOT NULL)`,
-    );
-    await db.query(
-      sql`INSERT INTO ${ident(SOURCE, TABLE)} VALUES (${literal("a'1")}, ${literal('Zoë')}, ${literal('$$x$$')}, false), ('b2', 'Ann', NULL, true)`,
-    );
+    await createHostileSource(db, names);
     readerUrl = await db.createLoginRole(READER);
-    const policy = `version: 1
-source_schema: ${y(SOURCE)}
-masked_schema: ${y(MASKED)}
-runtime: sql
-roles:
-  ${y(ROLE)}:
-    members: [${y(READER)}]
-tables:
-  ${y(TABLE)}:
-    filter: ${y(`NOT ${ident(COLS.flag).text}`)}
-    columns:
-      ${y(COLS.id)}: pseudonymize
-      ${y(COLS.name)}: { pseudonymize: { prefix: "it's $$ " } }
-      ${y(COLS.note)}: redact
-      ${y(COLS.flag)}: keep
-`;
+    const policy = hostilePolicy(names, (flag) => `NOT ${flag}`);
     await applyPolicy(db.url, policy, { file: 'hostile.yaml' });
   });
   afterAll(async () => {
