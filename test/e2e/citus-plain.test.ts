@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { clinicPolicy, loadClinic } from '../support/clinic-fixture.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
-import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
 import { objectInventory } from '../../src/db/citus.ts';
 import { PgmaskError } from '../../src/errors.ts';
 
@@ -16,23 +14,14 @@ import { PgmaskError } from '../../src/errors.ts';
 const s = uniqueSuffix();
 const ROLE = `analyst_${s}`;
 const READER = `reader_${s}`;
-const clinic = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'clinic.yaml'), 'utf8')
-  .replace('runtime: auto', 'runtime: sql')
-  .replace('analyst:', `${ROLE}:`)
-  .replace('[metabase_reader]', `[${READER}]`);
+const clinic = clinicPolicy(ROLE, READER);
 
 describe('a plain PostgreSQL server and Citus mode', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();
     db.trackRole(ROLE);
-    const c = await db.pool.connect();
-    try {
-      await createClinicalSchema(c);
-      await loadClinicalData(c, { scale: 200, seed: 5 });
-    } finally {
-      c.release();
-    }
+    await loadClinic(db, { scale: 200, seed: 5 });
     await db.createLoginRole(READER);
   });
   afterAll(async () => {

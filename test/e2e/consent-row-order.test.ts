@@ -1,9 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { clinicPolicy, loadClinic } from '../support/clinic-fixture.ts';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { applyPolicy, loadPolicyText, snapshotFor } from '../../src/cli/pipeline.ts';
-import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
 import { refreshMaterialized } from '../../src/db/refresh.ts';
 
 /**
@@ -20,19 +18,10 @@ let readerUrl: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('pgmask_consent_e2e');
-  const c = await db.pool.connect();
-  try {
-    await createClinicalSchema(c);
-    await loadClinicalData(c, { scale: 2000, seed: 3 });
-  } finally {
-    c.release();
-  }
+  await loadClinic(db, { scale: 2000, seed: 3 });
   readerUrl = await db.createLoginRole(reader);
   db.trackRole(`analyst_${s}`);
-  const policy = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'clinic.yaml'), 'utf8')
-    .replace('runtime: auto', 'runtime: sql')
-    .replace('analyst:', `analyst_${s}:`)
-    .replace('[metabase_reader]', `[${reader}]`);
+  const policy = clinicPolicy(`analyst_${s}`, reader);
   await applyPolicy(db.url, policy, { file: 'clinic.yaml' });
 }, 180_000);
 afterAll(async () => {

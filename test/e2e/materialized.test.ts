@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import pg from 'pg';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { clinicPolicy, loadClinic } from '../support/clinic-fixture.ts';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { applyPolicy, loadPolicyText, snapshotFor } from '../../src/cli/pipeline.ts';
 import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
@@ -15,10 +14,7 @@ const s = uniqueSuffix();
 const ROLE = `analyst_${s}`;
 const READER = `metabase_reader_${s}`;
 
-const clinic = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'clinic.yaml'), 'utf8')
-  .replace('runtime: auto', 'runtime: sql')
-  .replace('analyst:', `${ROLE}:`)
-  .replace('[metabase_reader]', `[${READER}]`);
+const clinic = clinicPolicy(ROLE, READER);
 const materialized = clinic.replace('keys: [default]', 'keys: [default]\nmaterialize: true');
 
 describe('materialized masked views', () => {
@@ -28,13 +24,7 @@ describe('materialized masked views', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     db.trackRole(ROLE);
-    const c = await db.pool.connect();
-    try {
-      await createClinicalSchema(c);
-      await loadClinicalData(c, { scale: 3000, seed: 11 });
-    } finally {
-      c.release();
-    }
+    await loadClinic(db, { scale: 3000, seed: 11 });
     readerUrl = await db.createLoginRole(READER);
     await applyPolicy(db.url, materialized, { file: 'clinic.yaml' });
   });

@@ -1,9 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { clinicPolicy, loadClinic } from '../support/clinic-fixture.ts';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
-import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 /** Fast dynamic views: the key is an InitPlan, unreferenced masked columns cost nothing, the sql runtime inlines. */
 const s = uniqueSuffix();
@@ -14,20 +12,11 @@ describe('query plans of masked views', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const c = await db.pool.connect();
-    try {
-      await createClinicalSchema(c);
-      await loadClinicalData(c, { scale: 2000, seed: 7 });
-    } finally {
-      c.release();
-    }
+    await loadClinic(db, { scale: 2000, seed: 7 });
     await db.query(`CREATE ROLE "metabase_reader_${s}" LOGIN`);
     db.trackRole(`metabase_reader_${s}`);
     db.trackRole(`analyst_${s}`);
-    const policy = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'clinic.yaml'), 'utf8')
-      .replace('runtime: auto', 'runtime: sql')
-      .replace('analyst:', `analyst_${s}:`)
-      .replace('[metabase_reader]', `[metabase_reader_${s}]`);
+    const policy = clinicPolicy(`analyst_${s}`, `metabase_reader_${s}`);
     await applyPolicy(db.url, policy, { file: 'clinic.yaml' });
   });
   afterAll(async () => {

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { clinicPolicy, loadClinic } from '../support/clinic-fixture.ts';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { runPgmask } from '../support/cli.ts';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
-import { createClinicalSchema, loadClinicalData } from '../../src/demo/synthetic.ts';
 import { fakeFirstNames } from '../../src/transforms/data/fake-first-names.ts';
 import { fakeLastNames } from '../../src/transforms/data/fake-last-names.ts';
 
@@ -23,10 +23,7 @@ const ROLE = `analyst_${s}`;
 const READER = `metabase_reader_${s}`;
 const TABLES = ['patients', 'encounters', 'observations', 'notes'];
 
-const policyText = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'clinic.yaml'), 'utf8')
-  .replace('runtime: auto', 'runtime: sql')
-  .replace('analyst:', `${ROLE}:`)
-  .replace('[metabase_reader]', `[${READER}]`);
+const policyText = clinicPolicy(ROLE, READER);
 
 const exec = promisify(execFile);
 
@@ -54,13 +51,7 @@ describe('pgmask extract', () => {
     writeFileSync(policyFile, policyText);
     db = await createTestDatabase();
     db.trackRole(ROLE);
-    const c = await db.pool.connect();
-    try {
-      await createClinicalSchema(c);
-      await loadClinicalData(c, { scale: 10000, seed: 5 });
-    } finally {
-      c.release();
-    }
+    await loadClinic(db, { scale: 10000, seed: 5 });
     // the demo's phones are in the fictional 555-01xx range, which is also the fake phone transform's output
     // space: give each patient a distinct real-looking number, so finding one in the output would be a leak
     await db.query(`UPDATE public.patients SET phone = format('+1-617-%s', lpad((abs(hashtext(patient_id)) % 10000000)::text, 7, '0'))`);

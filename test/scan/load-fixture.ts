@@ -22,7 +22,11 @@ export async function loadFixture(db: TestDatabase, name: FixtureName): Promise<
 }
 
 /** The labelled ground truth: `table.column` → category. */
-export async function loadTruth(name: FixtureName): Promise<ReadonlyMap<string, Category>> {
+export function loadTruth(name: FixtureName): Promise<ReadonlyMap<string, Category>> {
+  return readTruth(name);
+}
+
+async function readTruth(name: string): Promise<ReadonlyMap<string, Category>> {
   const raw = JSON.parse(await readFile(`${dir}${name}.truth.json`, 'utf8')) as Record<string, string>;
   const truth = new Map<string, Category>();
   for (const [column, category] of Object.entries(raw)) {
@@ -48,12 +52,6 @@ export async function loadClinicalModel(db: TestDatabase, name: ClinicalModel): 
 }
 
 /** The labelled ground truth of a clinical model: `schema.table.column` → category. */
-export async function loadModelTruth(name: ClinicalModel): Promise<ReadonlyMap<string, Category>> {
-  const raw = JSON.parse(await readFile(`${dir}${name}.truth.json`, 'utf8')) as Record<string, string>;
-  const truth = new Map<string, Category>();
-  for (const [column, category] of Object.entries(raw)) {
-    if (!isCategory(category)) throw new Error(`${name}.truth.json: ${column} has unknown category ${category}`);
-    truth.set(column, category);
-  }
-  return truth;
+export function loadModelTruth(name: ClinicalModel): Promise<ReadonlyMap<string, Category>> {
+  return readTruth(name);
 }
