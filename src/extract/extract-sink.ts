@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { ident, join, literal, sql, trustedSqlText, type Sql } from '../sql/index.ts';
+import { ident, join, literal, sql, typeName, type Sql } from '../sql/index.ts';
 import type { CopyFormat } from '../db/copy-stream.ts';
 import type { ExtractPlan, ExtractTable } from './extract-plan.ts';
 
@@ -56,7 +56,7 @@ export interface ExtractSink {
 export const MANIFEST_TABLE = 'pgmask_extract';
 
 export function createTableSql(schema: string, table: ExtractTable): Sql {
-  const cols = table.columns.map((c) => sql`${ident(c.name)} ${trustedSqlText(c.type)}`);
+  const cols = table.columns.map((c) => sql`${ident(c.name)} ${typeName(c.type)}`);
   return sql`CREATE TABLE ${ident(schema, table.name)} (\n  ${join(cols, ',\n  ')}\n);`;
 }
 

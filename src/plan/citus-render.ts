@@ -1,4 +1,4 @@
-import { ident, join, literal, sql, trustedSqlText, type Sql } from '../sql/index.ts';
+import { ident, join, literal, sql, trustedSqlText, typeName, type Sql } from '../sql/index.ts';
 import { OWNER_ROLE, type CitusPreamble, type CitusReferenceKeys, type CreateCitusMaskedTable, type FillCitusMaskedTable } from './nodes.ts';
 
 /**
@@ -33,7 +33,7 @@ SELECT pg_catalog.create_reference_table('pgmask_private.keys')
 
 function createTable(node: CreateCitusMaskedTable): Sql {
   const table = ident(node.schema, node.name);
-  const columns = node.columns.map((c) => sql`  ${ident(c.name)} ${trustedSqlText(c.type)}`);
+  const columns = node.columns.map((c) => sql`  ${ident(c.name)} ${typeName(c.type)}`);
   const comments = node.columns.map((c) => sql`COMMENT ON COLUMN ${ident(node.schema, node.name, c.name)} IS ${literal(c.comment)};`);
   const indexes = node.indexes.map(
     (ix) => sql`CREATE ${ix.unique ? sql`UNIQUE INDEX` : sql`INDEX`} ${ident(ix.name)} ON ${table} (${join(ix.columns.map((c) => ident(c)))});`,

@@ -1,4 +1,4 @@
-import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText, type Sql } from '../sql/index.ts';
+import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText, typeName, type Sql } from '../sql/index.ts';
 import type { CreateMaskedView, Expr, PlanNode, RowOrder, SubjectRoute } from './nodes.ts';
 import { withKey, constant } from './expression.ts';
 import type { MigrationPlan } from './planner.ts';
@@ -289,7 +289,7 @@ function orderBy(order: RowOrder): Sql {
     case 'storage':
       return sql``;
     case 'masked key':
-      return sql`\nORDER BY ${join(order.positions.map((p) => trustedSqlText(String(p))))}`;
+      return sql`\nORDER BY ${join(order.positions.map((p) => literal(p)))}`;
     case 'keyed': {
       const seed = sql`(SELECT ('x' || pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(pgmask_k.key || ${literal('pgmask row order')}::bytea), 1, 8), 'hex'))::bit(64)::int8 FROM (SELECT ${renderExpression(order.key)} AS key) AS pgmask_k)`;
       return sql`\nORDER BY pg_catalog.hashtextextended(${renderExpression(order.rowKey)}, ${seed})`;
@@ -320,9 +320,9 @@ export function renderExpression(node: Expr): Sql {
         const operand = renderExpression(node.expression);
         const e = node.expression;
         const leaf = e.kind === 'ColumnReference' || e.kind === 'TransformCall' || e.kind === 'KeyReference' || (e.kind === 'Constant' && /^[A-Za-z_"][\w."]*$/.test(e.sql.text));
-        return sql`${leaf ? operand : sql`(${operand})`}::${trustedSqlText(node.type)}`;
+        return sql`${leaf ? operand : sql`(${operand})`}::${typeName(node.type)}`;
       }
-      return sql`CAST(${renderExpression(node.expression)} AS ${trustedSqlText(node.type)})`;
+      return sql`CAST(${renderExpression(node.expression)} AS ${typeName(node.type)})`;
     case 'Constant':
       return node.sql;
     case 'TransformCall':
@@ -341,7 +341,7 @@ export function renderExpression(node: Expr): Sql {
 
 /** The key as views read it: a scalar subquery naming the key's version, which PostgreSQL evaluates once per query (an InitPlan). */
 export function keySubquery(name: string, version: number): Sql {
-  return sql`(SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = ${literal(name)} AND k.version = ${trustedSqlText(String(version))})`;
+  return sql`(SELECT k.key FROM pgmask_private.keys AS k WHERE k.name = ${literal(name)} AND k.version = ${literal(version)})`;
 }
 
 /**

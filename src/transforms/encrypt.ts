@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sql, trustedSqlText } from '../sql/index.ts';
+import { literal } from '../sql/index.ts';
 import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 
@@ -39,7 +39,7 @@ export const encrypt = defineTransform({
   render: ({ value, key, keyVersion, params }) =>
     params.preserve_format === true
       ? expr`pgmask.encrypt_fpe(${value}::text, ${key})`
-      : expr`pgmask.encrypt(${value}::text, ${key}, ${trustedSqlText(String(keyVersion ?? 1))})`,
+      : expr`pgmask.encrypt(${value}::text, ${key}, ${literal(keyVersion ?? 1)})`,
   sqlFile: 'encrypt.sql',
   plv8: [
     { sqlName: 'encrypt', args: [['value', 'text'], ['key', 'bytea'], ['key_version', 'int4']], returns: 'text', js: 'encrypt' },
