@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import { trustedSqlText } from '../src/sql/index.ts';
+import { query } from '../src/db/query.ts';
 import { benchPolicy } from './bench-policy.ts';
 
 /**
@@ -59,7 +60,7 @@ export const handWrittenSource: BenchSource = {
   schema: 'hand_masked',
   async setup(ctx) {
     const text = await readFile(new URL('./hand-written-views.sql', import.meta.url), 'utf8');
-    await ctx.client.query(trustedSqlText(text).text);
+    await query(ctx.client, trustedSqlText(text));
     return ctx.url;
   },
 };

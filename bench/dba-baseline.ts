@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
-import { ident, literal, sql, trustedSqlText } from '../src/sql/index.ts';
+import { ident, literal, param, sql, trustedSqlText } from '../src/sql/index.ts';
+import { query, queryRows } from '../src/db/query.ts';
 import { rawSource, SourceUnavailable, type BenchContext, type BenchSource, type PipelineApi } from './bench-sources.ts';
 import type { QueryShape } from './query-shapes.ts';
 
@@ -62,7 +63,7 @@ export const dbaHandWrittenSource: BenchSource = {
   schema: 'hand_masked',
   async setup(ctx) {
     const text = await readFile(new URL('./dba-baseline.sql', import.meta.url), 'utf8');
-    await ctx.client.query(trustedSqlText(text).text);
+    await query(ctx.client, trustedSqlText(text));
     return ctx.url;
   },
 };
@@ -136,7 +137,7 @@ function columnAlone(name: string, transform: string, aggregate: string): QueryS
     name: `${transform} alone`,
     description: `${aggregate} over the masked ${name} column only`,
     parameters: async () => [],
-    query: (schema) => sql`SELECT ${trustedSqlText(aggregate)} FROM ${people(schema)} AS p`.text,
+    query: (schema) => sql`SELECT ${trustedSqlText(aggregate)} FROM ${people(schema)} AS p`,
   };
 }
 
@@ -145,23 +146,23 @@ export const dbaShapes: readonly QueryShape[] = [
     name: 'BI aggregate',
     description: 'zip, sex, count(*), avg(weight) GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5 (zip3 + noise per row)',
     parameters: async () => [],
-    query: (schema) => sql`SELECT p.zip, p.sex, count(*), avg(p.weight) FROM ${people(schema)} AS p GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`.text,
+    query: (schema) => sql`SELECT p.zip, p.sex, count(*), avg(p.weight) FROM ${people(schema)} AS p GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 5`,
   },
   {
     name: 'fetch 10,000 rows',
     description: 'SELECT * … LIMIT 10000: every masked column of 10,000 rows, sent to the client',
     parameters: async () => [],
-    query: (schema) => sql`SELECT * FROM ${people(schema)} LIMIT 10000`.text,
+    query: (schema) => sql`SELECT * FROM ${people(schema)} LIMIT 10000`,
   },
   {
     name: 'point lookup by pseudonym',
     description: 'one person by the (pseudonymized) MRN an analyst was given',
     async parameters(client, schema) {
-      const row = (await client.query<{ mrn: string }>(sql`SELECT p.mrn FROM ${people(schema)} AS p OFFSET ${literal(7)} LIMIT 1`.text)).rows[0];
+      const row = (await queryRows<{ mrn: string }>(client, sql`SELECT p.mrn FROM ${people(schema)} AS p OFFSET ${literal(7)} LIMIT 1`))[0];
       if (!row) throw new Error(`no row in ${schema}.people`);
       return [row.mrn];
     },
-    query: (schema) => sql`SELECT * FROM ${people(schema)} AS p WHERE p.mrn = $1`.text,
+    query: (schema, [mrn]) => sql`SELECT * FROM ${people(schema)} AS p WHERE p.mrn = ${param(mrn)}`,
   },
   columnAlone('mrn', 'pseudonymize (text)', 'count(p.mrn)'),
   columnAlone('id', 'pseudonymize (bigint, Feistel)', 'sum(p.id)'),

@@ -20,6 +20,7 @@ import { applyPolicy } from '../src/cli/pipeline.ts';
 import { createClinicalSchema, loadClinicalData, parseScale } from '../src/demo/synthetic.ts';
 import { withDatabase } from '../src/db/connection.ts';
 import { ident, sql } from '../src/sql/index.ts';
+import { query } from '../src/db/query.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -82,8 +83,8 @@ async function main(): Promise<void> {
   const dumpVersion = execFileSync('pg_dump', ['--version'], { encoding: 'utf8' });
   const dumpMajor = /(\d+)\.\d+/.exec(dumpVersion)?.[1];
   if (dumpMajor !== String(Math.floor(Number(server) / 10000))) throw new Error(`pg_dump is ${dumpVersion.trim()}, the server is ${server}: use a server of pg_dump's major version`);
-  await admin.query(sql`CREATE DATABASE ${ident(dbName)}`.text);
-  await admin.query(sql`CREATE DATABASE ${ident(targetName)}`.text);
+  await query(admin, sql`CREATE DATABASE ${ident(dbName)}`);
+  await query(admin, sql`CREATE DATABASE ${ident(targetName)}`);
   const dbUrl = withDatabase(url, dbName);
   try {
     const c = new pg.Client({ connectionString: dbUrl });
@@ -125,9 +126,9 @@ async function main(): Promise<void> {
       console.log(`| ${label} | ${r.seconds.toFixed(1)} | ${(r.seconds / base).toFixed(2)} | ${(r.seconds / baseJobs).toFixed(2)} | ${(r.bytes / 1e6).toFixed(0)} | ${r.peakRssMb === null ? '—' : r.peakRssMb.toFixed(0)} |`);
     }
   } finally {
-    await admin.query(sql`DROP DATABASE IF EXISTS ${ident(dbName)} WITH (FORCE)`.text).catch(() => {});
-    await admin.query(sql`DROP DATABASE IF EXISTS ${ident(targetName)} WITH (FORCE)`.text).catch(() => {});
-    await admin.query(sql`DROP ROLE IF EXISTS ${ident(role)}`.text).catch(() => {});
+    await query(admin, sql`DROP DATABASE IF EXISTS ${ident(dbName)} WITH (FORCE)`).catch(() => {});
+    await query(admin, sql`DROP DATABASE IF EXISTS ${ident(targetName)} WITH (FORCE)`).catch(() => {});
+    await query(admin, sql`DROP ROLE IF EXISTS ${ident(role)}`).catch(() => {});
     await admin.end();
     rmSync(work, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@ import { benchSources, SourceUnavailable, type BenchContext, type BenchSource, t
 import { queryShapes, type QueryShape } from './query-shapes.ts';
 import { dbaShapes, dbaSources, loadPeople } from './dba-baseline.ts';
 import { median, renderBenchMarkdown, type BenchCell, type BenchMachine, type BenchResult, type BenchTarget } from './bench-report.ts';
+import { query } from '../src/db/query.ts';
 
 /**
  * `npm run bench -- --scale 1m`: loads the synthetic clinical data once, prepares
@@ -78,7 +79,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const notes: string[] = [];
 
   try {
-    await admin.query(sql`CREATE DATABASE ${ident(mainDb)} TEMPLATE template0 ENCODING 'UTF8'`.text);
+    await query(admin, sql`CREATE DATABASE ${ident(mainDb)} TEMPLATE template0 ENCODING 'UTF8'`);
     databases.push(mainDb);
     const mainUrl = withDatabase(adminUrl, mainDb);
     let main = await openClient(mainUrl);
@@ -169,14 +170,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           const source = running[(k + round) % running.length]!;
           const key = `${shape.name}\u0000${source.name}`;
           const client = connections.get(source)!;
-          const text = shape.query(source.schema);
-          const values = parameters.get(key)!;
+          const statement = shape.query(source.schema, parameters.get(key)!);
           // a sub-20 ms query is timed over several back-to-back executions (mean per call), so timer
           // and scheduling jitter do not decide a ratio between two ~1 ms lookups
           const reps = repeats.get(key) ?? 1;
           const start = process.hrtime.bigint();
-          let result = await client.query({ text, values });
-          for (let r = 1; r < reps; r++) result = await client.query({ text, values });
+          let result = await query(client, statement);
+          for (let r = 1; r < reps; r++) result = await query(client, statement);
           const elapsed = Number(process.hrtime.bigint() - start) / 1e6 / reps;
           if (round < warmups) {
             repeats.set(key, elapsed < MIN_SAMPLE_MS ? Math.min(MAX_REPEATS, Math.ceil(MIN_SAMPLE_MS / Math.max(elapsed, 0.01))) : 1);
@@ -230,8 +230,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     return { ...partial, markdown: renderBenchMarkdown(partial) };
   } finally {
     for (const c of clients) await c.end().catch(() => {});
-    for (const db of databases.reverse()) await admin.query(sql`DROP DATABASE IF EXISTS ${ident(db)} WITH (FORCE)`.text).catch(() => {});
-    await admin.query(sql`DROP ROLE IF EXISTS ${ident(role)}`.text).catch(() => {});
+    for (const db of databases.reverse()) await query(admin, sql`DROP DATABASE IF EXISTS ${ident(db)} WITH (FORCE)`).catch(() => {});
+    await query(admin, sql`DROP ROLE IF EXISTS ${ident(role)}`).catch(() => {});
     await admin.end();
     await server?.stop();
   }
@@ -249,7 +249,7 @@ async function cloneWithRetry(admin: pg.Client, name: string, template: string, 
   const strategy = Number.parseInt(version, 10) >= 15 ? sql` STRATEGY FILE_COPY` : sql``;
   for (let attempt = 0; ; attempt++) {
     try {
-      await admin.query(sql`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)}${strategy}`.text);
+      await query(admin, sql`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)}${strategy}`);
       return;
     } catch (e) {
       // autovacuum may still be visiting the freshly loaded template

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { ident, literal, sql } from '../src/sql/index.ts';
+import { ident, literal, param, sql, type Sql } from '../src/sql/index.ts';
+import { queryRows } from '../src/db/query.ts';
 
 /**
  * The four query shapes of issue 6. The same SQL text runs against every source;
@@ -11,7 +12,8 @@ export interface QueryShape {
   readonly description: string;
   /** parameters for this source, computed once after set-up (e.g. an existing pseudonym) */
   parameters(client: pg.ClientBase, schema: string): Promise<unknown[]>;
-  query(schema: string): string;
+  /** the query on `schema`, with `parameters` bound (sent apart from the text) */
+  query(schema: string, parameters: readonly unknown[]): Sql;
 }
 
 export const biAggregate: QueryShape = {
@@ -21,7 +23,7 @@ export const biAggregate: QueryShape = {
   query: (schema) =>
     sql`SELECT date_trunc('month', o.observed_at) AS month, o.loinc_code, count(*) AS n, avg(o.value_num) AS mean_value
   FROM ${ident(schema, 'observations')} o
- GROUP BY 1, 2`.text,
+ GROUP BY 1, 2`,
 };
 
 export const pseudonymJoin: QueryShape = {
@@ -32,7 +34,7 @@ export const pseudonymJoin: QueryShape = {
     sql`SELECT e.department, p.sex, count(*) AS n
   FROM ${ident(schema, 'encounters')} e
   JOIN ${ident(schema, 'patients')} p ON p.patient_id = e.patient_id
- GROUP BY 1, 2`.text,
+ GROUP BY 1, 2`,
 };
 
 export const pointLookup: QueryShape = {
@@ -41,18 +43,18 @@ export const pointLookup: QueryShape = {
   async parameters(client, schema) {
     // an existing patient as this source shows it: a pseudonym in a masked source
     const q = sql`SELECT patient_id FROM ${ident(schema, 'patients')} OFFSET ${literal(7)} LIMIT 1`;
-    const row = (await client.query<{ patient_id: string }>(q.text)).rows[0];
+    const row = (await queryRows<{ patient_id: string }>(client, q))[0];
     if (!row) throw new Error(`no patient in ${schema}.patients to look up`);
     return [row.patient_id];
   },
-  query: (schema) => sql`SELECT * FROM ${ident(schema, 'patients')} WHERE patient_id = $1`.text,
+  query: (schema, [patientId]) => sql`SELECT * FROM ${ident(schema, 'patients')} WHERE patient_id = ${param(patientId)}`,
 };
 
 export const fullFetch: QueryShape = {
   name: 'fetch 10,000 rows',
   description: 'every column of 10,000 encounters, sent to the client',
   parameters: async () => [],
-  query: (schema) => sql`SELECT * FROM ${ident(schema, 'encounters')} LIMIT 10000`.text,
+  query: (schema) => sql`SELECT * FROM ${ident(schema, 'encounters')} LIMIT 10000`,
 };
 
 export const queryShapes: readonly QueryShape[] = [biAggregate, pseudonymJoin, pointLookup, fullFetch];

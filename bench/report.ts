@@ -9,6 +9,7 @@ import { applyPolicy, loadPolicyText } from '../src/cli/pipeline.ts';
 import { runReport } from '../src/report/run-report.ts';
 import type { Report } from '../src/report/report.ts';
 import { ident, sql } from '../src/sql/index.ts';
+import { query } from '../src/db/query.ts';
 
 /**
  * `npx tsx bench/report.ts --scale 1m`: loads the synthetic clinic, applies a
@@ -123,7 +124,7 @@ export async function runReportBench(opts: ReportBenchOptions): Promise<ReportBe
   const admin = new pg.Client({ connectionString: adminUrl, application_name: 'pgmask-bench-report' });
   await admin.connect();
   try {
-    await admin.query(sql`CREATE DATABASE ${ident(database)} TEMPLATE template0 ENCODING 'UTF8'`.text);
+    await query(admin, sql`CREATE DATABASE ${ident(database)} TEMPLATE template0 ENCODING 'UTF8'`);
     const url = withDatabase(adminUrl, database);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -151,8 +152,8 @@ export async function runReportBench(opts: ReportBenchOptions): Promise<ReportBe
     await time('whole clinic', ['patients', 'encounters', 'observations', 'notes'], counts.patients + counts.encounters + counts.observations + counts.notes);
     return { scale: opts.scale, loadMs, runs };
   } finally {
-    await admin.query(sql`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`.text).catch(() => {});
-    await admin.query(sql`DROP ROLE IF EXISTS ${ident(role)}`.text).catch(() => {});
+    await query(admin, sql`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`).catch(() => {});
+    await query(admin, sql`DROP ROLE IF EXISTS ${ident(role)}`).catch(() => {});
     await admin.end();
     await server?.stop();
   }

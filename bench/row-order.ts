@@ -8,8 +8,9 @@ import { withDatabase } from '../src/db/connection.ts';
 import { createClinicalSchema, loadClinicalData, parseScale } from '../src/demo/synthetic.ts';
 import { applyPolicy, loadPolicyText, snapshotFor } from '../src/cli/pipeline.ts';
 import { refreshMaterialized } from '../src/db/refresh.ts';
-import { ident, sql } from '../src/sql/index.ts';
+import { ident, sql, type Sql } from '../src/sql/index.ts';
 import { biAggregate, fullFetch } from './query-shapes.ts';
+import { query } from '../src/db/query.ts';
 
 /**
  * What keyed row order costs and what it buys (issue 10, leak 1).
@@ -42,17 +43,17 @@ if (!adminUrl) {
 const dbName = `pgmask_bench_order_${randomBytes(4).toString('hex')}`;
 const root = new pg.Client({ connectionString: adminUrl });
 await root.connect();
-await root.query(sql`CREATE DATABASE ${ident(dbName)} TEMPLATE template0`.text);
+await query(root, sql`CREATE DATABASE ${ident(dbName)} TEMPLATE template0`);
 const url = withDatabase(adminUrl, dbName);
 const client = new pg.Client({ connectionString: url });
 await client.connect();
 
-async function median(query: string): Promise<number> {
-  await client.query(query); // warm-up
+async function median(statement: Sql): Promise<number> {
+  await query(client, statement); // warm-up
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
-    await client.query(query);
+    await query(client, statement);
     times.push(performance.now() - t);
   }
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
@@ -78,8 +79,8 @@ try {
 
   const rows: string[] = [];
   for (const shape of [biAggregate, fullFetch]) {
-    const keyed = await median(shape.query('masked'));
-    const plain = await median(shape.query('masked_storage'));
+    const keyed = await median(shape.query('masked', []));
+    const plain = await median(shape.query('masked_storage', []));
     rows.push(`| ${shape.name} | ${plain.toFixed(0)} ms | ${keyed.toFixed(0)} ms | ${(keyed / plain).toFixed(2)}x |`);
     log(rows[rows.length - 1]!);
   }
@@ -113,7 +114,7 @@ after pgmask refresh (REFRESH CONCURRENTLY + CLUSTER, ${added.toLocaleString('en
 `);
 } finally {
   await client.end();
-  await root.query(sql`DROP DATABASE IF EXISTS ${ident(dbName)} WITH (FORCE)`.text).catch(() => {});
+  await query(root, sql`DROP DATABASE IF EXISTS ${ident(dbName)} WITH (FORCE)`).catch(() => {});
   await root.end();
   await server?.stop();
 }

@@ -19,6 +19,8 @@ import { utf8Encode } from '../src/transforms/js/utf8.ts';
 import { plv8RuntimeInstall, sqlRuntimeInstall } from '../src/runtime/runtime-install.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.ts';
 import { withDatabase } from '../src/db/connection.ts';
+import { query } from '../src/db/query.ts';
+import { ident, literal, param, sql, typeName, type Sql } from '../src/sql/index.ts';
 import { jsArgument, resolveCase, sqlParameter, VECTOR_SESSION } from '../test/vectors/vector-eval.ts';
 import type { Vector, VectorFile } from '../test/vectors/vector-case.ts';
 
@@ -71,10 +73,10 @@ function samples(): Vector[] {
 }
 
 /** µs per row of `SELECT count(expr) FROM generate_series(1, rows)`, minus the same loop over `base` (the arguments without the call). */
-async function sqlRate(client: pg.Client, expr: string, base: string, params: unknown[], rows: number): Promise<number> {
-  const time = async (e: string) => {
+async function sqlRate(client: pg.Client, expr: Sql, base: Sql, rows: number): Promise<number> {
+  const time = async (e: Sql) => {
     const t = process.hrtime.bigint();
-    await client.query(`SELECT count(${e}) FROM generate_series(1, ${rows}) i`, params);
+    await query(client, sql`SELECT count(${e}) FROM generate_series(1, ${literal(rows)}) i`);
     return Number(process.hrtime.bigint() - t) / 1000;
   };
   await time(expr); // warm-up: plan, PLV8 init
@@ -83,8 +85,8 @@ async function sqlRate(client: pg.Client, expr: string, base: string, params: un
 }
 
 /** Each argument made row-dependent, so PostgreSQL cannot fold an IMMUTABLE call into a constant. */
-function sqlArgs(v: Vector): string {
-  return v.args.map((a, i) => `(CASE WHEN i > 0 THEN $${i + 1}::${a.type} END)`).join(', ');
+function sqlArgs(v: Vector, params: readonly unknown[]): Sql {
+  return sql`${v.args.map((a, i) => sql`(CASE WHEN i > 0 THEN ${param(params[i])}::${typeName(a.type)} END)`)}`;
 }
 
 async function main(): Promise<void> {
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
   const connect = async (name: string) => {
     const c = new pg.Client({ connectionString: withDatabase(adminUrl!, name) });
     await c.connect();
-    for (const [k, v] of Object.entries(VECTOR_SESSION)) await c.query('SELECT set_config($1, $2, false)', [k, v]);
+    for (const [k, v] of Object.entries(VECTOR_SESSION)) await query(c, sql`SELECT set_config(${param(k)}, ${param(v)}, false)`);
     await c.query('CREATE EXTENSION IF NOT EXISTS pgcrypto');
     await c.query('CREATE SCHEMA IF NOT EXISTS pgmask');
     await c.query(sqlRuntimeInstall(registry));
@@ -125,15 +127,15 @@ async function main(): Promise<void> {
 
   try {
     const key = Buffer.alloc(32, 7);
-    const headline = `pgmask.pseudonymize('MRN' || i, $1, '{}')`;
-    out(`pseudonymize over ${HEADLINE_ROWS.toLocaleString('en')} rows (SELECT count(${headline}) FROM generate_series):`);
-    const headlineBase = `CASE WHEN $1::bytea IS NOT NULL THEN 'MRN' || i END`;
-    const sqlUs = await sqlRate(sqlDb, headline, headlineBase, [key], HEADLINE_ROWS);
+    const headline = sql`pgmask.pseudonymize('MRN' || i, ${param(key)}, '{}')`;
+    out(`pseudonymize over ${HEADLINE_ROWS.toLocaleString('en')} rows (SELECT count(pgmask.pseudonymize('MRN' || i, key, '{}')) FROM generate_series):`);
+    const headlineBase = sql`CASE WHEN ${param(key)}::bytea IS NOT NULL THEN 'MRN' || i END`;
+    const sqlUs = await sqlRate(sqlDb, headline, headlineBase, HEADLINE_ROWS);
     const nodeUs = nodeRate(NODE_CALLS, (i) => implementations.pseudonymize_text!(`MRN${i}`, new Uint8Array(key), {}));
     out(`  sql runtime (pgcrypto)   ${fmt(sqlUs)} µs/row   ${(sqlUs * HEADLINE_ROWS / 1e6).toFixed(2)} s`);
     out(`  JavaScript in Node       ${fmt(nodeUs)} µs/call  (Node/sql ${(nodeUs / sqlUs).toFixed(2)})`);
     if (plv8Db) {
-      const plv8Us = await sqlRate(plv8Db, headline, headlineBase, [key], HEADLINE_ROWS);
+      const plv8Us = await sqlRate(plv8Db, headline, headlineBase, HEADLINE_ROWS);
       out(`  plv8 runtime             ${fmt(plv8Us)} µs/row   ${(plv8Us * HEADLINE_ROWS / 1e6).toFixed(2)} s`);
       out(`  pseudonymize plv8/sql ratio: ${(plv8Us / sqlUs).toFixed(2)} (target ≤ 2)`);
     } else {
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
       let sqlUsRow = NaN;
       if (resolved.transform.runtimes.includes('sql')) {
         try {
-          sqlUsRow = await sqlRate(sqlDb, `pgmask.${v.fn}(${sqlArgs(v)})`, `ROW(${sqlArgs(v)})`, params, ROWS);
+          sqlUsRow = await sqlRate(sqlDb, sql`${ident('pgmask', v.fn)}(${sqlArgs(v, params)})`, sql`ROW(${sqlArgs(v, params)})`, ROWS);
           sqlCell = fmt(sqlUsRow);
         } catch (e) {
           sqlCell = '   error';
@@ -164,7 +166,7 @@ async function main(): Promise<void> {
       }
       let plv8Cells = '';
       if (plv8Db) {
-        const p = await sqlRate(plv8Db, `pgmask.${v.fn}(${sqlArgs(v)})`, `ROW(${sqlArgs(v)})`, params, ROWS).catch(() => NaN);
+        const p = await sqlRate(plv8Db, sql`${ident('pgmask', v.fn)}(${sqlArgs(v, params)})`, sql`ROW(${sqlArgs(v, params)})`, ROWS).catch(() => NaN);
         plv8Cells = `${fmt(p)} ${(p / sqlUsRow).toFixed(2).padStart(8)}`;
       }
       out(`  ${label} ${fmt(node)} ${sqlCell} ${plv8Cells} ${(sqlUsRow / node).toFixed(1).padStart(8)}`);
