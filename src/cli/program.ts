@@ -37,11 +37,17 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('pgmask')
     .description('Mask clinical PostgreSQL databases inside the database: policy file → masked views and masking roles.')
     .version(PGMASK_VERSION)
+    .option('--verbose', 'print on stderr the SQL each step runs (bound values are counted, never shown)')
     .showHelpAfterError()
     .addHelpText(
       'after',
       '\nExit codes: 0 ok · 1 internal · 2 usage · 3 invalid policy · 4 database · 5 drift · 6 leak found · 7 risk threshold not met',
     );
+  program.hook('preAction', async (root) => {
+    if (!root.opts<{ verbose?: boolean }>().verbose) return;
+    const { logStatements } = await import('../db/query.ts');
+    logStatements((text, values) => void process.stderr.write(`-- pgmask --verbose${values > 0 ? ` (${values} bound value(s))` : ''}\n${text.trimEnd()}\n`));
+  });
   const invoked = invokedCommand(argv);
   for (const c of commands) {
     const cmd = c.name === invoked ? await c.load() : new Command(c.name).usage('[options]');

@@ -12,8 +12,19 @@ import { compile, ident, sql, type Sql } from '../sql/index.ts';
 /** A pg Client, PoolClient or Pool. */
 export type Queryable = Pick<pg.ClientBase, 'query'>;
 
+let statementLog: ((text: string, values: number) => void) | null = null;
+
+/**
+ * `--verbose`: every statement run through this helper is passed to `log` before it runs —
+ * its text and how many values are bound, never the values (they may be raw data or secrets).
+ */
+export function logStatements(log: ((text: string, values: number) => void) | null): void {
+  statementLog = log;
+}
+
 export async function query<R extends pg.QueryResultRow = any>(db: Queryable, statement: Sql): Promise<pg.QueryResult<R>> {
   const { text, values } = compile(statement);
+  statementLog?.(text, values.length);
   // no values: the simple protocol, so a statement may hold several commands (migrations)
   return values.length === 0 ? db.query<R>(text) : db.query<R>(text, values as unknown[]);
 }

@@ -55,6 +55,8 @@ export interface VerifyOptions {
    * settings apply; the admin URL is still used for the out-of-band facts
    */
   readonly loginUrl?: string;
+  /** one line per role and attack as it starts (`pgmask verify` shows them on a terminal) */
+  readonly onProgress?: (line: string) => void;
 }
 
 type Impersonation = VerifySubject['impersonation'];
@@ -102,7 +104,10 @@ async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOp
   }
   const attacks = opts.only ? ATTACKS.filter((a) => opts.only!.includes(a.id)) : ATTACKS;
   const results: VerifySubject[] = [];
-  for (const subject of subjects) results.push(await attackAs(databaseUrl, facts, subject, attacks, standby));
+  for (const [n, subject] of subjects.entries()) {
+    const progress = opts.onProgress ? (attack: string, i: number, of: number) => opts.onProgress!(`${policy.maskedSchema}: ${subject.role} (${n + 1}/${subjects.length}), attack ${i}/${of}: ${attack}`) : undefined;
+    results.push(await attackAs(databaseUrl, facts, subject, attacks, standby, progress));
+  }
   const summary = summarize(results);
   const allowed = new Set(opts.allowSkipped ?? []);
   // on a standby an attack that must create objects cannot run, and need not: the primary has the same
@@ -238,7 +243,14 @@ async function close(client: pg.Client): Promise<void> {
 /** How an attack skipped on a standby begins its evidence. */
 export const STANDBY_SKIP = 'on a standby (read-only): ';
 
-async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subject, attacks: readonly Attack[], standby: boolean): Promise<VerifySubject> {
+async function attackAs(
+  databaseUrl: string,
+  facts: VerifyFacts,
+  subject: Subject,
+  attacks: readonly Attack[],
+  standby: boolean,
+  progress?: (attack: string, i: number, of: number) => void,
+): Promise<VerifySubject> {
   const opened = await openAs(databaseUrl, facts, subject);
   const results: AttackResult[] = [];
   try {
@@ -259,7 +271,8 @@ async function attackAs(databaseUrl: string, facts: VerifyFacts, subject: Subjec
     };
     const faithful = opened.impersonation === 'session authorization' || opened.impersonation === 'login';
     const session = new AttackSession(opened.client, subject, facts, inOtherSession, faithful, opened.searchPath, couldNotRun);
-    for (const attack of applicable) {
+    for (const [i, attack] of applicable.entries()) {
+      progress?.(attack.id, i + 1, applicable.length);
       // whatever the attack did is undone before the next one runs
       const outcome = await savepoint(opened.client, () => runAttack(attack, session, couldNotRun, standby), { rollback: true });
       results.push({ id: attack.id, title: attack.title, status: outcome.status, evidence: outcome.evidence, objects: [...(outcome.objects ?? [])] });

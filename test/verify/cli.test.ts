@@ -159,3 +159,33 @@ describe('pgmask check (CLI)', { timeout: 180_000 }, () => {
     }
   });
 });
+
+describe('progress and --verbose (issue 13)', { timeout: 180_000 }, () => {
+  it('--verbose prints every statement on stderr, with bound values counted and never shown', async () => {
+    const quiet = await pgmask(['verify', '--policy', policyFile, '--database-url', f.db.url, '--role', f.member]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('-- pgmask --verbose');
+    const r = await pgmask(['verify', '--verbose', '--policy', policyFile, '--database-url', f.db.url, '--role', f.member]);
+    expect(r.code, r.stderr).toBe(0);
+    const statements = r.stderr.split('-- pgmask --verbose').length - 1;
+    expect(statements).toBeGreaterThan(50);
+    expect(r.stderr).toMatch(/-- pgmask --verbose \(\d+ bound value\(s\)\)\n/);
+    // the oracle binds the raw values it knows: the log shows the statement, not them
+    // (names that are also in the fake dictionary, like Grace, appear in the fake function's text, so only others are checked)
+    for (const raw of ['A-1001', 'A-1002', 'A-1005', 'Opted Out']) expect(r.stderr).not.toContain(raw);
+    // stdout is the report, as without --verbose
+    expect(r.stdout).toBe(quiet.stdout);
+  });
+
+  it('on a terminal, verify shows each role and attack as it starts; piped, nothing', async () => {
+    // script(1) gives the process a terminal; its output is what the terminal showed
+    const entry = (await import('../support/cli.ts')).pgmaskEntry();
+    const cmd = [process.execPath, entry, 'verify', '--policy', policyFile, '--database-url', f.db.url, '--role', f.member].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const { execFileSync } = await import('node:child_process');
+    const shown = execFileSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 170_000 });
+    expect(shown).toMatch(new RegExp(`masked: ${f.member} \\(1/1\\), attack 1/\\d+: source-read`));
+    expect(shown).toMatch(/attack (\d+)\/\1: /);
+    const piped = await pgmask(['verify', '--policy', policyFile, '--database-url', f.db.url, '--role', f.member]);
+    expect(piped.stderr).not.toMatch(/attack \d+\/\d+/);
+  });
+});

@@ -29,7 +29,7 @@ export function verifyCommand(): Command {
       out.progress(`attacking ${policy.roles.length} masking role(s) and their members …`);
       const loginUrl = opts.loginUrl === undefined ? undefined : requireDatabaseUrl(opts.loginUrl);
       const allowSkipped = (opts.allowSkipped ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
-      const report = await verify(url, policy, { role: opts.role, registry, loginUrl, allowSkipped });
+      const report = await verify(url, policy, { role: opts.role, registry, loginUrl, allowSkipped, onProgress: out.progress });
       if (out.json) out.out(JSON.stringify(report, null, 2));
       else out.out(formatVerifyReport(report));
       // a leak exits 6; otherwise fail closed: an attack that did not run is not an attack that held (exit 4)
