@@ -10,7 +10,7 @@ import { validatePolicy, assertValid, isCheckedFor, type CheckedPolicy } from '.
 import { formatPath, policyLocation } from '../policy/policy-source-map.ts';
 import { ident, literal, sql, join, trustedSqlText, type Sql } from '../sql/index.ts';
 import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex, RowOrder, SubjectRoute, ColumnReference, Expr } from './nodes.ts';
-import { planSubjectRoutes } from './subject-routes.ts';
+import { planSubjectRoutes, routeKey } from './subject-routes.ts';
 import { cast, columnReference, constant, expr, keyReference } from './expression.ts';
 import { renderExpression } from './render.ts';
 import type { AccessState } from '../catalog/access-state.ts';
@@ -124,7 +124,7 @@ export function planMigration(planInput: PlanInput): MigrationPlan {
         location: policyLocation(policy, ptable.path),
       });
     }
-    const view = planView(input, ptable, table, subjectRoutes.routes.get(ptable.name) ?? []);
+    const view = planView(input, ptable, table, subjectRoutes.routes.get(routeKey(table.schema, ptable.name)) ?? []);
     if (view.materialized) problems.push(...materializeProblems(policy, ptable, table));
     const existing = findTable(snapshot, ptable.maskedSchema, ptable.name);
     if (existing?.kind === 'materialized view' || existing?.kind === 'table') {

@@ -32,7 +32,7 @@ export interface RouteProblem {
 }
 
 export interface SubjectRoutePlan {
-  /** the routes each policy table's view applies, by policy table name */
+  /** the routes each policy table's view applies, by `routeKey(source schema, table name)` (two source schemas may hold the same name) */
   readonly routes: ReadonlyMap<string, readonly SubjectRoute[]>;
   /** source tables the routes read (besides the policy's own), which pgmask_owner must be able to SELECT */
   readonly readTables: readonly { readonly schema: string; readonly name: string }[];
@@ -43,8 +43,9 @@ export interface SubjectRoutePlan {
 const MAX_DEPTH = 8;
 
 /** The schema a policy table's source lives in. */
-export function sourceSchemaOf(policy: Policy, _table: PolicyTable): string {
-  return policy.sourceSchema;
+export function sourceSchemaOf(_policy: Policy, table: PolicyTable): string {
+  // a table's own source schema: a policy with `schemas:` has several
+  return table.sourceSchema;
 }
 
 function policyTableAt(policy: Policy, schema: string, name: string): PolicyTable | undefined {
@@ -88,7 +89,7 @@ export function planSubjectRoutes(policy: Policy, snapshot: CatalogSnapshot): Su
     const schema = sourceSchemaOf(policy, ptable);
     const table = findTable(snapshot, schema, ptable.name);
     if (!table) continue;
-    const tablePath = ['tables', ptable.name];
+    const tablePath = ptable.path;
     if (ptable.filter !== null && ptable.filterAppliesTo === 'subject' && QUALIFIED_SRC.test(ptable.filter)) {
       problems.push({
         code: 'POLICY_FILTER_QUALIFIED',
@@ -102,12 +103,12 @@ export function planSubjectRoutes(policy: Policy, snapshot: CatalogSnapshot): Su
     const all = routesFrom(table, [key(schema, table.name)]);
     const decision = ptable.subjectVia;
     if (decision === 'none') {
-      routes.set(ptable.name, []);
+      routes.set(key(schema, ptable.name), []);
       continue;
     }
     if (decision !== null) {
       problems.push(...unknownVia(ptable, table, all, decision));
-      routes.set(ptable.name, select(all, decision));
+      routes.set(key(schema, ptable.name), select(all, decision));
       continue;
     }
     const ambiguous = ambiguousTargets(all);
@@ -123,11 +124,16 @@ export function planSubjectRoutes(policy: Policy, snapshot: CatalogSnapshot): Su
         });
       }
     }
-    routes.set(ptable.name, all);
+    routes.set(key(schema, ptable.name), all);
   }
   const own = new Set(policy.tables.map((t) => key(sourceSchemaOf(policy, t), t.name)));
   const readTables = [...read.entries()].filter(([k]) => !own.has(k)).map(([, v]) => v);
   return { routes, readTables, problems };
+}
+
+/** The key of a table in SubjectRoutePlan.routes (and in the planner's own bookkeeping). */
+export function routeKey(schema: string, name: string): string {
+  return key(schema, name);
 }
 
 function key(schema: string, name: string): string {
