@@ -9,6 +9,7 @@ import { registry } from '../../src/transforms/registry.ts';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
 import { scanDatabase } from '../../src/scan/scan-database.ts';
 import { draftPolicy } from '../../src/scan/draft-policy.ts';
+import { policyHeader } from '../support/policy-header.ts';
 
 /**
  * Issue 17, must show: FHIR resources in jsonb. A Patient carries an unlisted extension with an
@@ -38,16 +39,7 @@ const patient = (i: number) => ({
 const encounter = { resourceType: 'Encounter', id: 'enc-1', status: 'finished', class: { code: 'IMP' }, subject: { reference: 'Patient/pat-1', display: 'Peter Chalmers1' }, period: { start: '2015-02-07T13:28:17-05:00', end: '2015-02-12' } };
 const observation = { resourceType: 'Observation', id: 'obs-1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] }, subject: { reference: 'Patient/pat-1' }, effectiveDateTime: '2015-02-07T13:28:17Z', valueQuantity: { value: 98.60, unit: 'bpm' }, note: [{ text: `called ${SSN}` }] };
 
-const policy = (docRule: string, extra = '') => `version: 1
-source_schema: public
-masked_schema: masked
-runtime: sql
-keys: [default]
-subject: subject_id
-roles:
-  ${ROLE}:
-    members: [${READER}]
-tables:
+const policy = (docRule: string, extra = '') => `${policyHeader(ROLE, READER)}tables:
   resources:
     columns:
       id: keep

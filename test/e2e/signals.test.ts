@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import { runReport } from '../../src/report/run-report.ts';
+import { policyHeader } from '../support/policy-header.ts';
 
 /**
  * Issue 17, must show: a waveform table (subject, ecg_time timestamptz, three real[] leads of
@@ -38,16 +39,7 @@ SELECT g, 'S' || (g % 10), timestamptz '2024-03-01 09:30+00' + g * interval '37 
 FROM generate_series(1, 20) g;
 `;
 
-const policyText = `version: 1
-source_schema: public
-masked_schema: masked
-runtime: sql
-keys: [default]
-subject: subject_id
-roles:
-  ${ROLE}:
-    members: [${READER}]
-tables:
+const policyText = `${policyHeader(ROLE, READER)}tables:
   admissions:
     columns:
       admission_id: keep

@@ -4,6 +4,7 @@ import { applyPolicy, loadPolicyText } from '../../src/cli/pipeline.ts';
 import { verify } from '../../src/verify/verify.ts';
 import type { Policy } from '../../src/policy/policy.ts';
 import type { AttackResult, VerifyReport } from '../../src/verify/verify-report.ts';
+import { policyHeader } from '../support/policy-header.ts';
 
 /**
  * Issue 17: verify's oracle, averaging and cast-error attacks on array and JSON columns — held on
@@ -24,16 +25,7 @@ SELECT g, 'S' || g, g % 5 = 0,
   jsonb_build_object('identifier', jsonb_build_array(jsonb_build_object('value', 'MRN-' || g)), 'birthDate', CASE WHEN g = 3 THEN '2024-13-45' ELSE (date '1960-01-01' + g * 400)::text END, 'ssn', '000-00-' || g)
 FROM generate_series(1, 16) g;
 `;
-const policyText = `version: 1
-source_schema: public
-masked_schema: masked
-runtime: sql
-keys: [default]
-subject: subject_id
-roles:
-  ${ROLE}:
-    members: [${MEMBER}]
-tables:
+const policyText = `${policyHeader(ROLE, MEMBER)}tables:
   recordings:
     filter: "NOT hidden"
     columns:
