@@ -5,11 +5,20 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { PgmaskError, ExitCode } from '../errors.ts';
 import type { ExtractPlan, ExtractTable } from './extract-plan.ts';
-import type { ExtractSink, ExtractedTable } from './extract-sink.ts';
+import { extractedTable, type ExtractSink, type ExtractedTable } from './extract-sink.ts';
 
-/** A file name for a table name that may hold any character: safe characters kept, the rest escaped, case kept apart. */
-export function csvFileName(table: string): string {
-  return `${table.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).padStart(2, '0')}`)}.csv`;
+/** A name that may hold any character, for a file name: safe characters kept, the rest escaped (`.` too), case kept apart. */
+function fileNamePart(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.codePointAt(0)!.toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * The CSV file of a table: `TABLE.csv`, or `SCHEMA.TABLE.csv` when the extract
+ * spans several schemas (two may hold the same table name); a `.` in a name is
+ * escaped, so the one between schema and table is unambiguous.
+ */
+export function csvFileName(table: { readonly schema: string; readonly name: string }, qualified: boolean): string {
+  return `${qualified ? `${fileNamePart(table.schema)}.` : ''}${fileNamePart(table.name)}.csv`;
 }
 
 /**
@@ -19,6 +28,7 @@ export function csvFileName(table: string): string {
  */
 export function csvSink(opts: { readonly dir: string; readonly replace: boolean; readonly onBytes?: (table: string, n: number) => void }): ExtractSink {
   const partial = `${opts.dir}.partial`;
+  let qualified = false;
   return {
     description: `CSV directory ${opts.dir}`,
     format: 'csv',
@@ -36,12 +46,12 @@ export function csvSink(opts: { readonly dir: string; readonly replace: boolean;
       } catch (e) {
         throw new PgmaskError({ code: 'EXTRACT_OUTPUT_UNWRITABLE', message: `cannot write ${partial}: ${(e as Error).message}`, hint: 'pass a writable directory path to --out', exitCode: ExitCode.usage });
       }
-      void plan;
+      qualified = plan.schemas.length > 1;
     },
     async openWriter() {
       return {
         async write(table: ExtractTable, rows: Readable): Promise<ExtractedTable> {
-          const file = csvFileName(table.name);
+          const file = csvFileName(table, qualified);
           const hash = createHash('sha256');
           let bytes = 0;
           let rowCount = 0;
@@ -49,13 +59,13 @@ export function csvSink(opts: { readonly dir: string; readonly replace: boolean;
             transform(chunk: Buffer, _enc, done) {
               hash.update(chunk);
               bytes += chunk.length;
-              opts.onBytes?.(table.name, chunk.length);
+              opts.onBytes?.(table.label, chunk.length);
               done(null, chunk);
             },
           });
           await pipeline(rows, tap, createWriteStream(joinPath(partial, file)));
           rowCount = (rows as Readable & { rowCount?: number }).rowCount ?? 0;
-          return { name: table.name, rows: rowCount, bytes, file, sha256: hash.digest('hex') };
+          return extractedTable(table, { rows: rowCount, bytes, file, sha256: hash.digest('hex') });
         },
         close: async () => {},
       };

@@ -6,7 +6,19 @@ import { queryRows } from '../db/query.ts';
 import { ident, join, literal, sql } from '../sql/index.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 import type { ExtractPlan, ExtractTable } from './extract-plan.ts';
-import { createTableSql, finishingSql, manifestTableSql, MANIFEST_TABLE, type ExtractManifest, type ExtractSink, type ExtractedTable, type TableWriter } from './extract-sink.ts';
+import {
+  createSchemasSql,
+  createTableSql,
+  extractedTable,
+  finishingSql,
+  manifestSchema,
+  manifestTableSql,
+  MANIFEST_TABLE,
+  type ExtractManifest,
+  type ExtractSink,
+  type ExtractedTable,
+  type TableWriter,
+} from './extract-sink.ts';
 
 /** Counts the bytes that pass (progress and the manifest). */
 export function byteCounter(onBytes: (n: number) => void): Transform {
@@ -24,28 +36,33 @@ export function byteCounter(onBytes: (n: number) => void): Transform {
  * and the manifest table last. A database without the manifest table holds an
  * unfinished extract.
  */
-export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>; readonly schema: string; readonly replace: boolean; readonly onBytes?: (table: string, n: number) => void }): ExtractSink {
-  const { schema } = opts;
-  const existing = async (client: pg.Client, plan: ExtractPlan): Promise<string[]> => {
-    const names = [...plan.tables.map((t) => t.name), MANIFEST_TABLE];
-    const rows = await queryRows<{ relname: string }>(
+export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>; readonly replace: boolean; readonly onBytes?: (table: string, n: number) => void }): ExtractSink {
+  /** the output's relations that already exist (the manifest table first), as [schema, name] */
+  const existing = async (client: pg.Client, plan: ExtractPlan): Promise<[string, string][]> => {
+    const wanted: [string, string][] = [[manifestSchema(plan), MANIFEST_TABLE], ...plan.tables.map((t): [string, string] => [t.schema, t.name])];
+    const rows = await queryRows<{ nspname: string; relname: string }>(
       client,
-      sql`SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${literal(schema)} AND c.relname = ANY (ARRAY[${join(names.map((n) => literal(n)))}]::text[]) ORDER BY 1`,
+      sql`SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE (n.nspname, c.relname) IN (${join(wanted.map(([s, n]) => sql`(${literal(s)}, ${literal(n)})`))})`,
     );
-    return rows.map((r) => r.relname);
+    return wanted.filter(([s, n]) => rows.some((r) => r.nspname === s && r.relname === n));
   };
+  let description = 'database';
   return {
-    description: `database (schema ${schema})`,
+    get description() {
+      return description;
+    },
     format: 'text',
     maxWriters: 64,
     async check(plan) {
+      description = `database (schema${plan.schemas.length > 1 ? 's' : ''} ${plan.schemas.join(', ')})`;
       const client = await opts.connect();
       try {
         const found = await existing(client, plan);
         if (found.length > 0 && !opts.replace) {
           throw new PgmaskError({
             code: 'EXTRACT_TARGET_NOT_EMPTY',
-            message: `the target database already has ${found.map((n) => `${schema}.${n}`).join(', ')}`,
+            message: `the target database already has ${found.map(([s, n]) => `${s}.${n}`).join(', ')}`,
             hint: 'extract into an empty database or another --schema, or pass --replace to drop those tables first',
             exitCode: ExitCode.usage,
           });
@@ -58,12 +75,9 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
       const client = await opts.connect();
       try {
         await queryRows(client, sql`BEGIN`);
-        const found = await existing(client, plan);
-        // the manifest goes first: from here until finish() the target is an unfinished extract
-        for (const name of [MANIFEST_TABLE, ...found.filter((n) => n !== MANIFEST_TABLE)]) {
-          if (found.includes(name)) await queryRows(client, sql`DROP TABLE ${ident(schema, name)} CASCADE`);
-        }
-        await queryRows(client, sql`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
+        // the manifest goes first (existing() lists it first): from here until finish() the target is an unfinished extract
+        for (const [s, n] of await existing(client, plan)) await queryRows(client, sql`DROP TABLE ${ident(s, n)} CASCADE`);
+        for (const statement of createSchemasSql(plan)) await queryRows(client, statement);
         await queryRows(client, sql`COMMIT`);
       } catch (e) {
         await queryRows(client, sql`ROLLBACK`).catch(() => {});
@@ -79,18 +93,18 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
           let bytes = 0;
           await queryRows(client, sql`BEGIN`);
           try {
-            await queryRows(client, createTableSql(schema, table));
-            const sink = copyIn(client, ident(schema, table.name), table.columns.map((c) => ident(c.name)), 'text');
+            await queryRows(client, createTableSql(table));
+            const sink = copyIn(client, ident(table.schema, table.name), table.columns.map((c) => ident(c.name)), 'text');
             await pipeline(
               rows,
               byteCounter((n) => {
                 bytes += n;
-                opts.onBytes?.(table.name, n);
+                opts.onBytes?.(table.label, n);
               }),
               sink,
             );
             await queryRows(client, sql`COMMIT`);
-            return { name: table.name, rows: sink.rowCount, bytes, file: null, sha256: null };
+            return extractedTable(table, { rows: sink.rowCount, bytes, file: null, sha256: null });
           } catch (e) {
             await queryRows(client, sql`ROLLBACK`).catch(() => {});
             throw e;
@@ -103,8 +117,8 @@ export function databaseSink(opts: { readonly connect: () => Promise<pg.Client>;
       const client = await opts.connect();
       try {
         await queryRows(client, sql`BEGIN`);
-        for (const statement of finishingSql(schema, plan)) await queryRows(client, statement);
-        await queryRows(client, manifestTableSql(schema, manifest));
+        for (const statement of finishingSql(plan)) await queryRows(client, statement);
+        await queryRows(client, manifestTableSql(manifestSchema(plan), manifest));
         await queryRows(client, sql`COMMIT`);
       } catch (e) {
         await queryRows(client, sql`ROLLBACK`).catch(() => {});

@@ -22,12 +22,22 @@ export interface ExtractColumn {
 export interface ExtractForeignKey {
   readonly name: string;
   readonly columns: readonly string[];
+  /** the referenced table in the output (its schema there: a foreign key may cross source schemas) */
+  readonly refSchema: string;
   readonly refTable: string;
   readonly refColumns: readonly string[];
 }
 
 export interface ExtractTable {
+  /** the table's schema in a target database or SQL file */
+  readonly schema: string;
   readonly name: string;
+  /** how messages, progress and CSV files name it: the table name, or `schema.name` when the policy has several source schemas */
+  readonly label: string;
+  /** the policy table: its source schema (with `name`, unique in the policy) */
+  readonly sourceSchema: string;
+  /** the masked view the rows are read from (with `name`) */
+  readonly maskedSchema: string;
   readonly columns: readonly ExtractColumn[];
   readonly primaryKey: readonly string[] | null;
   readonly foreignKeys: readonly ExtractForeignKey[];
@@ -42,13 +52,15 @@ export interface ExtractSubset {
   readonly fraction: number | null;
   /** seed of the subject sample: the same seed, policy and data give the same subset */
   readonly seed: string;
-  /** start from the rows of one table matching an SQL condition over its masked columns */
+  /** start from the rows of one table matching an SQL condition over its masked columns (`table`, `source_schema.table` or `masked_schema.table`) */
   readonly where: { readonly table: string; readonly condition: string } | null;
 }
 
 export interface ExtractPlan {
   /** parents before children */
   readonly tables: readonly ExtractTable[];
+  /** the output's schemas, policy order; the manifest table goes into the first */
+  readonly schemas: readonly string[];
   /** keys not re-created, and why (for the CLI to print) */
   readonly warnings: readonly string[];
 }
@@ -70,14 +82,32 @@ function tuple(columns: readonly Sql[]): Sql {
 }
 
 interface Edge {
+  /** table keys (see tableKey) */
   readonly child: string;
   readonly parent: string;
   readonly fk: ForeignKey;
 }
 
+/** How a table's rows reach their subject: its own subject column, or foreign keys to tables that reach it. */
+type SubjectRoute = { readonly direct: string } | { readonly via: readonly Edge[] };
+
+interface GraphTable {
+  readonly ptable: PolicyTable;
+  readonly source: CatalogTable;
+  readonly view: CatalogTable;
+  /** the table's schema in the output */
+  readonly target: string;
+  readonly label: string;
+}
+
+/** Tables are keyed by source schema and name: two source schemas of one policy may hold the same name. */
+function tableKey(schema: string, name: string): string {
+  return JSON.stringify([schema, name]);
+}
+
 /** The pure model the predicates are built from: policy tables, their masked views and the foreign keys that survive masking. */
 class ExtractGraph {
-  readonly tables = new Map<string, { ptable: PolicyTable; source: CatalogTable; view: CatalogTable }>();
+  readonly tables = new Map<string, GraphTable>();
   readonly edges: Edge[] = [];
   readonly warnings: string[] = [];
   private aliasCounter = 0;
@@ -85,41 +115,47 @@ class ExtractGraph {
   constructor(
     readonly policy: Policy,
     snapshot: CatalogSnapshot,
+    targetSchema: string | null,
   ) {
+    const several = policy.schemas.length > 1;
     for (const ptable of policy.tables) {
-      const source = findTable(snapshot, policy.sourceSchema, ptable.name);
-      const view = findTable(snapshot, policy.maskedSchema, ptable.name);
+      const source = findTable(snapshot, ptable.sourceSchema, ptable.name);
+      const view = findTable(snapshot, ptable.maskedSchema, ptable.name);
       if (!source || !view) {
         throw new PgmaskError({
           code: 'EXTRACT_NOT_MIGRATED',
-          message: `${policy.maskedSchema}.${ptable.name} does not exist: the policy has not been applied to this database`,
+          message: `${ptable.maskedSchema}.${ptable.name} does not exist: the policy has not been applied to this database`,
           hint: 'run pgmask migrate with this policy first (pgmask check tells what differs)',
           exitCode: ExitCode.drift,
         });
       }
-      this.tables.set(ptable.name, { ptable, source, view });
+      // several source schemas: each table lands in a schema named like its masked schema, as the analyst
+      // queries it (hosp_masked.results and lab_masked.results), so same-named tables stay apart
+      const target = several ? ptable.maskedSchema : (targetSchema ?? ptable.sourceSchema);
+      this.tables.set(tableKey(ptable.sourceSchema, ptable.name), { ptable, source, view, target, label: several ? `${target}.${ptable.name}` : ptable.name });
     }
-    for (const [name, { ptable, source }] of this.tables) {
+    for (const [key, { source, label }] of this.tables) {
       for (const fk of source.foreignKeys) {
-        const parent = fk.refSchema === policy.sourceSchema ? this.tables.get(fk.refTable) : undefined;
+        const parentKey = tableKey(fk.refSchema, fk.refTable);
+        const parent = this.tables.get(parentKey);
         if (!parent) continue;
-        const why = this.unmatchedReason(ptable, parent.ptable, fk);
-        if (why) this.warnings.push(`${name}: foreign key ${fk.name} is not re-created (${why})`);
-        else this.edges.push({ child: name, parent: fk.refTable, fk });
+        const why = this.unmatchedReason(this.tables.get(key)!, parent, fk);
+        if (why) this.warnings.push(`${label}: foreign key ${fk.name} is not re-created (${why})`);
+        else this.edges.push({ child: key, parent: parentKey, fk });
       }
     }
     this.dropCycles();
   }
 
-  private unmatchedReason(child: PolicyTable, parent: PolicyTable, fk: ForeignKey): string | null {
+  private unmatchedReason(child: GraphTable, parent: GraphTable, fk: ForeignKey): string | null {
     for (let i = 0; i < fk.columns.length; i++) {
-      const c = ruleOf(child, fk.columns[i]!);
-      const p = ruleOf(parent, fk.refColumns[i]!);
+      const c = ruleOf(child.ptable, fk.columns[i]!);
+      const p = ruleOf(parent.ptable, fk.refColumns[i]!);
       if (!c || !ONE_TO_ONE.has(c.transform)) return `${fk.columns[i]} is masked by ${c?.display ?? 'redact'}, which is not one-to-one`;
-      if (!sameRule(c, p)) return `${fk.columns[i]} and ${parent.name}.${fk.refColumns[i]} are masked by different rules, so their masked values do not match`;
-      const ct = this.tables.get(child.name)!.view.columns.find((x) => x.name === fk.columns[i]);
-      const pt = this.tables.get(parent.name)!.view.columns.find((x) => x.name === fk.refColumns[i]);
-      if (ct?.typeName !== pt?.typeName) return `${fk.columns[i]} (${ct?.sqlType}) and ${parent.name}.${fk.refColumns[i]} (${pt?.sqlType}) have different types, so their pseudonyms differ`;
+      if (!sameRule(c, p)) return `${fk.columns[i]} and ${parent.label}.${fk.refColumns[i]} are masked by different rules, so their masked values do not match`;
+      const ct = child.view.columns.find((x) => x.name === fk.columns[i]);
+      const pt = parent.view.columns.find((x) => x.name === fk.refColumns[i]);
+      if (ct?.typeName !== pt?.typeName) return `${fk.columns[i]} (${ct?.sqlType}) and ${parent.label}.${fk.refColumns[i]} (${pt?.sqlType}) have different types, so their pseudonyms differ`;
     }
     return null;
   }
@@ -135,36 +171,41 @@ class ExtractGraph {
     for (const e of [...this.edges]) {
       if (reaches(e.parent, e.child)) {
         this.edges.splice(this.edges.indexOf(e), 1);
-        this.warnings.push(`${e.child}: foreign key ${e.fk.name} is not re-created (it is part of a reference cycle)`);
+        this.warnings.push(`${this.table(e.child).label}: foreign key ${e.fk.name} is not re-created (it is part of a reference cycle)`);
       }
     }
+  }
+
+  table(key: string): GraphTable {
+    return this.tables.get(key)!;
   }
 
   alias(): Sql {
     return ident(`x${this.aliasCounter++}`);
   }
 
-  view(name: string): Sql {
-    return ident(this.policy.maskedSchema, name);
+  view(key: string): Sql {
+    const { ptable } = this.table(key);
+    return ident(ptable.maskedSchema, ptable.name);
   }
 
-  parentsOf(name: string): Edge[] {
-    return this.edges.filter((e) => e.child === name);
+  parentsOf(key: string): Edge[] {
+    return this.edges.filter((e) => e.child === key);
   }
 
-  childrenOf(name: string): Edge[] {
-    return this.edges.filter((e) => e.parent === name);
+  childrenOf(key: string): Edge[] {
+    return this.edges.filter((e) => e.parent === key);
   }
 
   /** parents before children (a topological order of the surviving foreign keys), then policy order */
   ordered(): string[] {
     const done: string[] = [];
-    const visit = (name: string) => {
-      if (done.includes(name)) return;
-      for (const e of this.parentsOf(name)) visit(e.parent);
-      done.push(name);
+    const visit = (key: string) => {
+      if (done.includes(key)) return;
+      for (const e of this.parentsOf(key)) visit(e.parent);
+      done.push(key);
     };
-    for (const name of this.tables.keys()) visit(name);
+    for (const key of this.tables.keys()) visit(key);
     return done;
   }
 
@@ -183,9 +224,8 @@ class ExtractGraph {
    * no row filter on the table or any ancestor (the source's own foreign keys then
    * guarantee the parent rows, and the views show them all).
    */
-  complete(name: string): boolean {
-    const t = this.tables.get(name)!;
-    return t.ptable.filter === null && this.parentsOf(name).every((e) => this.complete(e.parent));
+  complete(key: string): boolean {
+    return this.table(key).ptable.filter === null && this.parentsOf(key).every((e) => this.complete(e.parent));
   }
 
   /**
@@ -193,9 +233,9 @@ class ExtractGraph {
    * every row. Written as `fk IN (uncorrelated subquery)` so PostgreSQL hashes the
    * parent keys once (a correlated EXISTS under OR would rescan the parent view per row).
    */
-  valid(name: string, row: Sql): Sql | null {
+  valid(key: string, row: Sql): Sql | null {
     const parts: Sql[] = [];
-    for (const e of this.parentsOf(name)) {
+    for (const e of this.parentsOf(key)) {
       if (this.complete(e.parent)) continue;
       const p = this.alias();
       const inner = this.valid(e.parent, p);
@@ -205,29 +245,37 @@ class ExtractGraph {
     return parts.length === 0 ? null : join(parts, ' AND ');
   }
 
-  /** the route from a table to the subject column: the column itself, or the first foreign key leading to it (shortest first) */
-  subjectRoute(name: string, seen: ReadonlySet<string> = new Set()): { readonly direct: string } | { readonly via: Edge } | null {
-    const subject = this.subjectColumn(name);
+  /**
+   * The route from a table to its subject: the subject column itself; else the
+   * foreign keys the policy's `subject_via` names (every one of them: a row belongs
+   * to either subject, as the consent cascade reads it; `none`: no subject); else
+   * the shortest foreign-key route, ties broken by constraint name.
+   */
+  subjectRoute(key: string, seen: ReadonlySet<string> = new Set()): SubjectRoute | null {
+    const subject = this.subjectColumn(key);
     if (subject) return { direct: subject };
-    const candidates = this.parentsOf(name)
-      .filter((e) => !seen.has(e.parent))
-      .map((e) => ({ e, depth: this.routeDepth(e.parent, new Set([...seen, name])) }))
+    const decision = this.table(key).ptable.subjectVia;
+    if (decision === 'none') return null;
+    const candidates = this.parentsOf(key)
+      .filter((e) => !seen.has(e.parent) && (decision === null || e.fk.columns.some((c) => decision.includes(c))))
+      .map((e) => ({ e, depth: this.routeDepth(e.parent, new Set([...seen, key])) }))
       .filter((c) => c.depth !== null)
       .sort((a, b) => a.depth! - b.depth! || a.e.fk.name.localeCompare(b.e.fk.name));
-    return candidates[0] ? { via: candidates[0].e } : null;
+    if (candidates.length === 0) return null;
+    return { via: decision === null ? [candidates[0]!.e] : candidates.map((c) => c.e) };
   }
 
-  private routeDepth(name: string, seen: ReadonlySet<string>): number | null {
-    const r = this.subjectRoute(name, seen);
+  private routeDepth(key: string, seen: ReadonlySet<string>): number | null {
+    const r = this.subjectRoute(key, seen);
     if (!r) return null;
     if ('direct' in r) return 0;
-    const d = this.routeDepth(r.via.parent, new Set([...seen, name]));
-    return d === null ? null : d + 1;
+    const depths = r.via.map((e) => this.routeDepth(e.parent, new Set([...seen, key]))).filter((d): d is number => d !== null);
+    return depths.length === 0 ? null : Math.min(...depths) + 1;
   }
 
   /** the subject column of a table when it is in the table and masked one-to-one, so masked values identify the subject */
-  subjectColumn(name: string): string | null {
-    const { ptable, view } = this.tables.get(name)!;
+  subjectColumn(key: string): string | null {
+    const { ptable, view } = this.table(key);
     const subject = ptable.subject ?? this.policy.subject;
     if (!subject || !view.columns.some((c) => c.name === subject)) return null;
     const rule = ruleOf(ptable, subject);
@@ -238,13 +286,16 @@ class ExtractGraph {
    * The masked subjects of the rows of a table that satisfy `condition` (over
    * alias `row`), as an uncorrelated SELECT: up the subject route, one IN per hop.
    */
-  subjectsOf(name: string, row: Sql, condition: Sql): Sql | null {
-    const route = this.subjectRoute(name);
+  subjectsOf(key: string, row: Sql, condition: Sql): Sql | null {
+    const route = this.subjectRoute(key);
     if (!route) return null;
-    if ('direct' in route) return sql`SELECT ${row}.${ident(route.direct)}::text FROM ${this.view(name)} AS ${row} WHERE ${condition}`;
-    const p = this.alias();
-    const parentKey = tuple(route.via.fk.refColumns.map((c) => sql`${p}.${ident(c)}`));
-    return this.subjectsOf(route.via.parent, p, sql`${parentKey} IN (SELECT ${join(route.via.fk.columns.map((c) => sql`${row}.${ident(c)}`))} FROM ${this.view(name)} AS ${row} WHERE ${condition})`);
+    if ('direct' in route) return sql`SELECT ${row}.${ident(route.direct)}::text FROM ${this.view(key)} AS ${row} WHERE ${condition}`;
+    const branches = route.via.map((e) => {
+      const p = this.alias();
+      const parentKey = tuple(e.fk.refColumns.map((c) => sql`${p}.${ident(c)}`));
+      return this.subjectsOf(e.parent, p, sql`${parentKey} IN (SELECT ${join(e.fk.columns.map((c) => sql`${row}.${ident(c)}`))} FROM ${this.view(key)} AS ${row} WHERE ${condition})`)!;
+    });
+    return join(branches, ' UNION ALL ');
   }
 }
 
@@ -263,26 +314,30 @@ function sampled(subject: Sql, subset: ExtractSubset): Sql {
  * the subject column, or up the table's foreign-key route to it). A table with no
  * route to a subject is not a subject's data (a vocabulary): it is kept whole,
  * unless --where starts from it. Every condition is an uncorrelated IN, hashed once.
+ * `whereKey` is the table --where names.
  */
-function seedCondition(graph: ExtractGraph, name: string, row: Sql, subset: ExtractSubset): Sql {
-  const route = graph.subjectRoute(name);
+function seedCondition(graph: ExtractGraph, key: string, row: Sql, subset: ExtractSubset, whereKey: string | null): Sql {
+  const route = graph.subjectRoute(key);
   const where = subset.where;
   const condition = where ? sql`(${sqlExpression(where.condition)})` : null;
   if (!route) {
-    if (where?.table === name) return condition!;
-    return where && !graph.subjectRoute(where.table) ? sql`false` : sql`true`;
+    if (whereKey === key) return condition!;
+    return whereKey !== null && !graph.subjectRoute(whereKey) ? sql`false` : sql`true`;
   }
   if ('via' in route) {
-    const p = graph.alias();
-    return sql`${graph.refs(route.via, row)} IN (SELECT ${graph.keys(route.via, p)} FROM ${graph.view(route.via.parent)} AS ${p} WHERE ${seedCondition(graph, route.via.parent, p, subset)})`;
+    const parts = route.via.map((e) => {
+      const p = graph.alias();
+      return sql`${graph.refs(e, row)} IN (SELECT ${graph.keys(e, p)} FROM ${graph.view(e.parent)} AS ${p} WHERE ${seedCondition(graph, e.parent, p, subset, whereKey)})`;
+    });
+    return parts.length === 1 ? parts[0]! : sql`(${join(parts, ' OR ')})`;
   }
   const subject = sql`${row}.${ident(route.direct)}::text`;
   const parts: Sql[] = [];
   if (subset.fraction !== null && subset.fraction < 1) parts.push(sampled(subject, subset));
-  if (where) {
+  if (whereKey !== null) {
     const w = graph.alias();
-    const chosen = graph.subjectsOf(where.table, w, condition!);
-    parts.push(chosen === null ? (where.table === name ? condition! : sql`false`) : sql`${subject} IN (${chosen})`);
+    const chosen = graph.subjectsOf(whereKey, w, condition!);
+    parts.push(chosen === null ? (whereKey === key ? condition! : sql`false`) : sql`${subject} IN (${chosen})`);
   }
   return parts.length === 0 ? sql`true` : join(parts, ' AND ');
 }
@@ -291,13 +346,14 @@ function seedCondition(graph: ExtractGraph, name: string, row: Sql, subset: Extr
  * Rows of a table the subset holds: its own seed, or a row a kept child row
  * points at (so no kept row is ever an orphan).
  */
-function needed(graph: ExtractGraph, name: string, row: Sql, subset: ExtractSubset, depth = 0): Sql {
-  if (depth > 16) throw new Error(`extract subset: reference chain deeper than 16 at ${name}`);
-  const alternatives: Sql[] = [seedCondition(graph, name, row, subset)];
-  for (const e of graph.childrenOf(name)) {
+function needed(graph: ExtractGraph, key: string, row: Sql, subset: ExtractSubset, whereKey: string | null, depth = 0): Sql {
+  if (depth > 16) throw new Error(`extract subset: reference chain deeper than 16 at ${graph.table(key).label}`);
+  const alternatives: Sql[] = [seedCondition(graph, key, row, subset, whereKey)];
+  for (const e of graph.childrenOf(key)) {
     const c = graph.alias();
     const childValid = graph.valid(e.child, c);
-    const keptChild = childValid ? sql`${needed(graph, e.child, c, subset, depth + 1)} AND ${childValid}` : needed(graph, e.child, c, subset, depth + 1);
+    const kept = needed(graph, e.child, c, subset, whereKey, depth + 1);
+    const keptChild = childValid ? sql`${kept} AND ${childValid}` : kept;
     alternatives.push(sql`${tuple(e.fk.refColumns.map((k) => sql`${row}.${ident(k)}`))} IN (SELECT ${join(e.fk.columns.map((k) => sql`${c}.${ident(k)}`))} FROM ${graph.view(e.child)} AS ${c} WHERE ${keptChild})`);
   }
   return alternatives.length === 1 ? alternatives[0]! : sql`(${join(alternatives, ' OR ')})`;
@@ -308,35 +364,72 @@ function portableType(column: CatalogTable['columns'][number]): string {
   return column.typeSchema === 'pg_catalog' ? column.sqlType : 'text';
 }
 
-export function planExtract(policy: Policy, snapshot: CatalogSnapshot, subset: ExtractSubset | null): ExtractPlan {
-  const graph = new ExtractGraph(policy, snapshot);
-  if (subset?.where && !graph.tables.has(subset.where.table)) {
+/** The table --where names: its name, or `schema.name` with its source or masked schema (needed when two schemas hold the name). */
+function whereTable(graph: ExtractGraph, text: string): string {
+  const matches = [...graph.tables].filter(([, t]) => t.ptable.name === text || [t.ptable.sourceSchema, t.ptable.maskedSchema, t.target].some((s) => `${s}.${t.ptable.name}` === text));
+  if (matches.length === 1) return matches[0]![0];
+  const names = [...graph.tables.values()].map((t) => t.label);
+  throw new PgmaskError({
+    code: 'EXTRACT_WHERE_TABLE',
+    message: matches.length === 0 ? `--where names table ${text}, which the policy does not list` : `--where names table ${text}, which ${matches.length} schemas of the policy hold`,
+    hint: matches.length === 0 ? `use one of: ${names.join(', ')}` : `qualify it with its schema: ${matches.map(([, t]) => `${t.ptable.sourceSchema}.${t.ptable.name}`).join(', ')}`,
+    exitCode: ExitCode.usage,
+  });
+}
+
+/**
+ * `targetSchema` (--schema) names the output schema of a one-schema policy
+ * (default: its source schema); a policy with several source schemas writes each
+ * table to a schema named like its masked schema, and refuses it.
+ */
+export function planExtract(policy: Policy, snapshot: CatalogSnapshot, subset: ExtractSubset | null, targetSchema: string | null = null): ExtractPlan {
+  if (targetSchema !== null && policy.schemas.length > 1) {
     throw new PgmaskError({
-      code: 'EXTRACT_WHERE_TABLE',
-      message: `--where names table ${subset.where.table}, which the policy does not list`,
-      hint: `use one of: ${[...graph.tables.keys()].join(', ')}`,
+      code: 'EXTRACT_SCHEMA_SEVERAL',
+      message: `--schema ${targetSchema} cannot hold the tables of ${policy.schemas.length} source schemas (${policy.schemas.map((s) => s.source).join(', ')}), which may share table names`,
+      hint: `leave --schema out: each table is written to a schema named like its masked schema (${policy.schemas.map((s) => s.masked).join(', ')})`,
       exitCode: ExitCode.usage,
     });
   }
-  const tables = graph.ordered().map((name): ExtractTable => {
-    const { ptable, source, view } = graph.tables.get(name)!;
+  const graph = new ExtractGraph(policy, snapshot, targetSchema);
+  const whereKey = subset?.where ? whereTable(graph, subset.where.table) : null;
+  if (subset) {
+    for (const [key, t] of graph.tables) {
+      const via = t.ptable.subjectVia;
+      if (Array.isArray(via) && graph.subjectRoute(key) === null) {
+        throw new PgmaskError({
+          code: 'EXTRACT_SUBJECT_VIA',
+          message: `${t.label} reaches its subject through subject_via (${via.join(', ')}), but no such foreign key is kept in the extract, so a subset cannot follow it (and would take the whole table)`,
+          hint: 'mask both ends of that foreign key by the same one-to-one rule (the warnings above say why it is not kept), or extract without --subjects and --where',
+          exitCode: ExitCode.usage,
+        });
+      }
+    }
+  }
+  const tables = graph.ordered().map((key): ExtractTable => {
+    const { ptable, source, view, target, label } = graph.table(key);
     const row = ident('t');
     const conditions: Sql[] = [];
-    const valid = graph.valid(name, row);
+    const valid = graph.valid(key, row);
     if (valid) conditions.push(valid);
-    if (subset) conditions.push(needed(graph, name, row, subset));
+    if (subset) conditions.push(needed(graph, key, row, subset, whereKey));
     const columns = view.columns.map((c) => ({ name: c.name, type: portableType(c), comment: c.comment }));
     const pk = source.primaryKey && source.primaryKey.every((c) => ONE_TO_ONE.has(ruleOf(ptable, c)?.transform ?? 'redact')) ? source.primaryKey : null;
-    if (source.primaryKey && !pk) graph.warnings.push(`${name}: the primary key is not re-created (a key column is not masked one-to-one)`);
-    const select = sql`SELECT ${join(view.columns.map((c) => sql`${row}.${ident(c.name)}`))} FROM ${graph.view(name)} AS ${row}${conditions.length ? sql` WHERE ${join(conditions, ' AND ')}` : sql``}`;
+    if (source.primaryKey && !pk) graph.warnings.push(`${label}: the primary key is not re-created (a key column is not masked one-to-one)`);
+    const select = sql`SELECT ${join(view.columns.map((c) => sql`${row}.${ident(c.name)}`))} FROM ${graph.view(key)} AS ${row}${conditions.length ? sql` WHERE ${join(conditions, ' AND ')}` : sql``}`;
     return {
-      name,
+      schema: target,
+      name: ptable.name,
+      label,
+      sourceSchema: ptable.sourceSchema,
+      maskedSchema: ptable.maskedSchema,
       columns,
       primaryKey: pk,
-      foreignKeys: graph.parentsOf(name).map((e) => ({ name: e.fk.name, columns: e.fk.columns, refTable: e.parent, refColumns: e.fk.refColumns })),
+      foreignKeys: graph.parentsOf(key).map((e) => ({ name: e.fk.name, columns: e.fk.columns, refSchema: graph.table(e.parent).target, refTable: e.fk.refTable, refColumns: e.fk.refColumns })),
       select,
       comment: view.comment,
     };
   });
-  return { tables, warnings: graph.warnings };
+  const schemas = [...new Set([...graph.tables.values()].map((t) => t.target))];
+  return { tables, schemas, warnings: graph.warnings };
 }

@@ -18,7 +18,11 @@ export interface ExtractManifest {
 }
 
 export interface ExtractedTable {
+  /** the table in the output: its schema (database, SQL file) and name */
+  readonly schema: string;
   readonly name: string;
+  /** the masked view its rows were read from, as the analyst queries it */
+  readonly view: string;
   readonly rows: number;
   readonly bytes: number;
   /** the file the rows are in (csv), or null */
@@ -55,26 +59,41 @@ export interface ExtractSink {
 /** The table that marks a finished extract in a database or SQL file (written last). */
 export const MANIFEST_TABLE = 'pgmask_extract';
 
-export function createTableSql(schema: string, table: ExtractTable): Sql {
-  const cols = table.columns.map((c) => sql`${ident(c.name)} ${typeName(c.type)}`);
-  return sql`CREATE TABLE ${ident(schema, table.name)} (\n  ${join(cols, ',\n  ')}\n);`;
+/** The manifest table's schema: the output's first. */
+export function manifestSchema(plan: ExtractPlan): string {
+  return plan.schemas[0]!;
 }
 
-/** Primary keys, foreign keys (validated against the loaded rows), indexes on foreign keys, comments. */
-export function finishingSql(schema: string, plan: ExtractPlan): Sql[] {
+/** What the manifest says of a table before its rows are counted. */
+export function extractedTable(table: ExtractTable, counted: { rows: number; bytes: number; file: string | null; sha256: string | null }): ExtractedTable {
+  return { schema: table.schema, name: table.name, view: `${table.maskedSchema}.${table.name}`, ...counted };
+}
+
+export function createSchemasSql(plan: ExtractPlan): Sql[] {
+  return plan.schemas.map((s) => sql`CREATE SCHEMA IF NOT EXISTS ${ident(s)};`);
+}
+
+export function createTableSql(table: ExtractTable): Sql {
+  const cols = table.columns.map((c) => sql`${ident(c.name)} ${typeName(c.type)}`);
+  return sql`CREATE TABLE ${ident(table.schema, table.name)} (\n  ${join(cols, ',\n  ')}\n);`;
+}
+
+/** Primary keys, foreign keys (validated against the loaded rows, across schemas too), indexes on foreign keys, comments. */
+export function finishingSql(plan: ExtractPlan): Sql[] {
   const out: Sql[] = [];
   for (const t of plan.tables) {
-    if (t.primaryKey) out.push(sql`ALTER TABLE ${ident(schema, t.name)} ADD PRIMARY KEY (${join(t.primaryKey.map((c) => ident(c)))});`);
+    if (t.primaryKey) out.push(sql`ALTER TABLE ${ident(t.schema, t.name)} ADD PRIMARY KEY (${join(t.primaryKey.map((c) => ident(c)))});`);
   }
   for (const t of plan.tables) {
+    const table = ident(t.schema, t.name);
     for (const fk of t.foreignKeys) {
       out.push(
-        sql`ALTER TABLE ${ident(schema, t.name)} ADD CONSTRAINT ${ident(fk.name)} FOREIGN KEY (${join(fk.columns.map((c) => ident(c)))}) REFERENCES ${ident(schema, fk.refTable)} (${join(fk.refColumns.map((c) => ident(c)))});`,
+        sql`ALTER TABLE ${table} ADD CONSTRAINT ${ident(fk.name)} FOREIGN KEY (${join(fk.columns.map((c) => ident(c)))}) REFERENCES ${ident(fk.refSchema, fk.refTable)} (${join(fk.refColumns.map((c) => ident(c)))});`,
       );
-      out.push(sql`CREATE INDEX ON ${ident(schema, t.name)} (${join(fk.columns.map((c) => ident(c)))});`);
+      out.push(sql`CREATE INDEX ON ${table} (${join(fk.columns.map((c) => ident(c)))});`);
     }
-    if (t.comment !== null) out.push(sql`COMMENT ON TABLE ${ident(schema, t.name)} IS ${literal(t.comment)};`);
-    for (const c of t.columns) if (c.comment !== null) out.push(sql`COMMENT ON COLUMN ${ident(schema, t.name, c.name)} IS ${literal(c.comment)};`);
+    if (t.comment !== null) out.push(sql`COMMENT ON TABLE ${table} IS ${literal(t.comment)};`);
+    for (const c of t.columns) if (c.comment !== null) out.push(sql`COMMENT ON COLUMN ${ident(t.schema, t.name, c.name)} IS ${literal(c.comment)};`);
   }
   return out;
 }

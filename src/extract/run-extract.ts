@@ -70,7 +70,7 @@ async function checkQueries(client: pg.Client, plan: ExtractPlan): Promise<void>
     } catch (cause) {
       throw new PgmaskError({
         code: 'EXTRACT_WHERE_INVALID',
-        message: `the rows of ${t.name} cannot be selected: ${(cause as Error).message}`,
+        message: `the rows of ${t.label} cannot be selected: ${(cause as Error).message}`,
         hint: "--where takes 'TABLE: condition', an SQL boolean expression over the masked columns of TABLE, e.g. --where \"patients: sex = 'F'\"",
         exitCode: ExitCode.usage,
         cause,
@@ -84,10 +84,10 @@ async function checkMinK(client: pg.Client, input: ExtractInput): Promise<void> 
   if (input.minK === null) return;
   const failing: string[] = [];
   for (const t of input.plan.tables) {
-    const ptable = input.policy.tables.find((p) => p.name === t.name)!;
+    const ptable = input.policy.tables.find((p) => p.sourceSchema === t.sourceSchema && p.name === t.name)!;
     if (ptable.quasiIdentifiers.length === 0) continue;
     const risk = await measureTableRisk(client, {
-      maskedSchema: input.policy.maskedSchema,
+      maskedSchema: t.maskedSchema,
       table: t.name,
       quasiIdentifiers: ptable.quasiIdentifiers,
       sensitive: [],
@@ -95,7 +95,7 @@ async function checkMinK(client: pg.Client, input: ExtractInput): Promise<void> 
       minK: input.minK,
       rows: sql`(${t.select}) AS extracted`,
     });
-    if (risk.meetsMinK === false) failing.push(`${t.name}: k = ${risk.k} over (${ptable.quasiIdentifiers.join(', ')}), ${risk.atRisk.classes} classes below ${input.minK} holding ${risk.atRisk.records} rows`);
+    if (risk.meetsMinK === false) failing.push(`${t.label}: k = ${risk.k} over (${ptable.quasiIdentifiers.join(', ')}), ${risk.atRisk.classes} classes below ${input.minK} holding ${risk.atRisk.records} rows`);
   }
   if (failing.length > 0) {
     throw new PgmaskError({
@@ -132,14 +132,15 @@ export async function runExtract(input: ExtractInput): Promise<ExtractManifest> 
     for (let i = 0; i < jobs; i++) writers.push(await input.sink.openWriter());
 
     const queue: ExtractTable[] = [...input.plan.tables];
+    // by label: unique even where two schemas hold the same table name
     const results = new Map<string, ExtractedTable>();
     const total = input.plan.tables.length;
     const worker = async (reader: pg.Client, writer: TableWriter) => {
       for (let t = queue.shift(); t; t = queue.shift()) {
-        input.progress?.({ table: t.name, done: false, rows: 0, bytes: 0, tablesDone: results.size, tablesTotal: total });
+        input.progress?.({ table: t.label, done: false, rows: 0, bytes: 0, tablesDone: results.size, tablesTotal: total });
         const result = await writer.write(t, copyOut(reader, t.select, input.sink.format, input.sink.format === 'csv'));
-        results.set(t.name, result);
-        input.progress?.({ table: t.name, done: true, rows: result.rows, bytes: result.bytes, tablesDone: results.size, tablesTotal: total });
+        results.set(t.label, result);
+        input.progress?.({ table: t.label, done: true, rows: result.rows, bytes: result.bytes, tablesDone: results.size, tablesTotal: total });
       }
     };
     await Promise.all(readers.map((r, i) => worker(r, writers[i]!)));
@@ -152,7 +153,7 @@ export async function runExtract(input: ExtractInput): Promise<ExtractManifest> 
       createdAt: new Date().toISOString(),
       subset: input.subset && { fraction: input.subset.fraction, seed: input.subset.seed, where: input.subset.where ? `${input.subset.where.table}: ${input.subset.where.condition}` : null },
       keys: input.keyFingerprints,
-      tables: input.plan.tables.map((t) => results.get(t.name)!),
+      tables: input.plan.tables.map((t) => results.get(t.label)!),
     };
     await input.sink.finish(input.plan, manifest);
     return manifest;

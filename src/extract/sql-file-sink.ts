@@ -4,14 +4,14 @@ import type { Readable } from 'node:stream';
 import { ident, join, sql, type Sql } from '../sql/index.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 import type { ExtractTable } from './extract-plan.ts';
-import { createTableSql, finishingSql, manifestTableSql, type ExtractSink, type ExtractedTable } from './extract-sink.ts';
+import { createSchemasSql, createTableSql, extractedTable, finishingSql, manifestSchema, manifestTableSql, type ExtractSink, type ExtractedTable } from './extract-sink.ts';
 
 /**
  * One plain SQL file for `psql -f` into an empty database: one transaction,
  * tables, their rows as COPY … FROM stdin blocks, keys, and the manifest table
  * last. Written as FILE.partial and renamed only when complete.
  */
-export function sqlFileSink(opts: { readonly file: string; readonly schema: string; readonly replace: boolean; readonly onBytes?: (table: string, n: number) => void }): ExtractSink {
+export function sqlFileSink(opts: { readonly file: string; readonly replace: boolean; readonly onBytes?: (table: string, n: number) => void }): ExtractSink {
   const partial = `${opts.file}.partial`;
   let out: WriteStream | null = null;
   const write = async (text: string | Buffer) => {
@@ -28,7 +28,7 @@ export function sqlFileSink(opts: { readonly file: string; readonly schema: stri
         throw new PgmaskError({ code: 'EXTRACT_OUTPUT_EXISTS', message: `${opts.file} already exists`, hint: 'choose another --out, or pass --replace to overwrite it', exitCode: ExitCode.usage });
       }
     },
-    async begin() {
+    async begin(plan) {
       try {
         out = createWriteStream(partial, { flags: 'w' });
         await once(out, 'open');
@@ -43,7 +43,7 @@ export function sqlFileSink(opts: { readonly file: string; readonly schema: stri
           "SET client_encoding = 'UTF8';",
           'SET standard_conforming_strings = on;',
           'BEGIN;',
-          `${sql`CREATE SCHEMA IF NOT EXISTS ${ident(opts.schema)};`.text}`,
+          ...createSchemasSql(plan).map((s) => s.text),
           '',
         ].join('\n'),
       );
@@ -53,24 +53,24 @@ export function sqlFileSink(opts: { readonly file: string; readonly schema: stri
         async write(table: ExtractTable, rows: Readable): Promise<ExtractedTable> {
           let bytes = 0;
           let lines = 0;
-          await statement(createTableSql(opts.schema, table));
-          await statement(sql`COPY ${ident(opts.schema, table.name)} (${join(table.columns.map((c) => ident(c.name)))}) FROM stdin;`);
+          await statement(createTableSql(table));
+          await statement(sql`COPY ${ident(table.schema, table.name)} (${join(table.columns.map((c) => ident(c.name)))}) FROM stdin;`);
           for await (const chunk of rows as AsyncIterable<Buffer>) {
             bytes += chunk.length;
             // COPY text format escapes newlines inside values, so every newline ends a row
             for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-            opts.onBytes?.(table.name, chunk.length);
+            opts.onBytes?.(table.label, chunk.length);
             await write(chunk);
           }
           await write('\\.\n\n');
-          return { name: table.name, rows: lines, bytes, file: null, sha256: null };
+          return extractedTable(table, { rows: lines, bytes, file: null, sha256: null });
         },
         close: async () => {},
       };
     },
     async finish(plan, manifest) {
-      for (const s of finishingSql(opts.schema, plan)) await statement(s);
-      await statement(manifestTableSql(opts.schema, manifest));
+      for (const s of finishingSql(plan)) await statement(s);
+      await statement(manifestTableSql(manifestSchema(plan), manifest));
       await write('COMMIT;\n');
       out!.end();
       await once(out!, 'finish');

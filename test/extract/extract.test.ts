@@ -2,13 +2,12 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { clinicPolicy, loadClinic } from '../support/clinic-fixture.ts';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
-import { runPgmask } from '../support/cli.ts';
+import { extractHarness } from './extract-harness.ts';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
 import { fakeFirstNames } from '../../src/transforms/data/fake-first-names.ts';
 import { fakeLastNames } from '../../src/transforms/data/fake-last-names.ts';
@@ -30,20 +29,13 @@ const exec = promisify(execFile);
 describe('pgmask extract', () => {
   let db: TestDatabase;
   let readerUrl: string;
-  const targets: TestDatabase[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'pgmask-extract-'));
+  const { dir, target, extract, cleanup } = extractHarness({ prefix: 'pgmask-extract', policyFile: (d) => join(d, 'clinic.yaml'), sourceUrl: () => db.url });
   const policyFile = join(dir, 'clinic.yaml');
   /** the analyst's row count per table: what every extract must hold */
   const analystCounts: Record<string, number> = {};
   /** raw identifiers that must never appear in an extract */
   let rawNeedles: string[] = [];
 
-  const target = async () => {
-    const t = await createTestDatabase('pgmask_extract_target');
-    targets.push(t);
-    return t;
-  };
-  const extract = (...args: string[]) => runPgmask(['extract', '--policy', policyFile, '--database-url', db.url, ...args]);
   const counts = async (t: { query: TestDatabase['query'] }, schema = 'public') =>
     Object.fromEntries(await Promise.all(TABLES.map(async (n) => [n, (await t.query(`SELECT count(*)::int AS n FROM "${schema}"."${n}"`)).rows[0].n])));
 
@@ -79,10 +71,9 @@ describe('pgmask extract', () => {
       .filter((v: string | null) => v && v.length >= 6);
   }, 180_000);
   afterAll(async () => {
-    for (const t of targets) await t.drop();
+    await cleanup();
     await db?.query(`DROP OWNED BY "${ROLE}"`).catch(() => {});
     await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Raw birth dates per masked patient id, linked by recomputing the pseudonym as the admin (the keys are the test's). */

@@ -71,7 +71,7 @@ export function extractCommand(): Command {
     .option('--to <url>', 'target PostgreSQL database: same table and column names and types, keys re-created on the masked values')
     .option('-o, --out <path>', 'output file (--format sql) or directory (--format csv)')
     .addOption(new Option('--format <format>', 'with --out: sql (one file for psql -f) or csv (one file per table + manifest.json)').choices(['sql', 'csv']).default('sql'))
-    .option('--schema <name>', "schema of the extracted tables in the target (default: the policy's source_schema)")
+    .option('--schema <name>', "schema of the extracted tables in the target (default: the policy's source_schema; a policy with several source schemas writes each table to a schema named like its masked schema)")
     .option('-j, --jobs <n>', 'tables read and written in parallel, all in one snapshot', positiveInteger, 1)
     .option('--subjects <share>', 'keep this share of subjects (e.g. 10%) with all their rows in every table, plus the parent rows those reference', parseSubjectShare)
     .option('--seed <text>', 'seed of the --subjects sample: same seed, same subset', 'pgmask')
@@ -93,7 +93,6 @@ export function extractCommand(): Command {
       const role = opts.role ?? policy.roles[0]?.name;
       if (!role) throw usageError('EXTRACT_NO_ROLE', 'the policy has no masking role to extract as', 'add a role under roles: in the policy');
       if (!policy.roles.some((r) => r.name === role)) throw usageError('EXTRACT_NOT_MASKING_ROLE', `${role} is not a masking role of this policy`, `use one of: ${policy.roles.map((r) => r.name).join(', ')}`);
-      const schema = opts.schema ?? policy.sourceSchema;
       const subset: ExtractSubset | null = opts.subjects === undefined && where === null ? null : { fraction: opts.subjects ?? null, seed: opts.seed, where };
 
       const admin = await connect(url);
@@ -101,7 +100,7 @@ export function extractCommand(): Command {
       let fingerprints;
       try {
         const snapshot = await snapshotFor(admin, policy);
-        plan = planExtract(policy, snapshot, subset);
+        plan = planExtract(policy, snapshot, subset, opts.schema ?? null);
         fingerprints = (await listKeys(admin)).filter((k) => k.current && policy.keys.includes(k.name)).map((k) => ({ name: k.name, version: k.version, fingerprint: k.fingerprint }));
       } finally {
         await admin.end();
@@ -112,10 +111,10 @@ export function extractCommand(): Command {
       const bytes = new Map<string, number>();
       const onBytes = (table: string, n: number) => bytes.set(table, (bytes.get(table) ?? 0) + n);
       const sink: ExtractSink = to
-        ? databaseSink({ connect: () => connect(to), schema, replace: Boolean(opts.replace), onBytes })
+        ? databaseSink({ connect: () => connect(to), replace: Boolean(opts.replace), onBytes })
         : opts.format === 'csv'
           ? csvSink({ dir: opts.out!.replace(/\/+$/, ''), replace: Boolean(opts.replace), onBytes })
-          : sqlFileSink({ file: opts.out!, schema, replace: Boolean(opts.replace), onBytes });
+          : sqlFileSink({ file: opts.out!, replace: Boolean(opts.replace), onBytes });
       const progress = (p: ExtractProgress) => {
         if (!p.done) return;
         const seconds = (performance.now() - started) / 1000;
@@ -139,7 +138,8 @@ export function extractCommand(): Command {
       else {
         const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
         out.out(`extracted ${manifest.tables.length} tables, ${rows} rows as ${role} to ${sink.description}${to ? ` at ${redactUrl(to)}` : ''} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-        for (const t of manifest.tables) out.out(`  ${t.name}: ${t.rows} rows`);
+        // the manifest lists the plan's tables in order; the label tells same-named tables of two schemas apart
+        manifest.tables.forEach((t, i) => out.out(`  ${plan.tables[i]!.label}: ${t.rows} rows`));
       }
     });
 }
