@@ -110,6 +110,8 @@ class ExtractGraph {
   readonly tables = new Map<string, GraphTable>();
   readonly edges: Edge[] = [];
   readonly warnings: string[] = [];
+  /** foreign keys of policy tables that are not re-created, and why */
+  readonly dropped: { readonly child: string; readonly fk: ForeignKey; readonly why: string }[] = [];
   private aliasCounter = 0;
 
   constructor(
@@ -134,13 +136,16 @@ class ExtractGraph {
       const target = several ? ptable.maskedSchema : (targetSchema ?? ptable.sourceSchema);
       this.tables.set(tableKey(ptable.sourceSchema, ptable.name), { ptable, source, view, target, label: several ? `${target}.${ptable.name}` : ptable.name });
     }
-    for (const [key, { source, label }] of this.tables) {
+    for (const [key, { source }] of this.tables) {
       for (const fk of source.foreignKeys) {
         const parentKey = tableKey(fk.refSchema, fk.refTable);
         const parent = this.tables.get(parentKey);
-        if (!parent) continue;
+        if (!parent) {
+          this.dropped.push({ child: key, fk, why: `it references ${fk.refSchema}.${fk.refTable}, which the policy does not mask` });
+          continue;
+        }
         const why = this.unmatchedReason(this.tables.get(key)!, parent, fk);
-        if (why) this.warnings.push(`${label}: foreign key ${fk.name} is not re-created (${why})`);
+        if (why) this.drop(key, fk, why);
         else this.edges.push({ child: key, parent: parentKey, fk });
       }
     }
@@ -171,9 +176,14 @@ class ExtractGraph {
     for (const e of [...this.edges]) {
       if (reaches(e.parent, e.child)) {
         this.edges.splice(this.edges.indexOf(e), 1);
-        this.warnings.push(`${this.table(e.child).label}: foreign key ${e.fk.name} is not re-created (it is part of a reference cycle)`);
+        this.drop(e.child, e.fk, 'it is part of a reference cycle');
       }
     }
+  }
+
+  private drop(child: string, fk: ForeignKey, why: string): void {
+    this.dropped.push({ child, fk, why });
+    this.warnings.push(`${this.table(child).label}: foreign key ${fk.name} is not re-created (${why})`);
   }
 
   table(key: string): GraphTable {
@@ -397,10 +407,11 @@ export function planExtract(policy: Policy, snapshot: CatalogSnapshot, subset: E
     for (const [key, t] of graph.tables) {
       const via = t.ptable.subjectVia;
       if (Array.isArray(via) && graph.subjectRoute(key) === null) {
+        const why = graph.dropped.filter((d) => d.child === key && d.fk.columns.some((c) => via.includes(c))).map((d) => `foreign key ${d.fk.name} is not re-created: ${d.why}`);
         throw new PgmaskError({
           code: 'EXTRACT_SUBJECT_VIA',
-          message: `${t.label} reaches its subject through subject_via (${via.join(', ')}), but no such foreign key is kept in the extract, so a subset cannot follow it (and would take the whole table)`,
-          hint: 'mask both ends of that foreign key by the same one-to-one rule (the warnings above say why it is not kept), or extract without --subjects and --where',
+          message: `${t.label} reaches its subject through subject_via (${via.join(', ')}), which the extract cannot follow${why.length ? ` (${why.join('; ')})` : ''}, so a subset would take the whole table`,
+          hint: 'mask both ends of that foreign key by the same one-to-one rule, or extract without --subjects and --where',
           exitCode: ExitCode.usage,
         });
       }

@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
+import { runPgmask } from '../support/cli.ts';
 import { extractHarness } from './extract-harness.ts';
 import { applyPolicy } from '../../src/cli/pipeline.ts';
 
@@ -221,4 +222,18 @@ describe('pgmask extract of a policy with several source schemas', () => {
     expect(schema.code).toBe(2);
     expect(schema.stderr).toMatch(/EXTRACT_SCHEMA_SEVERAL/);
   }, 120_000);
+
+  it('refuses a subset when the subject_via foreign key is not kept (its two ends masked differently), and writes nothing', async () => {
+    // the same views, but a policy file whose lab.results.encounter_id rule differs from hosp.encounters': the key cannot hold
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, policyText.replace('columns: { result_id: keep, encounter_id: keep, donor_id', 'columns: { result_id: keep, encounter_id: pseudonymize, donor_id'));
+    const file = join(dir, 'via.sql');
+    const run = await runPgmask(['extract', '--policy', other, '--database-url', db.url, '--out', file, '--subjects', '50%']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /error\[EXTRACT_SUBJECT_VIA\]: lab_masked\.results reaches its subject through subject_via \(encounter_id\), which the extract cannot follow \(foreign key \S+ is not re-created: encounter_id and hosp_masked\.encounters\.encounter_id are masked by different rules/,
+    );
+    expect(run.stderr).toMatch(/hint: /);
+    expect(existsSync(file) || existsSync(`${file}.partial`)).toBe(false);
+  }, 60_000);
 });
