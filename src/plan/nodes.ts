@@ -156,6 +156,14 @@ export interface CreateMaskedView {
   readonly materialized: boolean;
   /** indexes of a materialized view (empty for a dynamic view) */
   readonly indexes: readonly MaskedIndex[];
+  /** the table's subject column (whose rows belong to one person), or null */
+  readonly subject: string | null;
+  /**
+   * the subject column may repeat across rows (it is not the table's whole primary key), so
+   * per-subject work (shift_date's offset, the subject's pseudonym) is done once per subject
+   * value (render.ts, subjectOnce)
+   */
+  readonly subjectRepeats: boolean;
 }
 
 export interface EnsureRole {

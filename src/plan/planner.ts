@@ -247,6 +247,8 @@ function planView(input: PlanInput, ptable: PolicyTable, table: CatalogTable, su
     comment: `${VIEW_COMMENT_MARKER} ${ptable.materialize ? 'materialized ' : ''}masked view of ${table.schema}.${table.name} (policy sha256 ${policy.hash.slice(0, 16)})`,
     materialized: ptable.materialize,
     indexes: ptable.materialize ? materializedIndexes(policy, ptable, table) : [],
+    subject: subjectColumn?.name ?? null,
+    subjectRepeats: subjectColumn !== undefined && !(table.primaryKey?.length === 1 && table.primaryKey[0] === subjectColumn.name),
   };
 }
 

@@ -1,6 +1,6 @@
 import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText, typeName, type Sql } from '../sql/index.ts';
 import type { CreateMaskedView, Expr, PlanNode, RowOrder, SubjectRoute } from './nodes.ts';
-import { withKey, constant } from './expression.ts';
+import { withKey, constant, columnReference, cast, transformCall } from './expression.ts';
 import type { MigrationPlan } from './planner.ts';
 import { OWNER_ROLE } from './nodes.ts';
 import { renderCitusNode } from './citus-render.ts';
@@ -59,7 +59,7 @@ DROP ${node.table ? sql`TABLE` : node.materialized ? sql`MATERIALIZED VIEW` : sq
     case 'CreateMaskedView': {
       const view = ident(node.schema, node.name);
       const comments = node.columns.map((c) => sql`COMMENT ON COLUMN ${ident(node.schema, node.name, c.name)} IS ${literal(c.comment)};`);
-      const select = maskedSelect(node, { ordered: true });
+      const select = maskedSelect(node, { ordered: true, subjectOnce: true });
       if (node.materialized) {
         const indexes = node.indexes.map(
           (ix) => sql`CREATE ${ix.unique ? sql`UNIQUE INDEX` : sql`INDEX`} ${ident(ix.name)} ON ${view} (${join(ix.columns.map((c) => ident(c)))});`,
@@ -227,11 +227,86 @@ ${join(node.roles.map((r) => sql`REVOKE USAGE ON LANGUAGE plv8 FROM ${ident(r)};
  * its filter and consent routes, and (`ordered`) its row order. Citus mode fills tables
  * with it unordered (an ORDER BY would stop Citus from repartitioning the INSERT … SELECT).
  */
-export function maskedSelect(node: CreateMaskedView, opts: { ordered: boolean }): Sql {
-  const cols = node.columns.map((c) => sql`  ${c.expression} AS ${ident(c.name)}`);
+export function maskedSelect(node: CreateMaskedView, opts: { ordered: boolean; subjectOnce: boolean }): Sql {
+  const once = opts.subjectOnce ? subjectOnce(node) : { columns: node.columns.map((c) => c.expression), joins: [] };
+  const cols = node.columns.map((c, i) => sql`  ${once.columns[i]!} AS ${ident(c.name)}`);
   return sql`SELECT
 ${join(cols, ',\n')}
-FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${whereClause(node)}${opts.ordered ? orderBy(node.rowOrder) : sql``}`;
+FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${join(once.joins.map((j) => sql`\n${j}`), '')}${whereClause(node)}${opts.ordered ? orderBy(node.rowOrder) : sql``}`;
+}
+
+/**
+ * Keyed transform calls (an HMAC or a cipher each: what is worth doing once) whose result
+ * type has a `max` aggregate (pseudonymize_uuid's has none in PostgreSQL 15).
+ */
+const KEYED_CALLS: ReadonlySet<string> = new Set(['shift_date_days', 'pseudonymize', 'pseudonymize_int2', 'pseudonymize_int4', 'pseudonymize_int8', 'encrypt', 'encrypt_fpe', 'fake']);
+
+/**
+ * Per-subject work once per subject. A transform call that reads only the subject column
+ * (shift_date's offset, the subject's own pseudonym) gives one value per subject, yet
+ * written inline it is computed for every row, and once per shifted column. Each distinct
+ * such call moves into its own
+ * `LEFT JOIN LATERAL (SELECT max(o.v) FROM (SELECT <call> AS v) AS o) AS pgmask_subject1 ON true`:
+ * - the aggregate makes the subquery provably one row, so PostgreSQL removes the join from
+ *   a query that reads none of its columns (it pays nothing: test/plan/subject-once.test.ts);
+ * - a query that reads them computes the call once per row for all its columns, and
+ *   PostgreSQL's Memoize caches it per subject value when subjects repeat (its cost model
+ *   decides from the column's statistics).
+ * Done only where it pays (docs/performance.md): the call serves two or more columns, or the
+ * subject repeats across rows. A unique subject read by one column stays inline, where a
+ * nested loop per row would cost more than it saves.
+ */
+function subjectOnce(node: CreateMaskedView): { columns: Sql[]; joins: Sql[] } {
+  const subject = node.subject;
+  const inline = { columns: node.columns.map((c) => c.expression), joins: [] as Sql[] };
+  if (subject === null) return inline;
+  const perSubject = (n: Expr): boolean =>
+    n.kind === 'TransformCall' && KEYED_CALLS.has(n.fn) && readsOnly(n, subject) && leaves(n).some((l) => l.kind === 'ColumnReference');
+  const calls = new Map<string, { call: Expr; uses: number }>();
+  const collect = (n: Expr): void => {
+    if (perSubject(n)) {
+      const text = renderExpression(n).text;
+      calls.set(text, { call: n, uses: (calls.get(text)?.uses ?? 0) + 1 });
+    } else if (n.kind === 'Cast') collect(n.expression);
+    else if (n.kind === 'TransformCall' || n.kind === 'SqlTemplate') n.args.forEach(collect);
+  };
+  for (const c of node.columns) collect(c.masked);
+  const aliases = new Map<string, string>();
+  const joins: Sql[] = [];
+  for (const [text, { call, uses }] of calls) {
+    if (uses < 2 && !node.subjectRepeats) continue;
+    const alias = `pgmask_subject${aliases.size + 1}`;
+    aliases.set(text, alias);
+    joins.push(sql`LEFT JOIN LATERAL (SELECT pg_catalog.max(pgmask_o.v) AS v FROM (SELECT ${renderExpression(call)} AS v) AS pgmask_o) AS ${ident(alias)} ON true`);
+  }
+  if (aliases.size === 0) return inline;
+  // outermost first: a hoisted call is replaced whole, never rebuilt from its children
+  const replace = (n: Expr): Expr => {
+    const alias = n.kind === 'TransformCall' ? aliases.get(renderExpression(n).text) : undefined;
+    if (alias !== undefined) return columnReference(alias, 'v');
+    switch (n.kind) {
+      case 'Cast':
+        return cast(replace(n.expression), n.type, n.short);
+      case 'TransformCall':
+        return transformCall(n.fn, ...n.args.map(replace));
+      case 'SqlTemplate':
+        return { ...n, args: n.args.map(replace) };
+      default:
+        return n;
+    }
+  };
+  return { columns: node.columns.map((c) => renderExpression(replace(c.masked))), joins };
+}
+
+/** made of the source row's `column`, keys and constants only (nothing bound inside the expression) */
+function readsOnly(n: Expr, column: string): boolean {
+  return leaves(n).every((l) => l.kind !== 'ColumnReference' || (l.table === 'src' && l.column === column));
+}
+
+function leaves(n: Expr): Expr[] {
+  if (n.kind === 'Cast') return leaves(n.expression);
+  if (n.kind === 'TransformCall' || n.kind === 'SqlTemplate') return n.args.flatMap(leaves);
+  return [n];
 }
 
 /**

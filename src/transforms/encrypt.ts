@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { literal } from '../sql/index.ts';
-import { expr } from '../plan/expression.ts';
+import { cast, constant, transformCall } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 
 /**
@@ -38,8 +38,8 @@ export const encrypt = defineTransform({
   outputType: (column, params) => (params.preserve_format === true || column.sqlType === 'text' ? null : 'text'),
   render: ({ value, key, keyVersion, params }) =>
     params.preserve_format === true
-      ? expr`pgmask.encrypt_fpe(${value}::text, ${key})`
-      : expr`pgmask.encrypt(${value}::text, ${key}, ${literal(keyVersion ?? 1)})`,
+      ? transformCall('encrypt_fpe', cast(value, 'text'), key)
+      : transformCall('encrypt', cast(value, 'text'), key, constant(literal(keyVersion ?? 1))),
   sqlFile: 'encrypt.sql',
   plv8: [
     { sqlName: 'encrypt', args: [['value', 'text'], ['key', 'bytea'], ['key_version', 'int4']], returns: 'text', js: 'encrypt' },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
-import { expr } from '../plan/expression.ts';
+import { cast, constant, transformCall } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { fake as fakeValue, fakeKinds, type FakeKind } from './js/fake.ts';
 import { fakeFirstNames } from './data/fake-first-names.ts';
@@ -50,7 +50,7 @@ export const fake = defineTransform({
     }
     return [];
   },
-  render: ({ value, key, params }) => expr`pgmask.fake(${value}::text, ${key}, ${jsonbLiteral({ kind: params.kind })})`,
+  render: ({ value, key, params }) => transformCall('fake', cast(value, 'text'), key, constant(jsonbLiteral({ kind: params.kind }))),
   sqlFile: 'fake.sql',
   plv8: [{ sqlName: 'fake', args: [['value', 'text'], ['key', 'bytea'], ['opts', 'jsonb']], returns: 'text', js: 'fake' }],
   notes: [

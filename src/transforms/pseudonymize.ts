@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
-import { expr } from '../plan/expression.ts';
+import { cast, constant, transformCall } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 
 const DEFAULT_BYTES = 10;
@@ -63,15 +63,15 @@ export const pseudonymize = defineTransform({
   render: ({ value, key, params, column }) => {
     switch (column.family === 'integer' ? column.typeName : column.family) {
       case 'int2':
-        return expr`pgmask.pseudonymize_int2(${value}::int2, ${key}, ${jsonbLiteral(params)})`;
+        return transformCall('pseudonymize_int2', cast(value, 'int2'), key, constant(jsonbLiteral(params)));
       case 'int4':
-        return expr`pgmask.pseudonymize_int4(${value}::int4, ${key}, ${jsonbLiteral(params)})`;
+        return transformCall('pseudonymize_int4', cast(value, 'int4'), key, constant(jsonbLiteral(params)));
       case 'int8':
-        return expr`pgmask.pseudonymize_int8(${value}::int8, ${key}, ${jsonbLiteral(params)})`;
+        return transformCall('pseudonymize_int8', cast(value, 'int8'), key, constant(jsonbLiteral(params)));
       case 'uuid':
-        return expr`pgmask.pseudonymize_uuid(${value}::uuid, ${key}, ${jsonbLiteral(params)})`;
+        return transformCall('pseudonymize_uuid', cast(value, 'uuid'), key, constant(jsonbLiteral(params)));
       default:
-        return expr`pgmask.pseudonymize(${value}::text, ${key}, ${jsonbLiteral(params)})`;
+        return transformCall('pseudonymize', cast(value, 'text'), key, constant(jsonbLiteral(params)));
     }
   },
   sqlFile: 'pseudonymize.sql',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jsonbLiteral, sql } from '../sql/index.ts';
-import { expr } from '../plan/expression.ts';
+import { constant, expr, transformCall } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';
 import { shiftDateDays } from './js/shift-date.ts';
@@ -62,7 +62,8 @@ export const shiftDate = defineTransform({
   render({ value, column, params, key, subject }) {
     if (subject === null) throw new Error('shift_date rendered without a subject column (check() refuses this)');
     const opts = jsonbLiteral({ max_days: params.max_days, ...(params.keep_weekday === true ? { keep_weekday: true } : {}) });
-    const days = expr`pgmask.shift_date_days(${subject}, ${key}, ${opts})`;
+    // a call node (not text): the view computes it once per subject (src/plan/render.ts, subjectOnce)
+    const days = transformCall('shift_date_days', subject, key, constant(opts));
     switch (column.family) {
       case 'date':
         return expr`(${value} + ${days})`;
