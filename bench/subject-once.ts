@@ -12,7 +12,6 @@
  * interleave the three relations; the medians of `--runs` are printed side by side, with the
  * ratio pgmask / hand-written (below 1: pgmask does less work).
  */
-import pg from 'pg';
 import { applyPolicy } from '../src/cli/pipeline.ts';
 import { withScratchDatabase } from './scratch-database.ts';
 

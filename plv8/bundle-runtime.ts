@@ -1,5 +1,4 @@
 import { sha256Hex } from '../src/sha256.ts';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { PgmaskError, ExitCode } from '../src/errors.ts';
 import { packagePath, packageRoot } from '../src/version.ts';

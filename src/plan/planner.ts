@@ -8,7 +8,7 @@ import { policyError, PgmaskError, ExitCode } from '../errors.ts';
 import { sha256Hex } from '../sha256.ts';
 import { validatePolicy, assertValid, isCheckedFor, type CheckedPolicy } from '../policy/validate.ts';
 import { formatPath, policyLocation } from '../policy/policy-source-map.ts';
-import { ident, literal, sql, join, trustedSqlText, type Sql } from '../sql/index.ts';
+import { sql, trustedSqlText } from '../sql/index.ts';
 import type { PlanNode, CreateMaskedView, MaskedColumn, MaskedIndex, RowOrder, SubjectRoute, ColumnReference, Expr } from './nodes.ts';
 import { planSubjectRoutes, routeKey } from './subject-routes.ts';
 import { cast, columnReference, constant, expr, keyReference } from './expression.ts';
@@ -19,7 +19,6 @@ import { citusMode, citusPolicy, planCitusNodes } from './citus.ts';
 import { renderRule, ruleOutputType } from '../transforms/apply-rule.ts';
 
 export { OWNER_ROLE } from './nodes.ts';
-import { OWNER_ROLE } from './nodes.ts';
 export const VIEW_COMMENT_MARKER = PGMASK_COMMENT_MARKER;
 
 export interface PlanInput {

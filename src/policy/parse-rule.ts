@@ -27,7 +27,7 @@ const RULE_HINT = 'write a transform name (e.g. `keep`, `redact`, `pseudonymize`
 export function parseRule(raw: unknown, path: PolicyPath, ctx: RuleContext): Rule | null {
   const written = ruleAsWritten(raw, path, ctx);
   if (written === null) return null;
-  const { name, transform, namePath } = written;
+  const { name, transform } = written;
   const key = ruleKey(written, ctx);
   const params = ruleParams(written, path, ctx);
   if (key === null || params === null) return null;

@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { Plv8Signature } from '../transforms/transform.ts';
 import { implementations } from '../transforms/js/index.ts';

@@ -2,7 +2,7 @@ import { Document, isMap, isPair, isScalar, isSeq, parseDocument, YAMLMap, type 
 import type { CatalogColumn, CatalogTable } from '../catalog/catalog-snapshot.ts';
 import { usageError } from '../errors.ts';
 import { registry as builtinRegistry, type TransformRegistry } from '../transforms/registry.ts';
-import { categories, isIdentifying, isQuasiIdentifier, type Category } from './category.ts';
+import { categories, isIdentifying, isQuasiIdentifier } from './category.ts';
 import type { ColumnScan, ScanResult, TableScan } from './scan-database.ts';
 import { hasNoEvidence, presetCandidates, presetSummary, type Candidate, type Preset } from './presets.ts';
 import { constantOutputWarning } from './constant-output.ts';

@@ -7,7 +7,7 @@
  * src/runtime/load-custom-transforms.ts reads, type-checks and bundles the files.
  */
 import { z } from 'zod';
-import { jsonbLiteral, ident, sql, trustedSqlText } from '../sql/index.ts';
+import { jsonbLiteral, ident, trustedSqlText } from '../sql/index.ts';
 import { expr } from '../plan/expression.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 import type { TypeFamily } from '../catalog/catalog-snapshot.ts';

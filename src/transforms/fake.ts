@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonbLiteral, sql } from '../sql/index.ts';
+import { jsonbLiteral } from '../sql/index.ts';
 import { cast, constant, transformCall } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { fake as fakeValue, fakeKinds, type FakeKind } from './js/fake.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonbLiteral, sql } from '../sql/index.ts';
+import { jsonbLiteral } from '../sql/index.ts';
 import { expr } from '../plan/expression.ts';
 import { defineTransform } from './transform.ts';
 import { inTimeZone, timeZoneParam } from './time-zone.ts';

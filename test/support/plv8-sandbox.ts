@@ -14,8 +14,6 @@
  */
 import vm from 'node:vm';
 
-const BOUNDARY = new Set(['text', 'float8', 'int4', 'boolean', 'jsonb', 'bytea', 'float8[]']);
-
 interface SandboxFunction {
   readonly schema: string;
   readonly name: string;
