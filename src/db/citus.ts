@@ -6,7 +6,7 @@ import type { TransformRegistry } from '../transforms/registry.ts';
 import type { FillCitusMaskedTable } from '../plan/nodes.ts';
 import { OWNER_ROLE } from '../plan/nodes.ts';
 import { planMigration, resolveRuntime } from '../plan/planner.ts';
-import { citusMode } from '../plan/citus.ts';
+import { citusMode, keyVersionsOfComment } from '../plan/citus.ts';
 import { renderCitusFill } from '../plan/citus-render.ts';
 import { PGMASK_VERSION } from '../version.ts';
 import { ident, join, literal, param, sql, textLiteral } from '../sql/index.ts';
@@ -143,10 +143,29 @@ export function objectInventory(roles: readonly string[]) {
   ORDER BY 1))`;
 }
 
-/** The fill statements of the policy's masked tables in Citus mode, planned against the live catalog. */
+/**
+ * The fill statements of the policy's masked tables in Citus mode, planned against the live
+ * catalog with the key versions each table was migrated with (its comment: src/plan/citus.ts):
+ * REFRESH MATERIALIZED VIEW on one server runs the stored definition, which names the versions
+ * of its migration, so a rotated key is used only after the next migrate there and here.
+ */
 export function citusFills(policy: Policy, registry: TransformRegistry, snapshot: CatalogSnapshot): FillCitusMaskedTable[] {
-  const plan = planMigration({ policy, snapshot, registry, runtime: resolveRuntime(policy, snapshot), runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
-  return plan.nodes.filter((n): n is FillCitusMaskedTable => n.kind === 'FillCitusMaskedTable');
+  const planned = new Map<string, FillCitusMaskedTable[]>();
+  const fills: FillCitusMaskedTable[] = [];
+  for (const t of policy.tables) {
+    const versions = keyVersionsOfComment(findTable(snapshot, t.maskedSchema, t.name)?.comment ?? null);
+    const group = JSON.stringify(versions);
+    if (!planned.has(group)) {
+      const pinned: CatalogSnapshot = { ...snapshot, keyVersions: { ...snapshot.keyVersions, ...versions } };
+      const plan = planMigration({ policy, snapshot: pinned, registry, runtime: resolveRuntime(policy, pinned), runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
+      planned.set(group, plan.nodes.filter((n): n is FillCitusMaskedTable => n.kind === 'FillCitusMaskedTable'));
+    }
+    const fill = planned.get(group)!.find((f) => f.schema === t.maskedSchema && f.name === t.name);
+    if (fill) fills.push(fill);
+  }
+  // the plan's order (every group plans the same tables in the same order)
+  const order = [...planned.values()][0]?.map((f) => `${f.schema}.${f.name}`) ?? [];
+  return fills.sort((a, b) => order.indexOf(`${a.schema}.${a.name}`) - order.indexOf(`${b.schema}.${b.name}`));
 }
 
 /** Whether `pgmask refresh` of this policy refills distributed masked tables (Citus mode) rather than materialized views. */
@@ -180,6 +199,15 @@ export async function refreshCitus(
     const rel = findTable(snapshot, f.schema, f.name);
     if (rel?.kind !== 'table' || !snapshot.citus?.tables.some((t) => t.schema === f.schema && t.name === f.name)) {
       throw new PgmaskError({ code: 'NOT_MIGRATED', message: `${f.schema}.${f.name} is not a distributed masked table yet`, hint: 'run pgmask migrate with this policy first (on the Citus coordinator)', exitCode: ExitCode.drift });
+    }
+    // the fill is re-planned from the policy: only the policy the table was migrated with refills it as migrated
+    if (!rel.comment?.includes(`(policy sha256 ${policy.hash.slice(0, 16)}`)) {
+      throw new PgmaskError({
+        code: 'NOT_MIGRATED',
+        message: `${f.schema}.${f.name} was migrated from another version of the policy (its comment: ${JSON.stringify(rel.comment)}), so refreshing it from this one would change what it masks`,
+        hint: 'run pgmask migrate with this policy first (it rebuilds and fills the masked tables), then refresh',
+        exitCode: ExitCode.drift,
+      });
     }
   }
   if (fills.length === 0) return [];

@@ -3,7 +3,7 @@ import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findCitusTable } from '../catalog/catalog-snapshot.ts';
 import { ExitCode, PgmaskError, type ErrorDetail } from '../errors.ts';
 import { attachSourceMap, formatPath, policyLocation, policySourceMap } from '../policy/policy-source-map.ts';
-import type { CitusPlacement, CreateCitusMaskedTable, CreateMaskedView, FillCitusMaskedTable, MaskedIndex, PlanNode, SubjectRoute } from './nodes.ts';
+import type { CitusPlacement, CreateCitusMaskedTable, CreateMaskedView, Expr, FillCitusMaskedTable, MaskedIndex, PlanNode, SubjectRoute } from './nodes.ts';
 import { maskedSelect } from './render.ts';
 
 /**
@@ -77,7 +77,7 @@ export function planCitusNodes(input: CitusPlanInput): PlanNode[] {
       columns: view.columns,
       placement,
       indexes: view.indexes.map((ix) => withDistributionColumn(ix, placement)),
-      comment: view.comment.replace(/materialized masked view of/, 'masked table (Citus) of'),
+      comment: citusTableComment(view),
     });
     fills.push({
       kind: 'FillCitusMaskedTable',
@@ -113,6 +113,57 @@ export function planCitusNodes(input: CitusPlanInput): PlanNode[] {
     if (node.kind === 'CreateMaskedView' && node === views.at(-1)) out.push(...fills);
   });
   return out;
+}
+
+/**
+ * The table's comment names the key versions its fill uses (`…; keys default v2)`): a
+ * materialized view keeps the versions it was planned with until the next migrate, and
+ * `pgmask refresh` in Citus mode re-plans the fill with the versions read back from here
+ * (keyVersionsOfComment), so a `pgmask keys rotate` between two refreshes changes nothing
+ * until the next migrate, as on one server.
+ */
+function citusTableComment(view: CreateMaskedView): string {
+  const comment = view.comment.replace(/materialized masked view of/, 'masked table (Citus) of');
+  const versions = [...keyVersionsOf(view)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (versions.length === 0) return comment;
+  return comment.replace(/\)$/, `; keys ${versions.map(([name, version]) => `${name} v${version}`).join(', ')})`);
+}
+
+/** Every key a masked view names (its columns and its row order), with the version it names. */
+export function keyVersionsOf(view: CreateMaskedView): Map<string, number> {
+  const found = new Map<string, number>();
+  const walk = (e: Expr): void => {
+    switch (e.kind) {
+      case 'KeyReference':
+        found.set(e.name, e.version);
+        return;
+      case 'Cast':
+        return walk(e.expression);
+      case 'TransformCall':
+      case 'SqlTemplate':
+        return e.args.forEach(walk);
+      case 'ColumnReference':
+      case 'Constant':
+        return;
+      default: {
+        const unreachable: never = e;
+        throw new Error(`unknown expression ${JSON.stringify(unreachable)}`);
+      }
+    }
+  };
+  for (const c of view.columns) walk(c.masked);
+  if (view.rowOrder.kind === 'keyed') [view.rowOrder.rowKey, view.rowOrder.key].forEach(walk);
+  return found;
+}
+
+/** The key versions a Citus masked table's comment names (citusTableComment); empty when it names none. */
+export function keyVersionsOfComment(comment: string | null): Record<string, number> {
+  const list = /; keys ([a-z0-9_ v,]+)\)$/.exec(comment ?? '')?.[1];
+  if (!list) return {};
+  return Object.fromEntries(list.split(', ').map((item) => {
+    const [name, version] = item.split(' v');
+    return [name!, Number(version)] as const;
+  }));
 }
 
 /**

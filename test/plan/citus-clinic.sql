@@ -51,7 +51,7 @@ CREATE TABLE "masked"."patients" (
 );
 ALTER TABLE "masked"."patients" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."patients" FROM PUBLIC;
-COMMENT ON TABLE "masked"."patients" IS 'pgmask: masked table (Citus) of public.patients (policy sha256 f6a3c5c6c1ae9351)';
+COMMENT ON TABLE "masked"."patients" IS 'pgmask: masked table (Citus) of public.patients (policy sha256 f6a3c5c6c1ae9351; keys default v1)';
 COMMENT ON COLUMN "masked"."patients"."patient_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."patients"."mrn" IS 'pgmask: { pseudonymize: { prefix: "MRN-" } }';
 COMMENT ON COLUMN "masked"."patients"."first_name" IS 'pgmask: { fake: { kind: "first_name" } }';
@@ -81,7 +81,7 @@ CREATE TABLE "masked"."encounters" (
 );
 ALTER TABLE "masked"."encounters" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."encounters" FROM PUBLIC;
-COMMENT ON TABLE "masked"."encounters" IS 'pgmask: masked table (Citus) of public.encounters (policy sha256 f6a3c5c6c1ae9351)';
+COMMENT ON TABLE "masked"."encounters" IS 'pgmask: masked table (Citus) of public.encounters (policy sha256 f6a3c5c6c1ae9351; keys default v1)';
 COMMENT ON COLUMN "masked"."encounters"."encounter_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."encounters"."patient_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."encounters"."admitted_at" IS 'pgmask: { shift_date: { max_days: 30 } }';
@@ -108,7 +108,7 @@ CREATE TABLE "masked"."observations" (
 );
 ALTER TABLE "masked"."observations" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."observations" FROM PUBLIC;
-COMMENT ON TABLE "masked"."observations" IS 'pgmask: masked table (Citus) of public.observations (policy sha256 f6a3c5c6c1ae9351)';
+COMMENT ON TABLE "masked"."observations" IS 'pgmask: masked table (Citus) of public.observations (policy sha256 f6a3c5c6c1ae9351; keys default v1)';
 COMMENT ON COLUMN "masked"."observations"."observation_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."observations"."encounter_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."observations"."patient_id" IS 'pgmask: pseudonymize';
@@ -136,7 +136,7 @@ CREATE TABLE "masked"."notes" (
 );
 ALTER TABLE "masked"."notes" OWNER TO "pgmask_owner";
 REVOKE ALL ON "masked"."notes" FROM PUBLIC;
-COMMENT ON TABLE "masked"."notes" IS 'pgmask: masked table (Citus) of public.notes (policy sha256 f6a3c5c6c1ae9351)';
+COMMENT ON TABLE "masked"."notes" IS 'pgmask: masked table (Citus) of public.notes (policy sha256 f6a3c5c6c1ae9351; keys default v1)';
 COMMENT ON COLUMN "masked"."notes"."note_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."notes"."encounter_id" IS 'pgmask: pseudonymize';
 COMMENT ON COLUMN "masked"."notes"."patient_id" IS 'pgmask: pseudonymize';
