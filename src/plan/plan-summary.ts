@@ -3,6 +3,7 @@ import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findTable, isPgmaskRelation, PGMASK_COMMENT_MARKER } from '../catalog/catalog-snapshot.ts';
 import type { KeptMember } from './offboarding.ts';
 import type { MigrationPlan } from './planner.ts';
+import type { CitusPlacement, CreateCitusMaskedTable, CreateMaskedView } from './nodes.ts';
 
 /** One column whose rule changes: `from`/`to` are rules as written in the policy (null: the column is new / gone). */
 export interface ColumnChange {
@@ -18,6 +19,19 @@ export interface RelationChange {
   readonly columns: readonly ColumnChange[];
   /** e.g. 'now a materialized view', 'the policy no longer lists this table' */
   readonly notes: readonly string[];
+}
+
+/** Citus mode: how a masked table is placed on the cluster (src/plan/citus.ts), and how the coordinator places it today. */
+export interface CitusTableSummary {
+  /** schema.name of the masked table */
+  readonly relation: string;
+  readonly placement: CitusPlacement['kind'];
+  /** the distribution column (the pseudonymized subject); null for a reference table */
+  readonly distributionColumn: string | null;
+  /** schema.name of the table whose co-location group it joins; null when it starts one (or is a reference table) */
+  readonly colocateWith: string | null;
+  /** pg_dist_partition's placement of the live table (`distributed by patient_id`, `reference`), null when Citus does not hold it yet */
+  readonly live: string | null;
 }
 
 export interface AccessChange {
@@ -46,6 +60,8 @@ export interface PlanSummary {
   readonly runtime: { readonly from: 'sql' | 'plv8' | null; readonly to: 'sql' | 'plv8' };
   /** key names the migration creates; null when the keys table could not be read */
   readonly keysAdded: readonly string[] | null;
+  /** Citus mode only (absent on a plain server): every masked table's placement */
+  readonly citus?: readonly CitusTableSummary[];
   /** true when the migration changes nothing a reviewer needs to look at */
   readonly empty: boolean;
 }
@@ -65,31 +81,19 @@ export function summarizePlan(plan: MigrationPlan, snapshot: CatalogSnapshot, ac
   const grantsAdded: AccessChange[] = [];
   const grantsRevoked: AccessChange[] = [];
   const keysAdded: string[] = [];
+  const citus: CitusTableSummary[] = [];
   for (const node of plan.nodes) {
     switch (node.kind) {
-      case 'CreateMaskedView': {
-        const relation = `${node.schema}.${node.name}`;
-        const existing = findTable(snapshot, node.schema, node.name);
-        if (!existing || !isPgmaskRelation(existing)) {
-          relations.push({ relation, change: 'added', columns: [], notes: [node.materialized ? 'materialized view' : 'view'] });
-          break;
-        }
-        const columns: ColumnChange[] = [];
-        for (const c of node.columns) {
-          const old = existing.columns.find((e) => e.name === c.name);
-          const to = ruleOf(c.comment);
-          const from = old ? ruleOf(old.comment ?? '') : null;
-          if (from !== to) columns.push({ column: c.name, from, to });
-        }
-        for (const old of existing.columns) if (!node.columns.some((c) => c.name === old.name)) columns.push({ column: old.name, from: ruleOf(old.comment ?? ''), to: null });
-        const notes: string[] = [];
-        if (node.materialized !== (existing.kind === 'materialized view')) notes.push(node.materialized ? 'now a materialized view' : 'now a view');
-        if (columns.length > 0 || notes.length > 0) relations.push({ relation, change: 'changed', columns, notes });
+      case 'CreateMaskedView':
+      case 'CreateCitusMaskedTable': {
+        const change = relationChange(node, snapshot);
+        if (change) relations.push(change);
         else unchangedRelations++;
+        if (node.kind === 'CreateCitusMaskedTable') citus.push(citusTableSummary(node, snapshot));
         break;
       }
       case 'DropView':
-        if (!plan.nodes.some((n) => n.kind === 'CreateMaskedView' && n.schema === node.schema && n.name === node.name)) {
+        if (!plan.nodes.some((n) => (n.kind === 'CreateMaskedView' || n.kind === 'CreateCitusMaskedTable') && n.schema === node.schema && n.name === node.name)) {
           relations.push({ relation: `${node.schema}.${node.name}`, change: 'dropped', columns: [], notes: [node.reason] });
         }
         break;
@@ -141,7 +145,41 @@ export function summarizePlan(plan: MigrationPlan, snapshot: CatalogSnapshot, ac
     grantsRevoked,
     runtime,
     keysAdded: access.keys ? keysAdded : null,
+    ...(plan.nodes.some((n) => n.kind === 'CitusPreamble') ? { citus } : {}),
     empty,
+  };
+}
+
+/** What a masked relation's migration changes against the live one, or null when nothing a reviewer reads does. */
+function relationChange(node: CreateMaskedView | CreateCitusMaskedTable, snapshot: CatalogSnapshot): RelationChange | null {
+  const relation = `${node.schema}.${node.name}`;
+  const kind = node.kind === 'CreateCitusMaskedTable' ? 'table' : node.materialized ? 'materialized view' : 'view';
+  const existing = findTable(snapshot, node.schema, node.name);
+  if (!existing || !isPgmaskRelation(existing)) {
+    return { relation, change: 'added', columns: [], notes: [node.kind === 'CreateCitusMaskedTable' ? 'Citus masked table' : kind] };
+  }
+  const columns: ColumnChange[] = [];
+  for (const c of node.columns) {
+    const old = existing.columns.find((e) => e.name === c.name);
+    const to = ruleOf(c.comment);
+    const from = old ? ruleOf(old.comment ?? '') : null;
+    if (from !== to) columns.push({ column: c.name, from, to });
+  }
+  for (const old of existing.columns) if (!node.columns.some((c) => c.name === old.name)) columns.push({ column: old.name, from: ruleOf(old.comment ?? ''), to: null });
+  const notes: string[] = [];
+  if (kind !== existing.kind) notes.push(node.kind === 'CreateCitusMaskedTable' ? 'now a Citus masked table' : `now a ${kind}`);
+  return columns.length > 0 || notes.length > 0 ? { relation, change: 'changed', columns, notes } : null;
+}
+
+function citusTableSummary(node: CreateCitusMaskedTable, snapshot: CatalogSnapshot): CitusTableSummary {
+  const live = snapshot.citus?.tables.find((t) => t.schema === node.schema && t.name === node.name);
+  const p = node.placement;
+  return {
+    relation: `${node.schema}.${node.name}`,
+    placement: p.kind,
+    distributionColumn: p.kind === 'distributed' ? p.column : null,
+    colocateWith: p.kind === 'distributed' && p.colocateWith ? `${p.colocateWith.schema}.${p.colocateWith.name}` : null,
+    live: live ? (live.placement === 'distributed' ? `distributed by ${live.distributionColumn}` : live.placement) : null,
   };
 }
 
@@ -178,9 +216,20 @@ export function formatPlanSummary(s: PlanSummary, verb: { past: boolean } = { pa
   for (const m of s.membersKept) lines.push(`member: = ${m.member} stays in ${m.role}, not listed by this policy: ${m.reason}`);
   for (const g of s.grantsAdded) lines.push(`grant: + ${g.role}: ${accessText(g)} (${granted})`);
   for (const g of s.grantsRevoked) lines.push(`grant: - ${g.role}: ${accessText(g)} (${revoked})`);
+  for (const c of s.citus ?? []) lines.push(`citus: ${c.relation} ${citusPlacementText(c)}`);
   lines.push(`runtime: ${s.runtime.from === s.runtime.to ? `${s.runtime.to} (unchanged)` : `${s.runtime.from ?? 'none'} → ${s.runtime.to}`}`);
   if (s.keysAdded && s.keysAdded.length > 0) lines.push(`keys: + ${s.keysAdded.join(', ')} (generated in the database)`);
   return lines.join('\n');
+}
+
+/** `distributed by patient_id, co-located with masked.patients (now: reference)` */
+function citusPlacementText(c: CitusTableSummary): string {
+  const placement =
+    c.placement === 'reference'
+      ? 'reference table (one shard on every node)'
+      : `distributed by ${c.distributionColumn}, ${c.colocateWith ? `co-located with ${c.colocateWith}` : 'first of its co-location group'}`;
+  const wanted = c.placement === 'reference' ? 'reference' : `distributed by ${c.distributionColumn}`;
+  return c.live === null || c.live === wanted ? placement : `${placement} (now: ${c.live})`;
 }
 
 function accessText(g: AccessChange): string {
