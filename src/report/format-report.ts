@@ -23,7 +23,7 @@ export function formatReport(report: Report): string {
   const lines: string[] = [];
   lines.push(`pgmask report — ${report.database}, policy ${report.policy.file} (sha256 ${report.policy.hash.slice(0, 16)})`);
   lines.push('');
-  lines.push(`Re-identification risk, measured on ${report.policy.maskedSchema}.* as ${report.risk.role} (${report.risk.impersonation}); at risk = class smaller than k=${report.riskThreshold}`);
+  lines.push(`Re-identification risk, measured on ${report.policy.maskedSchema}.* as ${report.risk.role} (${report.risk.impersonation}${report.risk.maskingRole ? `; a login member of ${report.risk.maskingRole}, which cannot reach the Citus workers itself` : ''}); at risk = class smaller than k=${report.riskThreshold}`);
   for (const t of report.risk.tables) {
     if (t.status === 'not declared') {
       lines.push(`  ${t.table}: quasi_identifiers not declared`);

@@ -166,7 +166,7 @@ export function renderReportHtml(report: Report): string {
 ${overall}
 ${report.warnings.map((w) => `<p class="review">Warning: ${esc(w)}</p>`).join('\n')}
 <h2>1. Re-identification risk</h2>
-<p class="meta">Measured on the masked views as <b>${esc(report.risk.role)}</b> (${esc(report.risk.impersonation)}): exactly what analysts see. An equivalence class is a set of records with the same quasi-identifier values; k is the size of the smallest class.</p>
+<p class="meta">Measured on the masked views as <b>${esc(report.risk.role)}</b> (${esc(report.risk.impersonation)}${report.risk.maskingRole ? `; a login member of ${esc(report.risk.maskingRole)}, which cannot reach the Citus workers itself` : ''}): exactly what analysts see. An equivalence class is a set of records with the same quasi-identifier values; k is the size of the smallest class.</p>
 ${declared.map((t, i) => tableRisk(t, report, i)).join('\n')}
 ${undeclared.length ? `<p class="meta">Quasi-identifiers not declared (not measured): ${undeclared.map(esc).join(', ')}.</p>` : ''}
 <h2>2. Utility: masked compared with raw</h2>

@@ -47,6 +47,8 @@ export interface RiskSection {
   readonly role: string;
   /** how the report became that role: a superuser's SET SESSION AUTHORIZATION, a member's SET ROLE, or a real login */
   readonly impersonation: 'session authorization' | 'set role' | 'login';
+  /** Citus mode only: the NOLOGIN masking role measured, read through its login member `role` (Citus reaches the workers as the current role) */
+  readonly maskingRole?: string;
   readonly tables: readonly TableRisk[];
 }
 

@@ -4,9 +4,11 @@ import { findTable, type CatalogSnapshot } from '../catalog/catalog-snapshot.ts'
 import { databaseError, ExitCode, PgmaskError, usageError } from '../errors.ts';
 import type { LoadedPolicy } from '../policy/loaded-policy.ts';
 import { snapshotFor } from '../db/introspect.ts';
-import { planMigration, resolveRuntime, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
+import { plannedMaskedViews, resolveRuntime, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
+import { citusMode } from '../plan/citus.ts';
+import { chooseRiskReader, riskSessionStatements, type RiskReader } from './risk-reader.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
-import { ident, literal, sql } from '../sql/index.ts';
+import { ident, literal, param, sql } from '../sql/index.ts';
 import { PGMASK_VERSION } from '../version.ts';
 import { measureTableRisk } from './measure-risk.ts';
 import { measureTableUtility } from './measure-utility.ts';
@@ -61,21 +63,23 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
   try {
     let snapshot: CatalogSnapshot;
     try {
-      snapshot = await snapshotFor(admin, policy);
+      snapshot = withoutExtensionRelations(await snapshotFor(admin, policy), await extensionRelations(admin, policy.schemas.map((s) => s.source)));
     } catch (cause) {
       throw databaseError(cause, 'cannot read the catalog', 'connect as a superuser or the role that ran pgmask migrate');
     }
     const runtime = resolveRuntime(policy, snapshot);
-    const plan = planMigration({ policy, snapshot, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
-    const views = plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView');
-    const warnings = checkViews(snapshot, views, policy.hash);
+    // Citus mode: the masked tables are filled by the materialized views the Citus plan starts from
+    const views = plannedMaskedViews({ policy, snapshot, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
+    const warnings = checkViews(snapshot, views, policy.hash, citusMode(policy, snapshot));
     if (!options.loginUrl && !snapshot.roles.some((r) => r.name === role)) {
       throw usageError('REPORT_UNKNOWN_ROLE', `role ${role} does not exist`, 'run pgmask migrate first (it creates the masking roles), or pass --role with an existing role');
     }
 
-    progress(`measuring risk as ${options.loginUrl ? 'the login of --login-url' : role} and utility as ${snapshot.currentUser} …`);
+    const reader = options.loginUrl ? null : chooseRiskReader(policy, snapshot, role!);
+    const readAs = reader === null ? 'the login of --login-url' : reader.throughMember ? `${reader.role} (a login member of ${reader.maskingRole}: Citus reaches the workers as the current role)` : reader.role;
+    progress(`measuring risk as ${readAs} and utility as ${snapshot.currentUser} …`);
     const [risk, utility] = await Promise.all([
-      measureRisk(options.loginUrl ? { loginUrl: options.loginUrl } : { databaseUrl, snapshot, role: role! }, loaded, threshold, minK),
+      measureRisk(reader === null ? { loginUrl: options.loginUrl! } : { databaseUrl, reader }, loaded, threshold, minK),
       measureUtility(admin, loaded, snapshot, views),
     ]);
     const samples = new Map<string, ReadonlyMap<string, readonly string[]>>();
@@ -107,14 +111,18 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
   }
 }
 
-/** Every view must exist; a view made from another policy version is measured but warned about. */
-function checkViews(snapshot: CatalogSnapshot, views: readonly CreateMaskedView[], policyHash: string): string[] {
+/**
+ * Every view must exist; a view made from another policy version is measured but warned
+ * about. In Citus mode each masked relation must be a table Citus distributes (a view of a
+ * distributed table would read the raw shards as the analyst: docs/scale.md).
+ */
+function checkViews(snapshot: CatalogSnapshot, views: readonly CreateMaskedView[], policyHash: string, citus: boolean): string[] {
   const warnings: string[] = [];
   const missing = views.filter((v) => !findTable(snapshot, v.schema, v.name));
   if (missing.length > 0) {
     throw new PgmaskError({
       code: 'REPORT_NOT_MIGRATED',
-      message: `masked view${missing.length > 1 ? 's' : ''} ${missing.map((v) => `${v.schema}.${v.name}`).join(', ')} not found`,
+      message: `masked ${citus ? 'table' : 'view'}${missing.length > 1 ? 's' : ''} ${missing.map((v) => `${v.schema}.${v.name}`).join(', ')} not found`,
       hint: 'run pgmask migrate with this policy first: the report measures what analysts see',
       exitCode: ExitCode.database,
     });
@@ -124,37 +132,59 @@ function checkViews(snapshot: CatalogSnapshot, views: readonly CreateMaskedView[
     if (!live.comment?.startsWith(VIEW_COMMENT_MARKER) || !live.comment.includes(policyHash.slice(0, 16))) {
       warnings.push(`${v.schema}.${v.name} was not created from this policy file (sha256 ${policyHash.slice(0, 16)}): risk is measured on the live view, utility on this policy's rules; run pgmask check`);
     }
+    if (citus && (live.kind !== 'table' || !snapshot.citus?.tables.some((t) => t.schema === v.schema && t.name === v.name))) {
+      warnings.push(`${v.schema}.${v.name} is a ${live.kind} that Citus does not distribute, not a Citus masked table: run pgmask migrate on the coordinator (docs/scale.md)`);
+    }
   }
   return warnings;
 }
 
-type RiskSession = { readonly loginUrl: string } | { readonly databaseUrl: string; readonly snapshot: CatalogSnapshot; readonly role: string };
+/**
+ * Relations an extension owns in the source schemas (pg_depend deptype 'e': Citus's
+ * citus_tables, citus_shards and other views in public, pg_stat_statements): they hold
+ * no source data, so the checklist's subject and vocabulary guesses must not see them.
+ */
+async function extensionRelations(client: pg.ClientBase, schemas: readonly string[]): Promise<Set<string>> {
+  const rows = (
+    await query<{ schema: string; name: string }>(
+      client,
+      sql`SELECT n.nspname AS schema, c.relname AS name
+            FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+           WHERE n.nspname = ANY(${param([...schemas])}::text[])
+             AND EXISTS (SELECT FROM pg_catalog.pg_depend AS d
+                          WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')`,
+    )
+  ).rows;
+  return new Set(rows.map((r) => JSON.stringify([r.schema, r.name])));
+}
+
+function withoutExtensionRelations(snapshot: CatalogSnapshot, owned: ReadonlySet<string>): CatalogSnapshot {
+  if (owned.size === 0) return snapshot;
+  return { ...snapshot, tables: snapshot.tables.filter((t) => !owned.has(JSON.stringify([t.schema, t.name]))) };
+}
+
+type RiskSession = { readonly loginUrl: string } | { readonly databaseUrl: string; readonly reader: RiskReader };
 
 /**
- * A new read-only session as the analyst: a real login (--login-url), or the
- * admin become the masking role (faithfully, SET SESSION AUTHORIZATION, when
- * the admin is a superuser; else SET ROLE, as a member of the role).
+ * A new read-only session as the analyst: a real login (--login-url), or the admin
+ * become the reader (src/report/risk-reader.ts: the masking role, or in Citus mode one
+ * of its login members) faithfully with SET SESSION AUTHORIZATION when the admin is a
+ * superuser, else with SET ROLE as a member of it.
  */
 async function openRiskSession(how: RiskSession): Promise<{ client: pg.Client; role: string; impersonation: RiskSection['impersonation'] }> {
   const client = await connect('loginUrl' in how ? how.loginUrl : how.databaseUrl);
   try {
-    await query(client, sql`BEGIN READ ONLY`);
-    await query(client, sql`SET LOCAL search_path = pg_catalog`);
-    await query(client, sql`SET LOCAL work_mem = ${REPORT_WORK_MEM}`);
     if ('loginUrl' in how) {
+      for (const statement of riskSessionStatements(null, REPORT_WORK_MEM)) await query(client, statement);
       const me = (await query<{ u: string }>(client, sql`SELECT current_user AS u`)).rows[0]!.u;
       return { client, role: me, impersonation: 'login' };
     }
-    if (how.snapshot.isSuperuser) {
-      await query(client, sql`SET LOCAL SESSION AUTHORIZATION ${ident(how.role)}`);
-      return { client, role: how.role, impersonation: 'session authorization' };
-    }
-    await query(client, sql`SET LOCAL ROLE ${ident(how.role)}`);
-    return { client, role: how.role, impersonation: 'set role' };
+    for (const statement of riskSessionStatements(how.reader, REPORT_WORK_MEM)) await query(client, statement);
+    return { client, role: how.reader.role, impersonation: how.reader.impersonation };
   } catch (cause) {
     await client.end().catch(() => {});
-    const who = 'loginUrl' in how ? 'the --login-url login' : how.role;
-    throw databaseError(cause, `cannot become ${who}`, 'loginUrl' in how ? 'check --login-url' : `connect as a superuser, or as a member of ${how.role}`);
+    const who = 'loginUrl' in how ? 'the --login-url login' : how.reader.role;
+    throw databaseError(cause, `cannot become ${who}`, 'loginUrl' in how ? 'check --login-url' : `connect as a superuser, or as a member of ${how.reader.role}`);
   }
 }
 
@@ -174,7 +204,7 @@ async function measureRisk(how: RiskSession, loaded: LoadedPolicy, threshold: nu
         throw databaseError(cause, `cannot measure ${t.maskedSchema}.${t.name} as ${role}`, `check that ${role} can read the masked views (pgmask verify)`);
       }
     }
-    return { role, impersonation, tables };
+    return { role, impersonation, ...('reader' in how && how.reader.throughMember ? { maskingRole: how.reader.maskingRole } : {}), tables };
   } finally {
     await query(client, sql`ROLLBACK`).catch(() => {});
     await client.end().catch(() => {});

@@ -8,8 +8,7 @@ import { maskingRoleMembers } from './check.ts';
 import { SOURCE_RELATION } from './source-access-attacks.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';
-import { planMigration, resolveRuntime } from '../plan/planner.ts';
-import { citusMode, citusPolicy } from '../plan/citus.ts';
+import { plannedMaskedViews, resolveRuntime } from '../plan/planner.ts';
 import { PGMASK_VERSION } from '../version.ts';
 import { ident, join, literal, param, sql, sqlExpression, typeName, type Sql } from '../sql/index.ts';
 import { gatherRowOrderFacts, type RowOrderFacts } from './row-order-attacks.ts';
@@ -283,9 +282,7 @@ function planViews(policy: Policy, registry: TransformRegistry, snapshot: Catalo
     const runtime = resolveRuntime(policy, clean);
     // roles and members do not shape a view: their problems are the attacks' business
     // Citus mode: the masked tables' columns and filters are those of the materialized views the plan starts from
-    const citus = citusMode(policy, clean);
-    const plan = planMigration({ policy: { ...(citus ? citusPolicy(policy) : policy), roles: [], citus: false }, snapshot: clean, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION });
-    return { views: plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView'), error: null };
+    return { views: plannedMaskedViews({ policy: { ...policy, roles: [] }, snapshot: clean, registry, runtime, runtimeSql: '', pgmaskVersion: PGMASK_VERSION }), error: null };
   } catch (e) {
     const err = e as { message?: string; details?: readonly { message: string }[] };
     const details = err.details?.map((d) => d.message).join('; ');
