@@ -31,6 +31,21 @@ export function citusMode(policy: Pick<Policy, 'citus'>, snapshot: CatalogSnapsh
   return policy.citus ?? installed;
 }
 
+/**
+ * The login member a NOLOGIN masking role's reads of distributed masked tables go through:
+ * Citus opens its worker connections as the current role (Citus source, metadata_cache.c:
+ * CurrentUserName() is GetUserId(), which SET ROLE and SET SESSION AUTHORIZATION change), and
+ * a NOLOGIN role cannot log in there. The first of the policy's members that exists and can
+ * log in, else the first other login member by name; never a superuser (it would read
+ * anything); null when there is none. Used by report and verify.
+ */
+export function citusLoginMember(policy: Pick<Policy, 'roles'>, snapshot: CatalogSnapshot, role: string): string | null {
+  const listed = policy.roles.find((r) => r.name === role)?.members ?? [];
+  const members = snapshot.roles.filter((r) => r.canLogin && !r.superuser && r.memberOf.includes(role)).map((r) => r.name);
+  const others = members.filter((m) => !listed.includes(m)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...listed.filter((m) => members.includes(m)), ...others][0] ?? null;
+}
+
 /** Every table materialized: Citus mode has no dynamic views (their shard queries would run as the analyst). */
 export function citusPolicy(policy: Policy): Policy {
   const copy: Policy = { ...policy, tables: policy.tables.map((t) => ({ ...t, materialize: true })) };

@@ -1,6 +1,6 @@
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
-import { citusMode } from '../plan/citus.ts';
+import { citusLoginMember, citusMode } from '../plan/citus.ts';
 import { usageError } from '../errors.ts';
 import { ident, sql, type Sql } from '../sql/index.ts';
 
@@ -29,7 +29,7 @@ export function chooseRiskReader(policy: Policy, snapshot: CatalogSnapshot, role
   const impersonation = snapshot.isSuperuser ? 'session authorization' : 'set role';
   const live = snapshot.roles.find((r) => r.name === role);
   if (!citusMode(policy, snapshot) || live?.canLogin) return { role, maskingRole: maskingRoleOf(policy, snapshot, role), throughMember: false, impersonation };
-  const member = loginMembers(policy, snapshot, role)[0];
+  const member = citusLoginMember(policy, snapshot, role);
   if (!member) {
     throw usageError(
       'REPORT_NO_LOGIN_MEMBER',
@@ -38,14 +38,6 @@ export function chooseRiskReader(policy: Policy, snapshot: CatalogSnapshot, role
     );
   }
   return { role: member, maskingRole: role, throughMember: true, impersonation };
-}
-
-/** Login roles that are direct members of `role`: the policy's members first (in policy order), then the others by name. */
-function loginMembers(policy: Policy, snapshot: CatalogSnapshot, role: string): string[] {
-  const listed = policy.roles.find((r) => r.name === role)?.members ?? [];
-  const members = snapshot.roles.filter((r) => r.canLogin && !r.superuser && r.memberOf.includes(role)).map((r) => r.name);
-  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return [...listed.filter((m) => members.includes(m)), ...members.filter((m) => !listed.includes(m)).sort(byName)];
 }
 
 function maskingRoleOf(policy: Policy, snapshot: CatalogSnapshot, role: string): string {

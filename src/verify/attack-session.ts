@@ -23,6 +23,11 @@ export interface Subject {
   readonly maskingRole: string | null;
   /** attack through a real login with this URL instead of impersonating the role */
   readonly loginUrl?: string;
+  /**
+   * Citus mode: the login member whose session runs the attacks on the NOLOGIN masking role
+   * `role` (Citus opens worker connections as the current role, which a NOLOGIN role cannot be)
+   */
+  readonly through?: string;
 }
 
 export type Attempt<R> = { readonly ok: true; readonly rows: R[] } | { readonly ok: false; readonly error: string; readonly code: string | null };

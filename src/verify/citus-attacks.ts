@@ -2,8 +2,9 @@ import type pg from 'pg';
 import type { Policy } from '../policy/policy.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findCitusTable } from '../catalog/catalog-snapshot.ts';
-import { ident, literal, sql, textLiteral } from '../sql/index.ts';
-import { held, leaked, listSome, skipped, type Attack, type Outcome } from './attack-session.ts';
+import { ident, literal, sql, textLiteral, type Sql } from '../sql/index.ts';
+import { held, leaked, listSome, skipped, type Attack, type AttackSession, type Outcome } from './attack-session.ts';
+import { copyOut } from './source-access-attacks.ts';
 import { query } from '../db/query.ts';
 
 /**
@@ -75,4 +76,42 @@ const shardAccess: Attack = {
   },
 };
 
-export const citusAttacks: readonly Attack[] = [shardAccess];
+/**
+ * COPY of distributed tables as the subject. Citus runs `COPY t TO STDOUT` of a distributed
+ * table itself: it sends `COPY <shard> TO STDOUT` to a placement of every shard over
+ * connections opened as the current role, without the coordinator's own permission check
+ * (Citus source, multi_copy.c of Citus 10–11: ProcessCopyStmt, CitusCopyTo; newer versions not read), so only the shards' grants on
+ * the workers decide; `COPY (SELECT …) TO STDOUT` is a query, checked on the coordinator.
+ * Both must be refused on every raw table. The control is the same COPY of a masked table
+ * the subject may read: when it fails too (a NOLOGIN role, no node-to-node access), the
+ * refusals prove nothing and the attack is skipped, never held.
+ */
+export async function copyDistributedTables(s: AttackSession, raw: readonly Sql[], masked: Sql | null): Promise<Outcome> {
+  if (raw.length === 0) return held('no source table of the policy is distributed or a reference table');
+  if (masked === null) return skipped('no masked table to COPY as the control (is the policy migrated in Citus mode?)');
+  const control = await copyOut(s, sql`COPY ${masked} TO STDOUT`);
+  if (!control.ok) return skipped(`COPY ${masked.text} TO STDOUT, which the role may read, failed as well (${control.error}), so a refused COPY of the raw tables proves nothing: attack as a login member with node-to-node access`);
+  const found: string[] = [];
+  for (const table of raw) {
+    for (const attempt of [sql`COPY ${table} TO STDOUT`, sql`COPY (SELECT * FROM ${table} LIMIT 1) TO STDOUT`]) {
+      const r = await copyOut(s, attempt);
+      if (r.ok) found.push(`${attempt.text} returned ${r.bytes} bytes`);
+    }
+  }
+  if (found.length > 0) return leaked(`COPY read raw distributed tables: ${listSome(found, 3)}`, found);
+  return held(`COPY of each of the ${raw.length} raw distributed table(s) was refused (table and query form), while COPY of ${masked.text} returned ${control.bytes} bytes`);
+}
+
+const copyDistributed: Attack = {
+  id: 'citus-copy',
+  title: 'COPY the raw distributed tables TO STDOUT (Citus copies shard by shard, checked only on the workers) and COPY (SELECT …) of them',
+  appliesToDatabase: (facts) => facts.snapshot.citus !== undefined,
+  async run(s) {
+    const { policy, snapshot, maskedViews } = s.facts;
+    const raw = (snapshot.citus?.tables ?? []).filter((t) => t.schema === policy.sourceSchema).map((t) => ident(t.schema, t.name));
+    const masked = maskedViews.find((v) => v.kind === 'table' && v.pgmask);
+    return copyDistributedTables(s, raw, masked ? ident(policy.maskedSchema, masked.name) : null);
+  },
+};
+
+export const citusAttacks: readonly Attack[] = [shardAccess, copyDistributed];

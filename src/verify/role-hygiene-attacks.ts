@@ -56,7 +56,8 @@ const maskingRoleLogin: Attack = {
   title: 'check that the masking role is NOLOGIN (people log in as members, so access can be revoked per person)',
   appliesTo: (subject) => subject.maskingRole === subject.role,
   async run(s) {
-    const r = await s.rows<{ login: boolean }>(sql`SELECT rolcanlogin AS login FROM pg_catalog.pg_roles WHERE rolname = current_user`);
+    // by name: in Citus mode the session may be a login member's (Subject.through)
+    const r = await s.rows<{ login: boolean }>(sql`SELECT rolcanlogin AS login FROM pg_catalog.pg_roles WHERE rolname = ${param(s.subject.role)}`);
     if (r[0]?.login) return leaked(`masking role ${s.subject.role} can log in (ALTER ROLE ${s.subject.role} NOLOGIN)`, [s.subject.role]);
     return held(`${s.subject.role} is NOLOGIN`);
   },

@@ -157,7 +157,7 @@ const pgStats: Attack = {
 };
 
 /** COPY … TO STDOUT through the copy protocol, in a savepoint; resolves to the bytes received or the error. */
-async function copyOut(s: AttackSession, statement: Sql): Promise<{ ok: true; bytes: number } | { ok: false; error: string }> {
+export async function copyOut(s: AttackSession, statement: Sql): Promise<{ ok: true; bytes: number } | { ok: false; error: string }> {
   try {
     const bytes = await savepoint(s.client, async () => {
       const stream = copyStatementOut(s.client, statement);

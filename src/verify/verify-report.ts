@@ -25,6 +25,8 @@ export interface VerifySubject {
   readonly kind: string;
   /** how the session became the role: `login` (its own connection), `session authorization` (faithful), `set role`, or `none` (could not) */
   readonly impersonation: 'login' | 'session authorization' | 'set role' | 'none';
+  /** Citus mode: the login member of this NOLOGIN masking role whose session ran the attacks (docs/scale.md) */
+  readonly through?: string;
   /** the search_path the role gets at login (from pg_db_role_setting), applied before the attacks */
   readonly searchPath: string;
   readonly attacks: readonly AttackResult[];

@@ -23,6 +23,7 @@ import { consentAttacks } from './consent-attacks.ts';
 import { revealAttacks } from './reveal-attacks.ts';
 import { citusAttacks } from './citus-attacks.ts';
 import { query, queryRows, readOnly, savepoint } from '../db/query.ts';
+import { citusLoginMember, citusMode } from '../plan/citus.ts';
 
 /** Every attack, in report order (the issue's list: source, keys, oracle, averaging, barrier, search_path, escalation, side doors, hygiene). */
 export const ATTACKS: readonly Attack[] = [
@@ -122,13 +123,14 @@ function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undef
     if (!exists(role)) throw usageError('ROLE_NOT_FOUND', `role ${role} does not exist`, 'pass --role with a masking role or one of its login members');
     const masking = policy.roles.find((r) => r.name === role);
     const of = policy.roles.find((r) => r.members.includes(role) || facts.maskingRoleMembers.some((m) => m.role === r.name && m.member === role));
-    if (masking) return [{ role, kind: 'masking role', maskingRole: role }];
+    if (masking) return [citusMode(policy, facts.snapshot) ? citusMaskingSubject(policy, facts, role) : { role, kind: 'masking role', maskingRole: role }];
     if (of) return [{ role, kind: `member of ${of.name}`, maskingRole: of.name }];
     return [{ role, kind: 'role', maskingRole: null }];
   }
   const out: Subject[] = [];
+  const citus = citusMode(policy, facts.snapshot);
   for (const r of policy.roles) {
-    out.push({ role: r.name, kind: 'masking role', maskingRole: r.name });
+    out.push(citus ? citusMaskingSubject(policy, facts, r.name) : { role: r.name, kind: 'masking role', maskingRole: r.name });
     for (const m of r.members) out.push({ role: m, kind: `member of ${r.name}`, maskingRole: r.name });
     // offboarding: whoever holds the role today is attacked as, listed or not (pgmask check reports them)
     for (const m of facts.maskingRoleMembers) {
@@ -136,6 +138,21 @@ function chooseSubjects(policy: Policy, facts: VerifyFacts, role: string | undef
     }
   }
   return out;
+}
+
+/**
+ * Citus mode: a NOLOGIN masking role is attacked through the session of one of its login
+ * members (citusLoginMember), since every statement that reaches a worker runs there as the
+ * session's current role; without one, it is attacked as itself and whatever needs a worker
+ * is skipped (a connection failure is never a refusal).
+ */
+export function citusMaskingSubject(policy: Policy, facts: VerifyFacts, role: string): Subject {
+  const live = facts.snapshot.roles.find((r) => r.name === role);
+  const member = live?.canLogin ? null : citusLoginMember(policy, facts.snapshot, role);
+  if (member === null) {
+    return { role, kind: live?.canLogin ? 'masking role' : 'masking role (NOLOGIN, no login member: attacks that reach the Citus workers are skipped)', maskingRole: role };
+  }
+  return { role, kind: `masking role, through its login member ${member} (Citus reaches the workers as the current role)`, maskingRole: role, through: member };
 }
 
 async function loginSubject(policy: Policy, loginUrl: string): Promise<Subject> {
@@ -181,7 +198,7 @@ interface OpenSession {
 
 /** A new backend, in a transaction, become the subject with its login search_path (or log in as it). */
 async function openAs(databaseUrl: string, facts: VerifyFacts, subject: Subject): Promise<OpenSession> {
-  const role = subject.role;
+  const role = subject.through ?? subject.role;
   if (subject.loginUrl) {
     const client = await connect(subject.loginUrl);
     await query(client, sql`BEGIN`);
@@ -240,6 +257,8 @@ async function close(client: pg.Client): Promise<void> {
   await client.end().catch(() => {});
 }
 
+const through = (subject: Subject) => (subject.through ? { through: subject.through } : {});
+
 /** How an attack skipped on a standby begins its evidence. */
 export const STANDBY_SKIP = 'on a standby (read-only): ';
 
@@ -257,7 +276,7 @@ async function attackAs(
     const applicable = attacks.filter((a) => (a.appliesTo?.(subject) ?? true) && (a.appliesToDatabase?.(facts) ?? true));
     if (opened.problem !== null) {
       for (const a of applicable) results.push({ id: a.id, title: a.title, ...skipped(opened.problem), objects: [] });
-      return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
+      return { role: subject.role, kind: subject.kind, ...through(subject), impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
     }
     const couldNotRun: string[] = [];
     const inOtherSession = async <T>(fn: (other: AttackSession) => Promise<T>): Promise<T> => {
@@ -277,7 +296,7 @@ async function attackAs(
       const outcome = await savepoint(opened.client, () => runAttack(attack, session, couldNotRun, standby), { rollback: true });
       results.push({ id: attack.id, title: attack.title, status: outcome.status, evidence: outcome.evidence, objects: [...(outcome.objects ?? [])] });
     }
-    return { role: subject.role, kind: subject.kind, impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
+    return { role: subject.role, kind: subject.kind, ...through(subject), impersonation: opened.impersonation, searchPath: opened.searchPath, attacks: results };
   } finally {
     await close(opened.client);
   }
