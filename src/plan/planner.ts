@@ -81,18 +81,6 @@ export function rowKeyExpression(table: CatalogTable): Expr | null {
 const REDACT_UNLISTED: Rule = Object.freeze({ transform: 'redact', params: Object.freeze({}), key: '', display: 'redact (unlisted column)' });
 
 /**
- * The masked views that compute a policy's masked relations: the views themselves on one
- * server; in Citus mode (src/plan/citus.ts) the materialized views its masked tables are
- * filled from (same columns, expressions, filters and routes). What report and verify
- * compare the live relations with.
- */
-export function plannedMaskedViews(input: PlanInput): CreateMaskedView[] {
-  const citus = citusMode(input.policy, input.snapshot);
-  const plan = planMigration(citus ? { ...input, policy: { ...citusPolicy(input.policy), citus: false } } : input);
-  return plan.nodes.filter((n): n is CreateMaskedView => n.kind === 'CreateMaskedView');
-}
-
-/**
  * Policy + catalog → DDL nodes. Pure: no I/O, same inputs give the same plan.
  * Validates the policy against the catalog first (validatePolicy: every problem
  * at its file:line:column), then checks what only matters for applying it: no

@@ -4,7 +4,8 @@ import { findTable, type CatalogSnapshot } from '../catalog/catalog-snapshot.ts'
 import { databaseError, ExitCode, PgmaskError, usageError } from '../errors.ts';
 import type { LoadedPolicy } from '../policy/loaded-policy.ts';
 import { snapshotFor } from '../db/introspect.ts';
-import { plannedMaskedViews, resolveRuntime, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
+import { resolveRuntime, VIEW_COMMENT_MARKER } from '../plan/planner.ts';
+import { plannedMaskedViews } from '../plan/planned-masked-views.ts';
 import { citusMode } from '../plan/citus.ts';
 import { chooseRiskReader, riskSessionStatements, type RiskReader } from './risk-reader.ts';
 import type { CreateMaskedView } from '../plan/nodes.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/policy/parse.ts';
 import { registry } from '../../src/transforms/registry.ts';
-import { plannedMaskedViews } from '../../src/plan/planner.ts';
+import { plannedMaskedViews } from '../../src/plan/planned-masked-views.ts';
 import { renderNode } from '../../src/plan/render.ts';
 import { chooseRiskReader, riskSessionStatements } from '../../src/report/risk-reader.ts';
 import { literal } from '../../src/sql/index.ts';
