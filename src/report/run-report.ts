@@ -145,7 +145,7 @@ function checkViews(snapshot: CatalogSnapshot, views: readonly CreateMaskedView[
  * citus_tables, citus_shards and other views in public, pg_stat_statements): they hold
  * no source data, so the checklist's subject and vocabulary guesses must not see them.
  */
-async function extensionRelations(client: pg.ClientBase, schemas: readonly string[]): Promise<Set<string>> {
+export async function extensionRelations(client: pg.ClientBase, schemas: readonly string[]): Promise<Set<string>> {
   const rows = (
     await query<{ schema: string; name: string }>(
       client,
