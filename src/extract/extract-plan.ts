@@ -2,6 +2,8 @@ import type { Policy, PolicyTable, Rule } from '../policy/policy.ts';
 import type { CatalogSnapshot, CatalogTable, ForeignKey } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
 import { ident, join, literal, sql, sqlExpression, type Sql } from '../sql/index.ts';
+import type { SubjectRoute } from '../plan/nodes.ts';
+import { planSubjectRoutes, routeKey } from '../plan/subject-routes.ts';
 import { PgmaskError, ExitCode } from '../errors.ts';
 
 /**
@@ -89,7 +91,7 @@ interface Edge {
 }
 
 /** How a table's rows reach their subject: its own subject column, or foreign keys to tables that reach it. */
-type SubjectRoute = { readonly direct: string } | { readonly via: readonly Edge[] };
+type RouteToSubject = { readonly direct: string } | { readonly via: readonly Edge[] };
 
 interface GraphTable {
   readonly ptable: PolicyTable;
@@ -102,7 +104,8 @@ interface GraphTable {
 
 /** Tables are keyed by source schema and name: two source schemas of one policy may hold the same name. */
 function tableKey(schema: string, name: string): string {
-  return JSON.stringify([schema, name]);
+  // the consent routes' own key, so their map is read with it
+  return routeKey(schema, name);
 }
 
 /** The pure model the predicates are built from: policy tables, their masked views and the foreign keys that survive masking. */
@@ -114,11 +117,16 @@ class ExtractGraph {
   readonly dropped: { readonly child: string; readonly fk: ForeignKey; readonly why: string }[] = [];
   private aliasCounter = 0;
 
+  /** the consent routes each view applies, by table key; null when the views may not be this policy's */
+  private readonly routes: ReadonlyMap<string, readonly SubjectRoute[]> | null;
+
   constructor(
     readonly policy: Policy,
     snapshot: CatalogSnapshot,
     targetSchema: string | null,
+    viewsFromThisPolicy: boolean,
   ) {
+    this.routes = viewsFromThisPolicy ? planSubjectRoutes(policy, snapshot).routes : null;
     const several = policy.schemas.length > 1;
     for (const ptable of policy.tables) {
       const source = findTable(snapshot, ptable.sourceSchema, ptable.name);
@@ -229,13 +237,37 @@ class ExtractGraph {
     return join(edge.fk.refColumns.map((c) => sql`${row}.${ident(c)}`));
   }
 
+  /** Whether the extract holds every row of a table's view (none is left out as an orphan). */
+  whole(key: string): boolean {
+    return this.parentsOf(key).every((e) => this.guaranteed(e));
+  }
+
   /**
-   * Whether every row of a view has its parents in the extract without checking:
-   * no row filter on the table or any ancestor (the source's own foreign keys then
-   * guarantee the parent rows, and the views show them all).
+   * Whether every row of the child's view finds its parent row in the extract
+   * without a check: the source's foreign key holds (one snapshot), the parent's
+   * extract is its whole view, and the parent's view hides no row the child's
+   * view shows — it hides none (no filter, no consent route), or the child's view
+   * hides its own row through a consent route over this very foreign key that
+   * repeats the parent's filter and routes. That reading of the views holds only
+   * when they were made from this policy file (`routes` is null otherwise: every
+   * key is checked). A materialized view is refreshed at its own time, so a key
+   * with a materialized end is always checked.
    */
-  complete(key: string): boolean {
-    return this.table(key).ptable.filter === null && this.parentsOf(key).every((e) => this.complete(e.parent));
+  private guaranteed(e: Edge): boolean {
+    if (this.routes === null) return false;
+    const child = this.table(e.child);
+    const parent = this.table(e.parent);
+    if (child.ptable.materialize || parent.ptable.materialize || !this.whole(e.parent)) return false;
+    const parentRoutes = this.routes.get(e.parent) ?? [];
+    const filter = parent.ptable.filter;
+    if (filter === null && parentRoutes.length === 0) return true;
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    const route = (this.routes.get(e.child) ?? []).find(
+      (r) => r.refSchema === e.fk.refSchema && r.refTable === e.fk.refTable && same(r.columns, e.fk.columns) && same(r.refColumns, e.fk.refColumns),
+    );
+    if (!route) return false;
+    const filterCascades = filter === null || (parent.ptable.filterAppliesTo === 'subject' && route.filter === filter);
+    return filterCascades && JSON.stringify(route.routes) === JSON.stringify(parentRoutes);
   }
 
   /**
@@ -246,7 +278,7 @@ class ExtractGraph {
   valid(key: string, row: Sql): Sql | null {
     const parts: Sql[] = [];
     for (const e of this.parentsOf(key)) {
-      if (this.complete(e.parent)) continue;
+      if (this.guaranteed(e)) continue;
       const p = this.alias();
       const inner = this.valid(e.parent, p);
       const nullable = join(e.fk.columns.map((c) => sql`${row}.${ident(c)} IS NULL`), ' OR ');
@@ -261,7 +293,7 @@ class ExtractGraph {
    * to either subject, as the consent cascade reads it; `none`: no subject); else
    * the shortest foreign-key route, ties broken by constraint name.
    */
-  subjectRoute(key: string, seen: ReadonlySet<string> = new Set()): SubjectRoute | null {
+  subjectRoute(key: string, seen: ReadonlySet<string> = new Set()): RouteToSubject | null {
     const subject = this.subjectColumn(key);
     if (subject) return { direct: subject };
     const decision = this.table(key).ptable.subjectVia;
@@ -387,12 +419,19 @@ function whereTable(graph: ExtractGraph, text: string): string {
   });
 }
 
-/**
- * `targetSchema` (--schema) names the output schema of a one-schema policy
- * (default: its source schema); a policy with several source schemas writes each
- * table to a schema named like its masked schema, and refuses it.
- */
-export function planExtract(policy: Policy, snapshot: CatalogSnapshot, subset: ExtractSubset | null, targetSchema: string | null = null): ExtractPlan {
+export interface ExtractOptions {
+  /** --schema: the output schema of a one-schema policy (default: its source schema); refused with several source schemas, whose tables go to schemas named like their masked schemas */
+  readonly targetSchema?: string | null;
+  /**
+   * whether the masked views were made from this very policy (its hash is the one
+   * last applied to every masked schema): then a foreign key whose parent rows the
+   * child's own consent routes already guarantee is not checked again
+   */
+  readonly viewsFromThisPolicy?: boolean;
+}
+
+export function planExtract(policy: Policy, snapshot: CatalogSnapshot, subset: ExtractSubset | null, options: ExtractOptions = {}): ExtractPlan {
+  const targetSchema = options.targetSchema ?? null;
   if (targetSchema !== null && policy.schemas.length > 1) {
     throw new PgmaskError({
       code: 'EXTRACT_SCHEMA_SEVERAL',
@@ -401,7 +440,8 @@ export function planExtract(policy: Policy, snapshot: CatalogSnapshot, subset: E
       exitCode: ExitCode.usage,
     });
   }
-  const graph = new ExtractGraph(policy, snapshot, targetSchema);
+  const graph = new ExtractGraph(policy, snapshot, targetSchema, options.viewsFromThisPolicy ?? false);
+  if (!options.viewsFromThisPolicy) graph.warnings.push('the policy file is not the one last applied to the masked schemas (pgmask check tells what differs): every foreign key is checked row by row');
   const whereKey = subset?.where ? whereTable(graph, subset.where.table) : null;
   if (subset) {
     for (const [key, t] of graph.tables) {

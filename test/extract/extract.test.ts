@@ -8,7 +8,9 @@ import pg from 'pg';
 import { clinicPolicy, loadClinic } from '../support/clinic-fixture.ts';
 import { createTestDatabase, queryAs, uniqueSuffix, type TestDatabase } from '../support/db.ts';
 import { extractHarness } from './extract-harness.ts';
-import { applyPolicy } from '../../src/cli/pipeline.ts';
+import { applyPolicy, loadPolicyFile, snapshotFor } from '../../src/cli/pipeline.ts';
+import { planExtract } from '../../src/extract/extract-plan.ts';
+import { viewsFromPolicy } from '../../src/extract/applied-policy.ts';
 import { fakeFirstNames } from '../../src/transforms/data/fake-first-names.ts';
 import { fakeLastNames } from '../../src/transforms/data/fake-last-names.ts';
 
@@ -127,6 +129,30 @@ describe('pgmask extract', () => {
     const patients = (await t.query(`SELECT patient_id, birth_date::text AS birth_date FROM public.patients`)).rows;
     await expectNoRawIdentifiers(text, patients);
   }, 240_000);
+
+  it('reads each view once when the applied policy’s consent routes already keep every parent, and checks every key when the file differs', async () => {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const { policy } = await loadPolicyFile(policyFile);
+      const snapshot = await snapshotFor(c, policy);
+      expect(await viewsFromPolicy(c, policy)).toBe(true);
+      const fast = planExtract(policy, snapshot, null, { viewsFromThisPolicy: true });
+      // the views hide a child row whenever its patient is hidden (consent cascade): no parent view is read again
+      const viewReads = (p: typeof fast) => Object.fromEntries(p.tables.map((t) => [t.name, t.select.text.split(' FROM "masked".').length - 1]));
+      expect(viewReads(fast)).toEqual({ patients: 1, encounters: 1, observations: 1, notes: 1 });
+      expect(fast.warnings).toEqual([]);
+      // a file that is not the applied one may describe other views: every key is checked against its parent view
+      const edited = (await loadPolicyFile(policyFile)).policy;
+      const other = { ...edited, hash: '0'.repeat(64) };
+      expect(await viewsFromPolicy(c, other)).toBe(false);
+      const slow = planExtract(other, snapshot, null, { viewsFromThisPolicy: false });
+      expect(viewReads(slow)).toEqual({ patients: 1, encounters: 2, observations: 4, notes: 4 });
+      expect(slow.warnings).toEqual([expect.stringMatching(/not the one last applied/)]);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
 
   it('refuses a target that already holds the tables, and --replace overwrites it', async () => {
     const t = await target();

@@ -6,6 +6,7 @@ import { usageError } from '../../errors.ts';
 import { PGMASK_VERSION } from '../../version.ts';
 import { planExtract, type ExtractSubset } from '../../extract/extract-plan.ts';
 import { runExtract, type ExtractProgress } from '../../extract/run-extract.ts';
+import { viewsFromPolicy } from '../../extract/applied-policy.ts';
 import { listKeys } from '../../db/keys.ts';
 import { databaseSink } from '../../extract/database-sink.ts';
 import { sqlFileSink } from '../../extract/sql-file-sink.ts';
@@ -100,7 +101,7 @@ export function extractCommand(): Command {
       let fingerprints;
       try {
         const snapshot = await snapshotFor(admin, policy);
-        plan = planExtract(policy, snapshot, subset, opts.schema ?? null);
+        plan = planExtract(policy, snapshot, subset, { targetSchema: opts.schema ?? null, viewsFromThisPolicy: await viewsFromPolicy(admin, policy) });
         fingerprints = (await listKeys(admin)).filter((k) => k.current && policy.keys.includes(k.name)).map((k) => ({ name: k.name, version: k.version, fingerprint: k.fingerprint }));
       } finally {
         await admin.end();
