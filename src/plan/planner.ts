@@ -314,7 +314,7 @@ function materializeProblems(policy: Policy, ptable: PolicyTable, table: Catalog
 function materializedIndexes(policy: Policy, ptable: PolicyTable, table: CatalogTable): MaskedIndex[] {
   const base = materializedIndexBase(ptable.maskedSchema, table.name);
   const indexes: MaskedIndex[] = [];
-  if (table.primaryKey?.length) indexes.push({ name: maskedKeyIndexName(policy.maskedSchema, table.name), columns: table.primaryKey, unique: true });
+  if (table.primaryKey?.length) indexes.push({ name: maskedKeyIndexName(ptable.maskedSchema, table.name), columns: table.primaryKey, unique: true });
   const joinKeys = new Set<string>();
   for (const fk of table.foreignKeys) if (fk.columns.length === 1) joinKeys.add(fk.columns[0]!);
   const subject = ptable.subject ?? policy.subject;

@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import { loadPolicyFile, snapshotFor } from '../pipeline.ts';
 import { refreshMaterialized, type RefreshResult } from '../../db/refresh.ts';
 import { isCitusRefresh, refreshCitus } from '../../db/citus.ts';
-import { policySections } from '../../policy/policy-sections.ts';
 import { createOutput } from '../output.ts';
 import { databaseUrlOption, jsonOption, lockTimeoutOption, parseDuration, policyOption, requireDatabaseUrl } from '../options.ts';
 import { withInterrupt } from '../interrupt.ts';
@@ -35,17 +34,8 @@ export function refreshCommand(): Command {
           const results: RefreshResult[] = [];
           // Citus mode: every masked table of the policy refilled in one distributed transaction
           if (isCitusRefresh(policy, snapshot)) results.push(...(await refreshCitus(client, policy, registry, snapshot, { tables: opts.table, onProgress: progress })));
-          else {
-            const sections = policySections(policy);
-            for (const section of sections) {
-              // with several source schemas, --table names a table of any of them
-              const tables = sections.length > 1 && opts.table ? opts.table.filter((n) => section.tables.some((t) => t.name === n)) : opts.table;
-              if (opts.table && tables!.length === 0 && sections.length > 1) continue;
-              results.push(...(await refreshMaterialized(client, section, snapshot, { tables, onProgress: progress })));
-            }
-            const unknown = sections.length > 1 ? (opts.table ?? []).filter((n) => !policy.tables.some((t) => t.name === n)) : [];
-            if (unknown.length > 0) await refreshMaterialized(client, sections[0]!, snapshot, { tables: unknown });
-          }
+          // one order over every masked schema: a parent in one schema before its child in another
+          else results.push(...(await refreshMaterialized(client, policy, snapshot, { tables: opts.table, onProgress: progress, onWarning: (w) => out.err(w) })));
           if (out.json) {
             out.out(JSON.stringify({ ok: true, refreshed: results.map((r) => ({ view: r.view, rows: r.rows, durationMs: Math.round(r.durationMs), concurrently: r.concurrently })) }, null, 2));
           } else if (results.length === 0) {
