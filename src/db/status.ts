@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Policy } from '../policy/policy.ts';
+import type { Policy, PolicySchema } from '../policy/policy.ts';
 import type { CatalogSnapshot } from '../catalog/catalog-snapshot.ts';
 import { findTable } from '../catalog/catalog-snapshot.ts';
 import { query } from './query.ts';
@@ -15,27 +15,79 @@ export interface MaskedRelationStatus {
   readonly lastRefresh: string | null;
   readonly lastRefreshRows: number | null;
   readonly lastRefreshMs: number | null;
+  /** a materialized view with no refresh recorded: it holds the rows of the migrate that built it */
+  readonly neverRefreshed: boolean;
+  /**
+   * a materialized view whose last recorded refresh is older than the last migrate of its
+   * masked schema, which rebuilt it: the refresh figures describe an earlier build
+   */
+  readonly refreshedBeforeMigrate: boolean;
 }
 
-export interface MaskingStatus {
+/** One masked schema of the policy: which policy last made it, and its relations. */
+export interface MaskedSchemaStatus {
+  readonly sourceSchema: string;
+  readonly maskedSchema: string;
+  /** hash of the policy file last applied to this masked schema (another file's, when another policy migrated it since) */
   readonly appliedPolicyHash: string | null;
   readonly appliedAt: string | null;
-  readonly currentPolicyHash: string;
+  /** the source schema that migrate recorded for it (null for rows written before pgmask recorded it) */
+  readonly appliedSourceSchema: string | null;
   readonly upToDate: boolean;
-  /** language of the installed transform functions: sql, plv8, or null when none is installed */
-  readonly runtime: 'sql' | 'plv8' | null;
   readonly relations: readonly MaskedRelationStatus[];
 }
 
-/** `pgmask status`: what is applied, what kind each masked relation is, and when materialized ones were refreshed. */
+export interface MaskingStatus {
+  /** the applied hash and time of the first masked schema not up to date, else of the first one */
+  readonly appliedPolicyHash: string | null;
+  readonly appliedAt: string | null;
+  readonly currentPolicyHash: string;
+  /** every masked schema of the policy is up to date */
+  readonly upToDate: boolean;
+  /** language of the installed transform functions: sql, plv8, or null when none is installed */
+  readonly runtime: 'sql' | 'plv8' | null;
+  /** the relations of every masked schema, in policy order */
+  readonly relations: readonly MaskedRelationStatus[];
+  /** each masked schema on its own, in policy order (one for a policy with top-level `tables`) */
+  readonly schemas: readonly MaskedSchemaStatus[];
+}
+
+interface AppliedRow {
+  readonly hash: string;
+  readonly at: string;
+  readonly epoch: number;
+  readonly source: string | null;
+}
+
+interface RefreshRow {
+  readonly at: string;
+  readonly epoch: number;
+  readonly rows: number;
+  readonly ms: number;
+}
+
+/**
+ * `pgmask status`: for each masked schema of the policy, the policy last applied to it,
+ * what kind each masked relation is, and when materialized ones were refreshed. A masked
+ * schema can be out of date on its own: another policy file with the same source schema
+ * may have migrated it since.
+ */
 export async function maskingStatus(client: pg.ClientBase, policy: Policy, snapshot: CatalogSnapshot): Promise<MaskingStatus> {
   const hasTable = async (name: string) => (await query(client, sql`SELECT to_regclass(${param(name)}) IS NOT NULL AS ok`)).rows[0].ok as boolean;
-  let appliedPolicyHash: string | null = null;
-  let appliedAt: string | null = null;
+  const masked = policy.schemas.map((s) => s.masked);
+  const applied = new Map<string, AppliedRow>();
   if (await hasTable('pgmask.applied_policies')) {
-    const row = (await query(client, sql`SELECT policy_hash, applied_at::text AS at FROM pgmask.applied_policies WHERE masked_schema = ${param(policy.maskedSchema)} ORDER BY id DESC LIMIT 1`)).rows[0];
-    appliedPolicyHash = row?.policy_hash ?? null;
-    appliedAt = row?.at ?? null;
+    // source_schema arrived with migration 0007; a database still before it has none
+    const hasSource = (
+      await query(client, sql`SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = 'pgmask.applied_policies'::regclass AND attname = 'source_schema' AND NOT attisdropped) AS ok`)
+    ).rows[0].ok as boolean;
+    const rows = await query(
+      client,
+      sql`SELECT DISTINCT ON (masked_schema) masked_schema, policy_hash, applied_at::text AS at, extract(epoch FROM applied_at)::float8 AS epoch,
+            ${hasSource ? sql`source_schema` : sql`NULL::text`} AS source_schema
+          FROM pgmask.applied_policies WHERE masked_schema = ANY(${param(masked)}::text[]) ORDER BY masked_schema, id DESC`,
+    );
+    for (const r of rows.rows) applied.set(r.masked_schema, { hash: r.policy_hash, at: r.at, epoch: Number(r.epoch), source: r.source_schema });
   }
   const lang = (
     await query(
@@ -44,35 +96,55 @@ export async function maskingStatus(client: pg.ClientBase, policy: Policy, snaps
         WHERE n.nspname = 'pgmask' AND p.proname = 'pseudonymize' AND pg_get_function_identity_arguments(p.oid) = 'value text, key bytea, opts jsonb'`,
     )
   ).rows[0]?.lanname as string | undefined;
-  const refreshes = new Map<string, { at: string; rows: number; ms: number }>();
+  const refreshes = new Map<string, RefreshRow>();
   if (await hasTable('pgmask.refreshes')) {
     const rows = await query(
       client,
-      sql`SELECT DISTINCT ON (view_name) view_name, refreshed_at::text AS at, row_count, duration_ms
-         FROM pgmask.refreshes WHERE view_schema = ${param(policy.maskedSchema)} ORDER BY view_name, refreshed_at DESC`,
+      sql`SELECT DISTINCT ON (view_schema, view_name) view_schema, view_name, refreshed_at::text AS at, extract(epoch FROM refreshed_at)::float8 AS epoch, row_count, duration_ms
+         FROM pgmask.refreshes WHERE view_schema = ANY(${param(masked)}::text[]) ORDER BY view_schema, view_name, refreshed_at DESC`,
     );
-    for (const r of rows.rows) refreshes.set(r.view_name, { at: r.at, rows: Number(r.row_count), ms: Number(r.duration_ms) });
+    for (const r of rows.rows) refreshes.set(JSON.stringify([r.view_schema, r.view_name]), { at: r.at, epoch: Number(r.epoch), rows: Number(r.row_count), ms: Number(r.duration_ms) });
   }
-  const relations = policy.tables.map((t): MaskedRelationStatus => {
-    const rel = findTable(snapshot, policy.maskedSchema, t.name);
-    const kind = !rel ? 'missing' : rel.kind === 'view' || rel.kind === 'materialized view' ? rel.kind : 'other';
-    const r = refreshes.get(t.name);
-    return {
-      table: t.name,
-      relation: `${policy.maskedSchema}.${t.name}`,
-      kind,
-      wanted: t.materialize ? 'materialized view' : 'view',
-      lastRefresh: r?.at ?? null,
-      lastRefreshRows: r?.rows ?? null,
-      lastRefreshMs: r?.ms ?? null,
-    };
-  });
+  const schemas = policy.schemas.map((s) => schemaStatus(policy, s, snapshot, applied.get(s.masked), refreshes));
+  const stale = schemas.find((s) => !s.upToDate);
+  const shown = stale ?? schemas[0]!;
   return {
-    appliedPolicyHash,
-    appliedAt,
+    appliedPolicyHash: shown.appliedPolicyHash,
+    appliedAt: shown.appliedAt,
     currentPolicyHash: policy.hash,
-    upToDate: appliedPolicyHash === policy.hash && relations.every((r) => r.kind === r.wanted),
+    upToDate: !stale,
     runtime: lang === 'plv8' ? 'plv8' : lang ? 'sql' : null,
+    relations: schemas.flatMap((s) => s.relations),
+    schemas,
+  };
+}
+
+function schemaStatus(policy: Policy, schema: PolicySchema, snapshot: CatalogSnapshot, applied: AppliedRow | undefined, refreshes: ReadonlyMap<string, RefreshRow>): MaskedSchemaStatus {
+  const relations = policy.tables
+    .filter((t) => t.sourceSchema === schema.source)
+    .map((t): MaskedRelationStatus => {
+      const rel = findTable(snapshot, t.maskedSchema, t.name);
+      const kind = !rel ? 'missing' : rel.kind === 'view' || rel.kind === 'materialized view' ? rel.kind : 'other';
+      const r = refreshes.get(JSON.stringify([t.maskedSchema, t.name]));
+      return {
+        table: t.name,
+        relation: `${t.maskedSchema}.${t.name}`,
+        kind,
+        wanted: t.materialize ? 'materialized view' : 'view',
+        lastRefresh: r?.at ?? null,
+        lastRefreshRows: r?.rows ?? null,
+        lastRefreshMs: r?.ms ?? null,
+        neverRefreshed: kind === 'materialized view' && !r,
+        refreshedBeforeMigrate: kind === 'materialized view' && r !== undefined && applied !== undefined && r.epoch < applied.epoch,
+      };
+    });
+  return {
+    sourceSchema: schema.source,
+    maskedSchema: schema.masked,
+    appliedPolicyHash: applied?.hash ?? null,
+    appliedAt: applied?.at ?? null,
+    appliedSourceSchema: applied?.source ?? null,
+    upToDate: applied?.hash === policy.hash && relations.every((r) => r.kind === r.wanted),
     relations,
   };
 }
