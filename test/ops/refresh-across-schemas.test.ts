@@ -73,6 +73,37 @@ describe('pgmask refresh over several source schemas', () => {
     }
   });
 
+  it('a consent route through a table outside the policy orders its far end first too', async () => {
+    await db.query(`
+      CREATE SCHEMA r_a; CREATE SCHEMA r_b;
+      CREATE TABLE r_b.units (unit_id int PRIMARY KEY, closed boolean NOT NULL);
+      CREATE TABLE r_a.rooms (room_id int PRIMARY KEY, unit_id int NOT NULL REFERENCES r_b.units);
+      CREATE TABLE r_a.cots (cot_id int PRIMARY KEY, room_id int NOT NULL REFERENCES r_a.rooms);`);
+    const text = `version: 1
+runtime: sql
+materialize: true
+roles:
+  ${role}: {}
+schemas:
+  r_a:
+    masked_schema: r_a_masked
+    tables:
+      cots: { columns: { cot_id: keep, room_id: keep } }
+  r_b:
+    masked_schema: r_b_masked
+    tables:
+      units: { filter: "NOT closed", columns: { unit_id: keep, closed: keep } }
+`;
+    const { policy } = await loadPolicyText(text, 'route.yaml');
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      expect(refreshOrder(policy, await snapshotFor(c, policy)).map((t) => `${t.sourceSchema}.${t.name}`)).toEqual(['r_b.units', 'r_a.cots']);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('a new ward and its bed: no reader ever sees the bed without its ward, and both are there after the refresh', async () => {
     await db.query(`INSERT INTO ward.wards VALUES (3, 'east'); INSERT INTO care.beds VALUES (30, 3, 'c')`);
     const { policy } = await loadPolicyText(policyText(), 'policy.yaml');
