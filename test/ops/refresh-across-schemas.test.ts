@@ -42,6 +42,18 @@ ${extra}  ward:
 const orphans = async (c: Pick<pg.ClientBase, 'query'> | TestDatabase) =>
   Number((await (c as pg.ClientBase).query('SELECT count(*) AS n FROM care_masked.beds b WHERE NOT EXISTS (SELECT 1 FROM ward_masked.wards w WHERE w.ward_id = b.ward_id)')).rows[0].n);
 
+/** refreshOrder of a policy against the live catalog, as `source_schema.table` */
+async function orderOf(text: string): Promise<string[]> {
+  const { policy } = await loadPolicyText(text, 'policy.yaml');
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    return refreshOrder(policy, await snapshotFor(c, policy)).map((t) => `${t.sourceSchema}.${t.name}`);
+  } finally {
+    await c.end();
+  }
+}
+
 beforeAll(async () => {
   db = await createTestDatabase('pgmask_refresh_xs');
   dir = mkdtempSync(join(tmpdir(), 'pgmask-refresh-xs-'));
@@ -63,14 +75,7 @@ afterAll(async () => {
 
 describe('pgmask refresh over several source schemas', () => {
   it('orders the materialized relations of every schema parents first, across schemas', async () => {
-    const { policy } = await loadPolicyText(policyText(), 'policy.yaml');
-    const c = new pg.Client({ connectionString: db.url });
-    await c.connect();
-    try {
-      expect(refreshOrder(policy, await snapshotFor(c, policy)).map((t) => `${t.sourceSchema}.${t.name}`)).toEqual(['ward.wards', 'care.beds']);
-    } finally {
-      await c.end();
-    }
+    expect(await orderOf(policyText())).toEqual(['ward.wards', 'care.beds']);
   });
 
   it('a consent route through a table outside the policy orders its far end first too', async () => {
@@ -94,14 +99,7 @@ schemas:
     tables:
       units: { filter: "NOT closed", columns: { unit_id: keep, closed: keep } }
 `;
-    const { policy } = await loadPolicyText(text, 'route.yaml');
-    const c = new pg.Client({ connectionString: db.url });
-    await c.connect();
-    try {
-      expect(refreshOrder(policy, await snapshotFor(c, policy)).map((t) => `${t.sourceSchema}.${t.name}`)).toEqual(['r_b.units', 'r_a.cots']);
-    } finally {
-      await c.end();
-    }
+    expect(await orderOf(text)).toEqual(['r_b.units', 'r_a.cots']);
   });
 
   it('a new ward and its bed: no reader ever sees the bed without its ward, and both are there after the refresh', async () => {
