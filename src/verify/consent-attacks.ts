@@ -1,4 +1,5 @@
 import { findTable } from '../catalog/catalog-snapshot.ts';
+import { routeKey } from '../plan/subject-routes.ts';
 import type { PolicyTable } from '../policy/policy.ts';
 import { ident, join, sql } from '../sql/index.ts';
 import { held, leaked, listSome, skipped, type Attack } from './attack-session.ts';
@@ -10,7 +11,10 @@ import { held, leaked, listSome, skipped, type Attack } from './attack-session.t
  * out). The attack runs that anti-join as the analyst for every foreign key
  * between two masked relations whose parent hides rows that cascade (a
  * subject-level filter, or a route onward from it) and whose key columns join
- * after masking (pseudonymized with the same key, or kept).
+ * after masking (pseudonymized with the same key, or kept). With several source
+ * schemas, each schema's run takes its own tables as children and looks for their
+ * parents in every schema of the policy, so a route that crosses schemas is attacked
+ * once, from the child's side.
  */
 
 /** Rules under which masked key columns still join (both ends the same rule and key). */
@@ -20,21 +24,23 @@ const consentReach: Attack = {
   id: 'consent-reach',
   title: "anti-join each masked child relation against its parent's masked relation: no visible row may reference a row a subject-level filter hides",
   async run(s) {
-    const { policy, snapshot } = s.facts;
+    // the children are this section's tables; their parents may be in any source schema of the policy
+    const { policy, wholePolicy, snapshot, subjectRoutes } = s.facts;
     const found: string[] = [];
     const notes: string[] = [];
-    const ptableOf = (name: string) => policy.tables.find((t) => t.name === name);
-    // the views the policy plans, with their consent routes: which parents can hide rows that cascade
-    const planned = s.facts.plannedViews;
+    const ptableAt = (schema: string, name: string) => wholePolicy.tables.find((t) => t.sourceSchema === schema && t.name === name);
+    // which parents can hide rows that cascade: a subject-level filter, or a consent route onward from them
     const cascades = (parent: PolicyTable) =>
-      (parent.filter !== null && parent.filterAppliesTo === 'subject') || (planned?.find((v) => v.name === parent.name)?.subjectRoutes.length ?? 0) > 0;
+      (parent.filter !== null && parent.filterAppliesTo === 'subject') || (subjectRoutes.get(routeKey(parent.sourceSchema, parent.name))?.length ?? 0) > 0;
     let pairs = 0;
     for (const child of policy.tables) {
-      const table = findTable(snapshot, policy.sourceSchema, child.name);
+      const table = findTable(snapshot, child.sourceSchema, child.name);
       for (const fk of table?.foreignKeys ?? []) {
-        const parent = fk.refSchema === policy.sourceSchema ? ptableOf(fk.refTable) : undefined;
-        if (!parent || parent.name === child.name || !cascades(parent)) continue;
-        const label = `${child.name}(${fk.columns.join(', ')}) → ${parent.name}`;
+        const parent = ptableAt(fk.refSchema, fk.refTable);
+        if (!parent || (parent.sourceSchema === child.sourceSchema && parent.name === child.name) || !cascades(parent)) continue;
+        // a parent in another masked schema is named with it (one schema: the names read as before)
+        const parentName = parent.maskedSchema === child.maskedSchema ? parent.name : `${parent.maskedSchema}.${parent.name}`;
+        const label = `${child.name}(${fk.columns.join(', ')}) → ${parentName}`;
         const ruleOf = (t: PolicyTable, c: string) => t.columns.find((pc) => pc.name === c)?.rule;
         const joinable = fk.columns.every((c, i) => {
           const a = ruleOf(child, c);
@@ -50,8 +56,8 @@ const consentReach: Attack = {
           continue;
         }
         pairs++;
-        const childView = ident(policy.maskedSchema, child.name);
-        const parentView = ident(policy.maskedSchema, parent.name);
+        const childView = ident(child.maskedSchema, child.name);
+        const parentView = ident(parent.maskedSchema, parent.name);
         const notNull = join(fk.columns.map((c) => sql`c.${ident(c)} IS NOT NULL`), ' AND ');
         const match = join(fk.columns.map((c, i) => sql`p.${ident(fk.refColumns[i]!)} = c.${ident(c)}`), ' AND ');
         const r = await s.attempt<{ n: number }>(sql`SELECT count(*)::float8 AS n FROM ${childView} AS c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${parentView} AS p WHERE ${match})`);
@@ -60,7 +66,7 @@ const consentReach: Attack = {
           continue;
         }
         const n = r.rows[0]!.n;
-        if (n > 0) found.push(`${policy.maskedSchema}.${child.name}: ${n} row(s) reference a ${parent.name} row the analyst cannot see (${fk.columns.join(', ')})`);
+        if (n > 0) found.push(`${child.maskedSchema}.${child.name}: ${n} row(s) reference a ${parentName} row the analyst cannot see (${fk.columns.join(', ')})`);
         else notes.push(`${label}: 0 rows of hidden subjects`);
       }
     }

@@ -7,7 +7,8 @@ import { findTable } from '../catalog/catalog-snapshot.ts';
 import { maskingRoleMembers } from './check.ts';
 import { SOURCE_RELATION } from './source-access-attacks.ts';
 import type { TransformRegistry } from '../transforms/registry.ts';
-import type { CreateMaskedView } from '../plan/nodes.ts';
+import type { CreateMaskedView, SubjectRoute } from '../plan/nodes.ts';
+import { planSubjectRoutes } from '../plan/subject-routes.ts';
 import { resolveRuntime } from '../plan/planner.ts';
 import { plannedMaskedViews } from '../plan/planned-masked-views.ts';
 import { PGMASK_VERSION } from '../version.ts';
@@ -61,13 +62,21 @@ export interface OracleSample {
 
 /** Everything the attacks need to know that only the admin can read; gathered once, before impersonating anyone. */
 export interface VerifyFacts {
+  /** the policy cut to the source schema under attack (policySections): one masked schema */
   readonly policy: Policy;
+  /**
+   * the whole policy, every source schema: a consent route may leave the section (a child here,
+   * its filtered parent in another schema); the same as `policy` for a policy of one schema
+   */
+  readonly wholePolicy: Policy;
+  /** consent routes of every table of the whole policy, by routeKey(source schema, name), planned on every schema's catalog */
+  readonly subjectRoutes: ReadonlyMap<string, readonly SubjectRoute[]>;
   readonly registry: TransformRegistry;
   readonly snapshot: CatalogSnapshot;
   readonly keys: readonly KeyMaterial[];
   readonly sourceRelations: readonly SourceRelation[];
   readonly maskedViews: readonly MaskedViewFact[];
-  /** the views the policy asks for, planned against the live catalog; null when the policy does not plan (drift) */
+  /** the views the policy asks for (this section's), planned with the whole policy against the live catalog; null when the policy does not plan (drift) */
   readonly plannedViews: readonly CreateMaskedView[] | null;
   readonly planError: string | null;
   /** per policy table: all rows, and rows passing its filter (= all without a filter) */
@@ -128,8 +137,20 @@ async function withSourcePath<T>(client: pg.ClientBase, source: string, fn: () =
   }
 }
 
+/** The whole policy a section was cut from, and the catalog of every one of its schemas. */
+export interface WholePolicy {
+  readonly policy: Policy;
+  readonly snapshot: CatalogSnapshot;
+}
+
 /** Gathers the admin-side facts inside the caller's transaction (which must be rolled back). */
-export async function gatherFacts(client: pg.ClientBase, policy: Policy, registry: TransformRegistry, snapshot: CatalogSnapshot): Promise<VerifyFacts> {
+export async function gatherFacts(
+  client: pg.ClientBase,
+  policy: Policy,
+  registry: TransformRegistry,
+  snapshot: CatalogSnapshot,
+  whole: WholePolicy = { policy, snapshot },
+): Promise<VerifyFacts> {
   await query(client, sql`SET LOCAL search_path = pg_catalog`);
   const keys = await readKeys(client);
   const sourceRelations = (
@@ -157,7 +178,7 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
     )
   ).rows.map((r) => ({ name: r.name, kind: r.kind === 'v' ? ('view' as const) : r.kind === 'm' ? ('materialized' as const) : ('table' as const), securityBarrier: r.barrier, pgmask: r.pgmask }));
 
-  const { views, error } = planViews(policy, registry, snapshot);
+  const { views, error } = planSectionViews(policy, whole, registry, snapshot);
   const rowCounts = new Map<string, { total: number; passing: number }>();
   for (const t of policy.tables) {
     if (!findTable(snapshot, policy.sourceSchema, t.name)) continue;
@@ -236,6 +257,8 @@ export async function gatherFacts(client: pg.ClientBase, policy: Policy, registr
   const members = await maskingRoleMembers(client, policy.roles.map((r) => r.name));
   return {
     policy,
+    wholePolicy: whole.policy,
+    subjectRoutes: planSubjectRoutes(whole.policy, whole.snapshot).routes,
     registry,
     snapshot,
     keys,
@@ -267,6 +290,22 @@ async function readKeys(client: pg.ClientBase): Promise<KeyMaterial[]> {
       exactNeedles: [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('base64').slice(0, 24)],
     };
   });
+}
+
+/**
+ * A section's masked views. Planned with the whole policy on every schema's catalog, as migrate
+ * plans them: a section alone does not see a filtered parent in another schema, so its views
+ * would lack the consent routes that cross schemas (and row-filter would count their hidden rows
+ * as passing). When the whole policy does not plan (drift in another schema), the section's own
+ * plan, as before.
+ */
+function planSectionViews(policy: Policy, whole: WholePolicy, registry: TransformRegistry, snapshot: CatalogSnapshot): { views: CreateMaskedView[] | null; error: string | null } {
+  if (whole.policy !== policy) {
+    const all = planViews(whole.policy, registry, whole.snapshot);
+    const mine = (v: CreateMaskedView) => policy.tables.some((t) => t.sourceSchema === v.sourceSchema && t.name === v.sourceTable);
+    if (all.views) return { views: all.views.filter(mine), error: null };
+  }
+  return planViews(policy, registry, snapshot);
 }
 
 /**

@@ -77,13 +77,14 @@ export async function verify(databaseUrl: string, policy: Policy, opts: VerifyOp
   if (sections.length === 1) return verifySection(databaseUrl, policy, opts);
   // the attacks are written for one source schema and its masked schema: run them per source schema of the policy
   const reports: VerifyReport[] = [];
-  for (const section of sections) reports.push(await verifySection(databaseUrl, section, opts));
+  for (const section of sections) reports.push(await verifySection(databaseUrl, section, opts, policy));
   const subjects = reports.flatMap((r, i) => r.subjects.map((s) => ({ ...s, kind: `${s.kind} (${sections[i]!.sourceSchema} → ${sections[i]!.maskedSchema})` })));
   const summary = summarize(subjects);
   return { ok: summary.leaked === 0, complete: reports.every((r) => r.complete), standby: reports.some((r) => r.standby), database: reports[0]!.database, policyHash: policy.hash, subjects, summary };
 }
 
-async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOptions): Promise<VerifyReport> {
+/** verify of one source schema and its masked schema (`whole`: the policy it was cut from, whose consent routes may cross into it) */
+async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOptions, whole: Policy = policy): Promise<VerifyReport> {
   const registry = opts.registry ?? builtinRegistry;
   const admin = await connect(databaseUrl);
   let facts: VerifyFacts;
@@ -91,10 +92,11 @@ async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOp
   let standby = false;
   try {
     const snapshot = await snapshotFor(admin, policy);
+    const wholeSnapshot = whole === policy ? snapshot : await snapshotFor(admin, whole);
     standby = (await queryRows<{ r: boolean }>(admin, sql`SELECT pg_catalog.pg_is_in_recovery() AS r`))[0]!.r;
     facts = await readOnly(
       admin,
-      () => gatherFacts(admin, policy, registry, snapshot).catch((cause: unknown) => {
+      () => gatherFacts(admin, policy, registry, snapshot, { policy: whole, snapshot: wholeSnapshot }).catch((cause: unknown) => {
         throw databaseError(cause, 'cannot read what verify needs as admin', 'connect as a superuser or the role that ran pgmask migrate');
       }),
       { snapshot: true },
