@@ -1,4 +1,4 @@
-import type { Report } from './report.ts';
+import { reportMaskedSchemas, tableLabel, type Report } from './report.ts';
 
 /** Failing classes printed per table in the terminal (the JSON and HTML carry up to FAILING_CLASSES_CAP). */
 const PRINTED_FAILING_CLASSES = 20;
@@ -23,14 +23,14 @@ export function formatReport(report: Report): string {
   const lines: string[] = [];
   lines.push(`pgmask report — ${report.database}, policy ${report.policy.file} (sha256 ${report.policy.hash.slice(0, 16)})`);
   lines.push('');
-  lines.push(`Re-identification risk, measured on ${report.policy.maskedSchema}.* as ${report.risk.role} (${report.risk.impersonation}${report.risk.maskingRole ? `; a login member of ${report.risk.maskingRole}, which cannot reach the Citus workers itself` : ''}); at risk = class smaller than k=${report.riskThreshold}`);
+  lines.push(`Re-identification risk, measured on ${reportMaskedSchemas(report).map((m) => `${m}.*`).join(', ')} as ${report.risk.role} (${report.risk.impersonation}${report.risk.maskingRole ? `; a login member of ${report.risk.maskingRole}, which cannot reach the Citus workers itself` : ''}); at risk = class smaller than k=${report.riskThreshold}`);
   for (const t of report.risk.tables) {
     if (t.status === 'not declared') {
-      lines.push(`  ${t.table}: quasi_identifiers not declared`);
+      lines.push(`  ${tableLabel(t)}: quasi_identifiers not declared`);
       continue;
     }
     const gate = t.meetsMinK === null ? '' : t.meetsMinK ? `  meets k≥${report.minK}` : `  FAILS k≥${report.minK}`;
-    lines.push(`  ${t.table} (${t.quasiIdentifiers.join(', ')}): k=${t.k}${gate}`);
+    lines.push(`  ${tableLabel(t)} (${t.quasiIdentifiers.join(', ')}): k=${t.k}${gate}`);
     lines.push(
       `    ${count(t.records)} records in ${count(t.classes)} classes; at risk ${count(t.atRisk.records)} records (${t.atRisk.percent.toFixed(2)}%) in ${count(t.atRisk.classes)} classes; unique ${count(t.sampleUniqueness.records)} (${pct(t.sampleUniqueness.share, 2)})`,
     );
@@ -56,7 +56,7 @@ export function formatReport(report: Report): string {
     for (const c of ordered) {
       rows.push([
         `${c.technique}/${c.transform}`,
-        `${c.table}.${c.column}`,
+        `${tableLabel(c)}.${c.column}`,
         c.rule,
         c.error ? errorText(c.error.mean, c.error.unit) : '—',
         c.error ? errorText(c.error.median, c.error.unit) : '—',
@@ -68,7 +68,7 @@ export function formatReport(report: Report): string {
     lines.push(...table(rows).map((l) => `  ${l}`));
   }
   for (const c of report.utility.correlations) {
-    lines.push(`  corr(${c.table}.${c.a}, ${c.b}): raw ${fixed(c.raw, 3)} → masked ${fixed(c.masked, 3)}`);
+    lines.push(`  corr(${tableLabel(c)}.${c.a}, ${c.b}): raw ${fixed(c.raw, 3)} → masked ${fixed(c.masked, 3)}`);
   }
   lines.push('');
   lines.push(`${report.safeHarbor.preset === 'research-date-shift' ? 'Limited data set checklist (research-date-shift)' : 'Safe Harbor checklist'} (${report.safeHarbor.flagged} column(s) kept raw)`);
@@ -79,7 +79,7 @@ export function formatReport(report: Report): string {
     }
     lines.push(`  ${String(k.number).padStart(2)}. ${k.kind}:`);
     for (const c of k.columns) {
-      lines.push(`      ${c.flagged ? 'FLAG ' : c.meetsSafeHarbor ? 'ok   ' : 'review'} ${c.table}.${c.column} — ${c.rule}: ${c.note}`);
+      lines.push(`      ${c.flagged ? 'FLAG ' : c.meetsSafeHarbor ? 'ok   ' : 'review'} ${tableLabel(c)}.${c.column} — ${c.rule}: ${c.note}`);
     }
   }
   for (const w of report.warnings) lines.push(`warning: ${w}`);
@@ -87,7 +87,7 @@ export function formatReport(report: Report): string {
   if (report.minK === null) lines.push(`report: done in ${(report.elapsedMs / 1000).toFixed(1)} s (no --min-k gate)`);
   else if (report.ok) lines.push(`report: every declared table meets k≥${report.minK} (${(report.elapsedMs / 1000).toFixed(1)} s)`);
   else {
-    const failing = report.risk.tables.filter((t) => t.status === 'measured' && t.meetsMinK === false).map((t) => t.table);
+    const failing = report.risk.tables.filter((t) => t.status === 'measured' && t.meetsMinK === false).map(tableLabel);
     lines.push(`report: k below ${report.minK} in ${failing.join(', ')} (exit 7)`);
   }
   return lines.join('\n');

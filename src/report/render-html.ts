@@ -1,5 +1,5 @@
 import { count, errorText, fixed, pct } from './format-report.ts';
-import type { ColumnUtility, DeclaredTableRisk, Report } from './report.ts';
+import { reportMaskedSchemas, tableLabel, type ColumnUtility, type DeclaredTableRisk, type Report } from './report.ts';
 import { columnChart, errorBarChart, escapeXml as esc } from './svg-charts.ts';
 
 /**
@@ -39,7 +39,7 @@ function tableRisk(t: DeclaredTableRisk, report: Report, index: number): string 
         : `<span class="verdict fail">k = ${t.k}: below k ≥ ${report.minK}</span>`;
   const chart = columnChart({
     id: `class-sizes-${index}`,
-    title: `${t.table}: records by equivalence-class size`,
+    title: `${tableLabel(t)}: records by equivalence-class size`,
     xLabel: 'class size (records sharing the same quasi-identifier values); bar height: % of records',
     format: (v) => `${v.toFixed(v >= 10 ? 0 : 1)}%`,
     bars: t.histogram.map((b) => ({
@@ -64,7 +64,7 @@ function tableRisk(t: DeclaredTableRisk, report: Report, index: number): string 
 <table><tr><th>size</th>${t.quasiIdentifiers.map((q) => `<th>${esc(q)}</th>`).join('')}</tr>${t.failingClasses
           .map((f) => `<tr><td class="num">${f.size}</td>${t.quasiIdentifiers.map((q) => `<td>${f.values[q] === null ? '<i>NULL</i>' : esc(String(f.values[q]))}</td>`).join('')}</tr>`)
           .join('')}</table></details>`;
-  return `<h3>${esc(t.table)} — quasi-identifiers: ${t.quasiIdentifiers.map(esc).join(', ')}</h3>
+  return `<h3>${esc(tableLabel(t))} — quasi-identifiers: ${t.quasiIdentifiers.map(esc).join(', ')}</h3>
 ${verdict}
 <table>
 <tr><th>records</th><th>classes</th><th>k (smallest class)</th><th>at risk (class &lt; ${t.atRisk.threshold})</th><th>sample uniqueness</th></tr>
@@ -80,7 +80,7 @@ ${failing}`;
 }
 
 function errorCharts(columns: readonly ColumnUtility[]): string {
-  const label = (c: ColumnUtility) => `${c.table}.${c.column} (${c.transform})`;
+  const label = (c: ColumnUtility) => `${tableLabel(c)}.${c.column} (${c.transform})`;
   const relative = columns.filter((c) => c.error?.unit === 'relative' && c.error.mean !== null);
   const days = columns.filter((c) => c.error?.unit === 'days' && c.error.mean !== null);
   const parts: string[] = [];
@@ -112,31 +112,31 @@ function errorCharts(columns: readonly ColumnUtility[]): string {
 /** The report as one self-contained HTML page: inline CSS and SVG, no script, no URL, a CSP that forbids loading anything. */
 export function renderReportHtml(report: Report): string {
   const declared = report.risk.tables.filter((t): t is DeclaredTableRisk => t.status === 'measured');
-  const undeclared = report.risk.tables.filter((t) => t.status === 'not declared').map((t) => t.table);
+  const undeclared = report.risk.tables.filter((t) => t.status === 'not declared').map(tableLabel);
   const overall =
     report.minK === null
       ? `<div class="verdict info">No k threshold given (at-risk figures use k = ${report.riskThreshold})</div>`
       : report.ok
         ? `<div class="verdict pass">Every declared table meets k ≥ ${report.minK}</div>`
-        : `<div class="verdict fail">k below ${report.minK} in ${declared.filter((t) => t.meetsMinK === false).map((t) => esc(t.table)).join(', ')}</div>`;
+        : `<div class="verdict fail">k below ${report.minK} in ${declared.filter((t) => t.meetsMinK === false).map((t) => esc(tableLabel(t))).join(', ')}</div>`;
   const utilityRows = [...report.utility.columns]
     .sort((a, b) => a.technique.localeCompare(b.technique) || a.transform.localeCompare(b.transform))
     .map(
-      (c) => `<tr><td>${c.technique}</td><td>${esc(c.transform)}</td><td>${esc(`${c.table}.${c.column}`)}</td><td><code>${esc(c.rule)}</code></td>
+      (c) => `<tr><td>${c.technique}</td><td>${esc(c.transform)}</td><td>${esc(`${tableLabel(c)}.${c.column}`)}</td><td><code>${esc(c.rule)}</code></td>
 <td class="num">${c.error ? errorText(c.error.mean, c.error.unit) : '—'}</td><td class="num">${c.error ? errorText(c.error.median, c.error.unit) : '—'}</td>
 <td class="num">${fixed(c.sdRatio, 3)}</td><td class="num">${pct(c.histogramOverlap)}</td><td class="num">${c.distinctRaw === null || c.distinctMasked === null ? '—' : `${count(c.distinctRaw)} → ${count(c.distinctMasked)}`}</td><td class="num">${c.informationLoss === null ? '—' : pct(c.informationLoss)}</td></tr>`,
     )
     .join('');
   const correlations = report.utility.correlations.length
     ? `<table><tr><th>table</th><th>columns</th><th>corr raw</th><th>corr masked</th><th>difference</th></tr>${report.utility.correlations
-        .map((c) => `<tr><td>${esc(c.table)}</td><td>${esc(c.a)} × ${esc(c.b)}</td><td class="num">${fixed(c.raw, 3)}</td><td class="num">${fixed(c.masked, 3)}</td><td class="num">${fixed(c.difference, 3)}</td></tr>`)
+        .map((c) => `<tr><td>${esc(tableLabel(c))}</td><td>${esc(c.a)} × ${esc(c.b)}</td><td class="num">${fixed(c.raw, 3)}</td><td class="num">${fixed(c.masked, 3)}</td><td class="num">${fixed(c.difference, 3)}</td></tr>`)
         .join('')}</table>`
     : '<p class="meta">No pair of numeric or date columns with a masked side.</p>';
   const signals = report.utility.signals.length
     ? `<h3>Signals</h3><table><tr><th>column</th><th>rule</th><th>signals</th><th>SNR dB (mean, min–max)</th><th>correlation (mean, min)</th>${report.utility.signals[0]!.bandPowerError.map((b) => `<th>band power error ${esc(b.band)}</th>`).join('')}</tr>${report.utility.signals
         .map(
           (g) =>
-            `<tr><td>${esc(`${g.table}.${g.column}`)}</td><td><code>${esc(g.rule)}</code></td><td class="num">${count(g.signals)}</td><td class="num">${fixed(g.snrDb.mean, 2)} (${fixed(g.snrDb.min, 2)}–${fixed(g.snrDb.max, 2)})</td><td class="num">${fixed(g.correlation.mean, 4)} (${fixed(g.correlation.min, 4)})</td>${g.bandPowerError.map((b) => `<td class="num">${pct(b.meanRelativeError)}</td>`).join('')}</tr>`,
+            `<tr><td>${esc(`${tableLabel(g)}.${g.column}`)}</td><td><code>${esc(g.rule)}</code></td><td class="num">${count(g.signals)}</td><td class="num">${fixed(g.snrDb.mean, 2)} (${fixed(g.snrDb.min, 2)}–${fixed(g.snrDb.max, 2)})</td><td class="num">${fixed(g.correlation.mean, 4)} (${fixed(g.correlation.min, 4)})</td>${g.bandPowerError.map((b) => `<td class="num">${pct(b.meanRelativeError)}</td>`).join('')}</tr>`,
         )
         .join('')}</table>`
     : '';
@@ -146,7 +146,7 @@ export function renderReportHtml(report: Report): string {
       return k.columns
         .map(
           (c, i) =>
-            `<tr>${i === 0 ? `<td class="num" rowspan="${k.columns.length}">${k.number}</td><td rowspan="${k.columns.length}">${esc(k.kind)}</td>` : ''}<td>${esc(`${c.table}.${c.column}`)}</td><td><code>${esc(c.rule)}</code></td><td class="${c.flagged ? 'flag' : c.meetsSafeHarbor ? 'ok' : 'review'}">${c.flagged ? 'FLAGGED: ' : c.meetsSafeHarbor ? '' : 'review: '}${esc(c.note)}</td></tr>`,
+            `<tr>${i === 0 ? `<td class="num" rowspan="${k.columns.length}">${k.number}</td><td rowspan="${k.columns.length}">${esc(k.kind)}</td>` : ''}<td>${esc(`${tableLabel(c)}.${c.column}`)}</td><td><code>${esc(c.rule)}</code></td><td class="${c.flagged ? 'flag' : c.meetsSafeHarbor ? 'ok' : 'review'}">${c.flagged ? 'FLAGGED: ' : c.meetsSafeHarbor ? '' : 'review: '}${esc(c.note)}</td></tr>`,
         )
         .join('');
     })
@@ -162,7 +162,7 @@ export function renderReportHtml(report: Report): string {
 </head>
 <body>
 <h1>Re-identification risk and utility report</h1>
-<p class="meta">Database <b>${esc(report.database)}</b> · policy ${esc(report.policy.file)} (sha256 ${esc(report.policy.hash.slice(0, 16))}) · masked schema ${esc(report.policy.maskedSchema)} · generated ${esc(report.generatedAt)}</p>
+<p class="meta">Database <b>${esc(report.database)}</b> · policy ${esc(report.policy.file)} (sha256 ${esc(report.policy.hash.slice(0, 16))}) · masked schema${reportMaskedSchemas(report).length > 1 ? 's' : ''} ${esc(reportMaskedSchemas(report).join(', '))} · generated ${esc(report.generatedAt)}</p>
 ${overall}
 ${report.warnings.map((w) => `<p class="review">Warning: ${esc(w)}</p>`).join('\n')}
 <h2>1. Re-identification risk</h2>

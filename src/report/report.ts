@@ -3,6 +3,7 @@
  * this object (docs/report.md documents it; test/report pins its shape). Only
  * aggregates and masked values appear here: raw values never leave the database.
  */
+import type { Policy } from '../policy/policy.ts';
 
 /** Bumped when a field changes meaning or disappears (adding fields keeps it). */
 export const REPORT_FORMAT_VERSION = 1;
@@ -29,7 +30,11 @@ export interface Report {
   readonly ok: boolean;
   readonly generatedAt: string;
   readonly database: string;
-  readonly policy: { readonly file: string; readonly hash: string; readonly sourceSchema: string; readonly maskedSchema: string };
+  /**
+   * sourceSchema and maskedSchema: the policy's first (one schema: its only) pair; `schemas`, only
+   * when the policy has several (`schemas:`), every pair in file order
+   */
+  readonly policy: { readonly file: string; readonly hash: string; readonly sourceSchema: string; readonly maskedSchema: string; readonly schemas?: readonly ReportSchema[] };
   /** --min-k, or null when not given (then nothing gates) */
   readonly minK: number | null;
   /** the k below which records count as "at risk": --min-k, else DEFAULT_RISK_THRESHOLD */
@@ -40,6 +45,40 @@ export interface Report {
   /** things the reader should know (views applied from another policy, capped lists) */
   readonly warnings: readonly string[];
   readonly elapsedMs: number;
+}
+
+/** One source schema of the policy and the masked schema its views are in. */
+export interface ReportSchema {
+  readonly source: string;
+  readonly masked: string;
+}
+
+/**
+ * A table's entry (risk, utility, Safe Harbor) in a policy with several source schemas carries
+ * the masked schema of its view: two schemas may hold a table of the same name. Absent with one.
+ */
+export interface InMaskedSchema {
+  readonly maskedSchema?: string;
+}
+
+/**
+ * A table's entry with the masked schema of its view, right after its name, when the policy has
+ * several source schemas (two may hold one table name); as it is with one (the output stays as it was).
+ */
+export function inMaskedSchema<T extends { readonly table: string }>(policy: Pick<Policy, 'schemas'>, maskedSchema: string, entry: T): T {
+  if (policy.schemas.length === 1) return entry;
+  const { table, ...rest } = entry;
+  return { table, maskedSchema, ...rest } as unknown as T;
+}
+
+/** Every masked schema the report measured on, in policy order. */
+export function reportMaskedSchemas(report: Pick<Report, 'policy'>): string[] {
+  return report.policy.schemas?.map((s) => s.masked) ?? [report.policy.maskedSchema];
+}
+
+/** A table as the reader sees it: `patients`, or `hosp_masked.patients` when the policy has several schemas. */
+export function tableLabel(entry: { readonly table: string } & InMaskedSchema): string {
+  return entry.maskedSchema === undefined ? entry.table : `${entry.maskedSchema}.${entry.table}`;
 }
 
 export interface RiskSection {
@@ -54,12 +93,12 @@ export interface RiskSection {
 
 export type TableRisk = DeclaredTableRisk | UndeclaredTableRisk;
 
-export interface UndeclaredTableRisk {
+export interface UndeclaredTableRisk extends InMaskedSchema {
   readonly table: string;
   readonly status: 'not declared';
 }
 
-export interface DeclaredTableRisk {
+export interface DeclaredTableRisk extends InMaskedSchema {
   readonly table: string;
   readonly status: 'measured';
   readonly quasiIdentifiers: readonly string[];
@@ -135,7 +174,7 @@ export interface UtilitySection {
  * SNR in dB, the correlation of masked with raw samples, and the mean relative error of the
  * power in octave bands of the Nyquist frequency.
  */
-export interface SignalFidelity {
+export interface SignalFidelity extends InMaskedSchema {
   readonly table: string;
   readonly column: string;
   readonly transform: string;
@@ -147,7 +186,7 @@ export interface SignalFidelity {
   readonly bandPowerError: readonly { readonly band: string; readonly meanRelativeError: number | null }[];
 }
 
-export interface ColumnUtility {
+export interface ColumnUtility extends InMaskedSchema {
   readonly table: string;
   readonly column: string;
   readonly transform: string;
@@ -179,7 +218,7 @@ export interface ColumnError {
   readonly median: number | null;
 }
 
-export interface CorrelationPair {
+export interface CorrelationPair extends InMaskedSchema {
   readonly table: string;
   readonly a: string;
   readonly b: string;
@@ -208,7 +247,7 @@ export interface SafeHarborKind {
 
 export type Handling = 'kept raw' | 'removed' | 'pseudonymized' | 'replaced' | 'generalized' | 'perturbed' | 'transformed';
 
-export interface SafeHarborColumn {
+export interface SafeHarborColumn extends InMaskedSchema {
   readonly table: string;
   readonly column: string;
   readonly category: string;

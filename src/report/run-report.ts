@@ -14,7 +14,7 @@ import { PGMASK_VERSION } from '../version.ts';
 import { measureTableRisk } from './measure-risk.ts';
 import { measureTableUtility } from './measure-utility.ts';
 import { measureSignalFidelity } from './signal-fidelity.ts';
-import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, type ColumnUtility, type CorrelationPair, type SignalFidelity, type Report, type RiskSection, type TableRisk, type UtilitySection } from './report.ts';
+import { DEFAULT_RISK_THRESHOLD, REPORT_FORMAT_VERSION, inMaskedSchema, tableLabel, type ColumnUtility, type CorrelationPair, type SignalFidelity, type Report, type RiskSection, type TableRisk, type UtilitySection } from './report.ts';
 import { safeHarborChecklist } from './safe-harbor-checklist.ts';
 import { sampleTable } from '../scan/sample.ts';
 import type { Preset } from '../scan/presets.ts';
@@ -90,7 +90,7 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
     }
     const safeHarbor = safeHarborChecklist(policy, snapshot, { preset: options.preset, samples });
     for (const t of risk.tables) {
-      if (t.status === 'measured' && t.failingClassesTruncated) warnings.push(`${t.table}: ${t.atRisk.classes} classes are below k=${threshold}; only the first ${t.failingClasses.length} are listed`);
+      if (t.status === 'measured' && t.failingClassesTruncated) warnings.push(`${tableLabel(t)}: ${t.atRisk.classes} classes are below k=${threshold}; only the first ${t.failingClasses.length} are listed`);
     }
     const ok = minK === null || risk.tables.every((t) => t.status !== 'measured' || t.meetsMinK !== false);
     return {
@@ -98,7 +98,13 @@ export async function runReport(databaseUrl: string, loaded: LoadedPolicy, optio
       ok,
       generatedAt: new Date().toISOString(),
       database: snapshot.database,
-      policy: { file: policy.file, hash: policy.hash, sourceSchema: policy.sourceSchema, maskedSchema: policy.maskedSchema },
+      policy: {
+        file: policy.file,
+        hash: policy.hash,
+        sourceSchema: policy.sourceSchema,
+        maskedSchema: policy.maskedSchema,
+        ...(policy.schemas.length > 1 ? { schemas: policy.schemas.map((s) => ({ source: s.source, masked: s.masked })) } : {}),
+      },
       minK,
       riskThreshold: threshold,
       risk,
@@ -196,11 +202,11 @@ async function measureRisk(how: RiskSession, loaded: LoadedPolicy, threshold: nu
     const tables: TableRisk[] = [];
     for (const t of policy.tables) {
       if (t.quasiIdentifiers.length === 0) {
-        tables.push({ table: t.name, status: 'not declared' });
+        tables.push(inMaskedSchema(policy, t.maskedSchema, { table: t.name, status: 'not declared' }));
         continue;
       }
       try {
-        tables.push(await measureTableRisk(client, { maskedSchema: t.maskedSchema, table: t.name, quasiIdentifiers: t.quasiIdentifiers, sensitive: t.sensitive, threshold, minK }));
+        tables.push(inMaskedSchema(policy, t.maskedSchema, await measureTableRisk(client, { maskedSchema: t.maskedSchema, table: t.name, quasiIdentifiers: t.quasiIdentifiers, sensitive: t.sensitive, threshold, minK })));
       } catch (cause) {
         throw databaseError(cause, `cannot measure ${t.maskedSchema}.${t.name} as ${role}`, `check that ${role} can read the masked views (pgmask verify)`);
       }
@@ -227,9 +233,10 @@ async function measureUtility(admin: pg.Client, loaded: LoadedPolicy, snapshot: 
       try {
         const keyColumns = [...(source.primaryKey ?? []), ...source.foreignKeys.flatMap((k) => k.columns)];
         const measured = await measureTableUtility(admin, { view, policyTable, columns: source.columns, keyColumns });
-        columns.push(...measured.columns);
-        correlations.push(...measured.correlations);
-        signals.push(...(await measureSignalFidelity(admin, view, policyTable, source.columns)));
+        const tag = <T extends { readonly table: string }>(entry: T) => inMaskedSchema(policy, view.schema, entry);
+        columns.push(...measured.columns.map(tag));
+        correlations.push(...measured.correlations.map(tag));
+        signals.push(...(await measureSignalFidelity(admin, view, policyTable, source.columns)).map(tag));
       } catch (cause) {
         throw databaseError(cause, `cannot compare ${view.sourceSchema}.${view.sourceTable} with its masked values`, 'connect as a superuser or the role that ran pgmask migrate (it reads the source tables and the keys)');
       }

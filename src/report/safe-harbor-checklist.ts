@@ -6,7 +6,7 @@ import { classifyTable } from '../scan/scan-database.ts';
 import { detectSubject } from '../scan/detect-subject.ts';
 import { vocabularyTablesOf } from '../scan/classify.ts';
 import type { Preset } from '../scan/presets.ts';
-import type { Handling, SafeHarborColumn, SafeHarborKind, SafeHarborSection } from './report.ts';
+import { inMaskedSchema, type Handling, type SafeHarborColumn, type SafeHarborKind, type SafeHarborSection } from './report.ts';
 
 /** The 18 kinds of 45 CFR 164.514(b)(2)(i), in the regulation's order, with the scan categories that carry each. */
 export const SAFE_HARBOR_KINDS: readonly { readonly number: number; readonly kind: string; readonly categories: readonly Category[] }[] = [
@@ -160,16 +160,18 @@ export function safeHarborChecklist(policy: Policy, snapshot: CatalogSnapshot, o
       const category: Category | null = identifierCategories.has(scanCategory) ? scanCategory : isSubject ? 'subject_key' : categoryFromRule(rule, column.family);
       if (category === null) continue;
       const verdict = judge(rule, { category, kinds: column.classification.kinds }, preset);
-      found.push({
-        table: ptable.name,
-        column: column.name,
-        category,
-        rule: rule.display,
-        handling: verdict.handling,
-        meetsSafeHarbor: verdict.meets,
-        flagged: verdict.handling === 'kept raw',
-        note: verdict.note,
-      });
+      found.push(
+        inMaskedSchema(policy, ptable.maskedSchema, {
+          table: ptable.name,
+          column: column.name,
+          category,
+          rule: rule.display,
+          handling: verdict.handling,
+          meetsSafeHarbor: verdict.meets,
+          flagged: verdict.handling === 'kept raw',
+          note: verdict.note,
+        }),
+      );
     }
   }
   const kinds: SafeHarborKind[] = SAFE_HARBOR_KINDS.map((k) => ({

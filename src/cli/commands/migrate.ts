@@ -7,6 +7,8 @@ import { withInterrupt } from '../interrupt.ts';
 import { formatNotice } from '../../db/connection.ts';
 import { describeBlocker } from '../../db/session-guard.ts';
 import { formatPlanSummary } from '../../plan/plan-summary.ts';
+import type { PlanNode } from '../../plan/nodes.ts';
+import type { Policy } from '../../policy/policy.ts';
 
 export function migrateCommand(): Command {
   return new Command('migrate')
@@ -64,17 +66,23 @@ export function migrateCommand(): Command {
         return;
       }
       if (migration.ownerRoleGrantedTo) out.err(`granted pgmask_owner to ${migration.ownerRoleGrantedTo}: the masked views belong to pgmask_owner, and a non-superuser must be its member to hand them over`);
-      const views = prepared.plan.nodes.filter((n) => n.kind === 'CreateMaskedView' || n.kind === 'CreateCitusMaskedTable').length;
       const applied = migration.own.filter((m) => m.status === 'applied').length;
       if (migration.policy === 'unchanged' && applied === 0) {
         out.out(`up to date: policy sha256 ${prepared.policy.hash.slice(0, 16)} is already applied (nothing changed)`);
       } else {
         out.out(
-          `applied: ${applied} pgmask migration(s), policy ${migration.policy} — ${views} masked view(s) in ${prepared.policy.maskedSchema}, runtime ${prepared.runtime}, roles ${prepared.policy.roles.map((r) => r.name).join(', ') || '(none)'}`,
+          `applied: ${applied} pgmask migration(s), policy ${migration.policy} — ${maskedViewsPhrase(prepared.policy, prepared.plan.nodes)}, runtime ${prepared.runtime}, roles ${prepared.policy.roles.map((r) => r.name).join(', ') || '(none)'}`,
         );
         if (migration.policy === 'applied') out.out(formatPlanSummary(prepared.summary, { past: true }));
       }
     });
+}
+
+/** `3 masked view(s) in masked`; with several masked schemas, each: `3 masked view(s): 2 in hosp_masked, 1 in lab_masked`. */
+export function maskedViewsPhrase(policy: Pick<Policy, 'schemas'>, nodes: readonly PlanNode[]): string {
+  const views = nodes.filter((n) => n.kind === 'CreateMaskedView' || n.kind === 'CreateCitusMaskedTable');
+  if (policy.schemas.length === 1) return `${views.length} masked view(s) in ${policy.schemas[0]!.masked}`;
+  return `${views.length} masked view(s): ${policy.schemas.map((s) => `${views.filter((v) => v.schema === s.masked).length} in ${s.masked}`).join(', ')}`;
 }
 
 /** Citus mode: what a worker lacks of what the coordinator has, as warnings (the migration itself committed). */
