@@ -36,10 +36,10 @@ schemas:
         columns: { patient_id: pseudonymize, opted_out: keep }
 `;
 
-/** consent-reach and row-filter, per source schema (clin first, as in the policy) */
+/** consent-reach, row-filter and source-through-views, per source schema (clin first, as in the policy) */
 async function attacks(): Promise<Record<string, AttackResult>[]> {
   const { policy } = await loadPolicyText(policyText, 'policy.yaml');
-  const report = await verify(db.url, policy, { role, only: ['consent-reach', 'row-filter'] });
+  const report = await verify(db.url, policy, { role, only: ['consent-reach', 'row-filter', 'source-through-views'] });
   return report.subjects.map((sub) => Object.fromEntries(sub.attacks.map((a) => [a.id, a])));
 }
 
@@ -86,6 +86,15 @@ describe('consent-reach across source schemas', () => {
     expect(reg!['consent-reach']!.status).toBe('held');
     // row-filter counts the rows the cross-schema route hides as hidden (it counted them as passing: "fewer rows … out of date?")
     expect(clin!['row-filter']).toMatchObject({ status: 'held', evidence: 'visits: 1, notes: 1' });
+    // clin_masked.visits and notes read reg.patients (the route) but are the policy's own views, not a way around the masking
+    expect(reg!['source-through-views']!.status).toBe('held');
+  });
+
+  it('a hand-made view in clin_masked built on reg.patients and granted to the analyst is still found', async () => {
+    await db.query(`CREATE VIEW clin_masked.patients_raw AS SELECT * FROM reg.patients; GRANT SELECT ON clin_masked.patients_raw TO "${role}"`);
+    const [, reg] = await attacks();
+    await db.query('DROP VIEW clin_masked.patients_raw');
+    expect(reg!['source-through-views']).toMatchObject({ status: 'leaked', objects: [expect.stringMatching(/^clin_masked\.patients_raw \(built on reg\.patients\) is readable/)] });
   });
 
   it('clin_masked.visits replaced without its cascade: the opted-out patient’s 2 visits are named', async () => {
