@@ -160,7 +160,7 @@ function unknownVia(ptable: PolicyTable, table: CatalogTable, routes: readonly S
   const problems: RouteProblem[] = [];
   const routeColumns = routes.flatMap((r) => r.columns);
   decision.forEach((column, i) => {
-    const path = decision.length > 1 ? ['tables', ptable.name, 'subject_via', i] : ['tables', ptable.name, 'subject_via'];
+    const path = decision.length > 1 ? [...ptable.path, 'subject_via', i] : [...ptable.path, 'subject_via'];
     if (!table.columns.some((c) => c.name === column)) {
       problems.push({
         code: 'POLICY_UNKNOWN_COLUMN',

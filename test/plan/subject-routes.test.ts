@@ -135,6 +135,28 @@ tables:
     ]);
   });
 
+  it('in a policy written with schemas:, the subject_via error points into schemas: (not at a tables: path the file does not have)', () => {
+    const e = planError(
+      `version: 1
+runtime: sql
+schemas:
+  public:
+    masked_schema: masked
+    tables:
+      patients:
+        filter: "NOT opt_out"
+        columns: { patient_id: pseudonymize, opt_out: keep }
+      transplants:
+        subject_via: donor_patient
+        columns: { transplant_id: pseudonymize, patient_id: pseudonymize, donor_patient_id: pseudonymize }
+`,
+      [patients, transplants],
+    );
+    expect(e.details.map((d) => [d.code, d.hint, d.location?.line, d.location?.column])).toEqual([
+      ['POLICY_UNKNOWN_COLUMN', 'did you mean `donor_patient_id`?', 11, 22],
+    ]);
+  });
+
   it('refuses a cascading filter that qualifies columns with src.', () => {
     const e = planError(HEAD.replace('"NOT opt_out"', '"NOT src.opt_out"') + '  encounters:\n    columns: { encounter_id: pseudonymize, patient_id: pseudonymize }\n', [patients, encounters]);
     expect(e.details.map((d) => d.code)).toEqual(['POLICY_FILTER_QUALIFIED']);
