@@ -42,6 +42,11 @@ export interface ForeignKey {
   readonly refSchema: string;
   readonly refTable: string;
   readonly refColumns: readonly string[];
+  /**
+   * false for a constraint added `NOT VALID` and not validated since: rows written before it
+   * may break it. Absent: validated (it holds for every row).
+   */
+  readonly validated?: false;
 }
 
 export interface TablePrivilege {

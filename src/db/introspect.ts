@@ -100,6 +100,8 @@ interface KeyColumnRow {
   refSchema: string | null;
   refTable: string | null;
   refColumn: string | null;
+  /** foreign keys only: pg_constraint.convalidated */
+  validated?: boolean;
 }
 
 interface PrivilegeRow {
@@ -304,6 +306,7 @@ function readForeignKeys(db: Kysely<any>, relids: readonly string[]): Promise<Ke
       'rn.nspname as refSchema',
       'rc.relname as refTable',
       'ra.attname as refColumn',
+      'k.convalidated as validated',
     ])
     .where(sql<boolean>`k.conrelid = ANY(${[...relids]}::oid[])`)
     .where('k.contype', '=', 'f')
@@ -482,6 +485,7 @@ function buildForeignKeys(rows: readonly KeyColumnRow[]): ForeignKey[] {
         refSchema: first.refSchema ?? '',
         refTable: first.refTable ?? '',
         refColumns: ordered.map((c) => c.refColumn ?? ''),
+        ...(first.validated === false ? { validated: false as const } : {}),
       };
     })
     .sort((a, b) => byCodePoint(a.name, b.name));
