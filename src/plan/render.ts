@@ -235,20 +235,19 @@ ${join(cols, ',\n')}
 FROM ${ident(node.sourceSchema, node.sourceTable)} AS src${join(once.joins.map((j) => sql`\n${j}`), '')}${whereClause(node)}${opts.ordered ? orderBy(node.rowOrder) : sql``}`;
 }
 
-/**
- * Keyed transform calls (an HMAC or a cipher each: what is worth doing once) whose result
- * type has a `max` aggregate (pseudonymize_uuid's has none in PostgreSQL 15).
- */
-const KEYED_CALLS: ReadonlySet<string> = new Set(['shift_date_days', 'pseudonymize', 'pseudonymize_int2', 'pseudonymize_int4', 'pseudonymize_int8', 'encrypt', 'encrypt_fpe', 'fake']);
+/** Keyed transform calls: an HMAC or a cipher each, what is worth doing once. */
+const KEYED_CALLS: ReadonlySet<string> = new Set(['shift_date_days', 'pseudonymize', 'pseudonymize_int2', 'pseudonymize_int4', 'pseudonymize_int8', 'pseudonymize_uuid', 'encrypt', 'encrypt_fpe', 'fake']);
 
 /**
  * Per-subject work once per subject. A transform call that reads only the subject column
  * (shift_date's offset, the subject's own pseudonym) gives one value per subject, yet
  * written inline it is computed for every row, and once per shifted column. Each distinct
  * such call moves into its own
- * `LEFT JOIN LATERAL (SELECT max(o.v) FROM (SELECT <call> AS v) AS o) AS pgmask_subject1 ON true`:
- * - the aggregate makes the subquery provably one row, so PostgreSQL removes the join from
- *   a query that reads none of its columns (it pays nothing: test/plan/subject-once.test.ts);
+ * `LEFT JOIN LATERAL (SELECT <call> AS v GROUP BY ()) AS pgmask_subject1 ON true`:
+ * - the one empty grouping set makes the subquery provably one row (the call reads only the
+ *   outer row, a constant at its level, so it needs no aggregate), and PostgreSQL removes the
+ *   join from a query that reads none of its columns (it pays nothing:
+ *   test/plan/subject-once.test.ts);
  * - a query that reads them computes the call once per row for all its columns, and
  *   PostgreSQL's Memoize caches it per subject value when subjects repeat (its cost model
  *   decides from the column's statistics).
@@ -277,7 +276,7 @@ function subjectOnce(node: CreateMaskedView): { columns: Sql[]; joins: Sql[] } {
     if (uses < 2 && !node.subjectRepeats) continue;
     const alias = `pgmask_subject${aliases.size + 1}`;
     aliases.set(text, alias);
-    joins.push(sql`LEFT JOIN LATERAL (SELECT pg_catalog.max(pgmask_o.v) AS v FROM (SELECT ${renderExpression(call)} AS v) AS pgmask_o) AS ${ident(alias)} ON true`);
+    joins.push(sql`LEFT JOIN LATERAL (SELECT ${renderExpression(call)} AS v GROUP BY ()) AS ${ident(alias)} ON true`);
   }
   if (aliases.size === 0) return inline;
   // outermost first: a hoisted call is replaced whole, never rebuilt from its children

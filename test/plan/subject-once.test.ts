@@ -37,6 +37,13 @@ tables:
     columns:
       patient_id: pseudonymize
       birth_date: { shift_date: { max_days: 60 } }
+  devices:
+    subject: owner
+    row_order: storage
+    columns:
+      id: keep
+      owner: pseudonymize
+      seen: { shift_date: { max_days: 60 } }
   people:
     row_order: storage
     columns:
@@ -63,7 +70,9 @@ beforeAll(async () => {
     INSERT INTO patients SELECT 'P' || g, date '1950-01-01' + g * 97 FROM generate_series(0, ${PATIENTS - 1}) g;
     CREATE TABLE people (patient_id text PRIMARY KEY, birth_date date, death_date date);
     INSERT INTO people SELECT patient_id, birth_date, birth_date + 30000 FROM patients;
-    ANALYZE visits; ANALYZE patients; ANALYZE people;`);
+    CREATE TABLE devices (id int PRIMARY KEY, owner uuid NOT NULL, seen date);
+    INSERT INTO devices SELECT g, md5('owner' || (g % 7))::uuid, date '2022-01-01' + g FROM generate_series(1, 70) g;
+    ANALYZE visits; ANALYZE patients; ANALYZE people; ANALYZE devices;`);
   await applyPolicy(db.url, policy, { file: 'policy.yaml' });
 }, 120_000);
 afterAll(async () => {
@@ -104,6 +113,19 @@ describe('per-subject work once per subject', () => {
       expect(m['Cache Misses']).toBe(PATIENTS);
       expect(m['Cache Hits']).toBe(PATIENTS * VISITS_EACH - PATIENTS);
     }
+  });
+
+  it('works for a uuid subject too (its pseudonym has no max aggregate; GROUP BY () needs none)', async () => {
+    const key = `(SELECT key FROM pgmask_private.keys WHERE name = 'default' AND version = 1)`;
+    const r = await db.query(`
+      SELECT count(*)::int AS n FROM (
+        SELECT id, owner, seen FROM masked.devices
+        EXCEPT ALL
+        SELECT id, pgmask.pseudonymize_uuid(owner, ${key}, '{}'), seen + pgmask.shift_date_days(owner::text, ${key}, '{"max_days":60}') FROM public.devices) d`);
+    expect(r.rows[0].n).toBe(0);
+    expect((await db.query(`SELECT count(DISTINCT owner)::int AS n FROM masked.devices`)).rows[0].n).toBe(7);
+    const def = (await db.query(`SELECT pg_get_viewdef('masked.devices'::regclass) AS d`)).rows[0].d as string;
+    expect(def.match(/LATERAL/g)).toHaveLength(2);
   });
 
   it('keeps a unique subject\'s single keyed column inline, and shares one offset between two shifted columns', async () => {
