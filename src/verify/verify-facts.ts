@@ -137,10 +137,19 @@ async function withSourcePath<T>(client: pg.ClientBase, source: string, fn: () =
   }
 }
 
-/** The whole policy a section was cut from, and the catalog of every one of its schemas. */
+/**
+ * The whole policy a section was cut from, planned once on the catalog of every one of its
+ * schemas (verify reads and plans it once for all sections): its consent routes, and its
+ * views, null when it does not plan (drift in some schema).
+ */
 export interface WholePolicy {
   readonly policy: Policy;
-  readonly snapshot: CatalogSnapshot;
+  readonly routes: ReadonlyMap<string, readonly SubjectRoute[]>;
+  readonly views: readonly CreateMaskedView[] | null;
+}
+
+export function planWholePolicy(policy: Policy, registry: TransformRegistry, snapshot: CatalogSnapshot): WholePolicy {
+  return { policy, routes: planSubjectRoutes(policy, snapshot).routes, views: planViews(policy, registry, snapshot).views };
 }
 
 /** Gathers the admin-side facts inside the caller's transaction (which must be rolled back). */
@@ -149,7 +158,7 @@ export async function gatherFacts(
   policy: Policy,
   registry: TransformRegistry,
   snapshot: CatalogSnapshot,
-  whole: WholePolicy = { policy, snapshot },
+  whole: WholePolicy | null = null,
 ): Promise<VerifyFacts> {
   await query(client, sql`SET LOCAL search_path = pg_catalog`);
   const keys = await readKeys(client);
@@ -257,8 +266,8 @@ export async function gatherFacts(
   const members = await maskingRoleMembers(client, policy.roles.map((r) => r.name));
   return {
     policy,
-    wholePolicy: whole.policy,
-    subjectRoutes: planSubjectRoutes(whole.policy, whole.snapshot).routes,
+    wholePolicy: whole?.policy ?? policy,
+    subjectRoutes: whole?.routes ?? planSubjectRoutes(policy, snapshot).routes,
     registry,
     snapshot,
     keys,
@@ -299,11 +308,10 @@ async function readKeys(client: pg.ClientBase): Promise<KeyMaterial[]> {
  * as passing). When the whole policy does not plan (drift in another schema), the section's own
  * plan, as before.
  */
-function planSectionViews(policy: Policy, whole: WholePolicy, registry: TransformRegistry, snapshot: CatalogSnapshot): { views: CreateMaskedView[] | null; error: string | null } {
-  if (whole.policy !== policy) {
-    const all = planViews(whole.policy, registry, whole.snapshot);
+function planSectionViews(policy: Policy, whole: WholePolicy | null, registry: TransformRegistry, snapshot: CatalogSnapshot): { views: CreateMaskedView[] | null; error: string | null } {
+  if (whole?.views) {
     const mine = (v: CreateMaskedView) => policy.tables.some((t) => t.sourceSchema === v.sourceSchema && t.name === v.sourceTable);
-    if (all.views) return { views: all.views.filter(mine), error: null };
+    return { views: whole.views.filter(mine), error: null };
   }
   return planViews(policy, registry, snapshot);
 }

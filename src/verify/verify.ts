@@ -7,7 +7,7 @@ import { registry as builtinRegistry, type TransformRegistry } from '../transfor
 import { databaseError, usageError } from '../errors.ts';
 import { ident, param, sql } from '../sql/index.ts';
 import { AttackSession, listSome, skipped, type Attack, type Outcome, type Subject } from './attack-session.ts';
-import { gatherFacts, type VerifyFacts } from './verify-facts.ts';
+import { gatherFacts, planWholePolicy, type VerifyFacts, type WholePolicy } from './verify-facts.ts';
 import { summarize, type AttackResult, type VerifyReport, type VerifySubject } from './verify-report.ts';
 import { sourceAccessAttacks } from './source-access-attacks.ts';
 import { keySecrecyAttacks } from './key-secrecy-attacks.ts';
@@ -76,15 +76,23 @@ export async function verify(databaseUrl: string, policy: Policy, opts: VerifyOp
   const sections = policySections(policy);
   if (sections.length === 1) return verifySection(databaseUrl, policy, opts);
   // the attacks are written for one source schema and its masked schema: run them per source schema of the policy
+  // read and plan the whole policy once: a consent route may cross from one section into another
+  const admin = await connect(databaseUrl);
+  let whole: WholePolicy;
+  try {
+    whole = planWholePolicy(policy, opts.registry ?? builtinRegistry, await snapshotFor(admin, policy));
+  } finally {
+    await admin.end();
+  }
   const reports: VerifyReport[] = [];
-  for (const section of sections) reports.push(await verifySection(databaseUrl, section, opts, policy));
+  for (const section of sections) reports.push(await verifySection(databaseUrl, section, opts, whole));
   const subjects = reports.flatMap((r, i) => r.subjects.map((s) => ({ ...s, kind: `${s.kind} (${sections[i]!.sourceSchema} → ${sections[i]!.maskedSchema})` })));
   const summary = summarize(subjects);
   return { ok: summary.leaked === 0, complete: reports.every((r) => r.complete), standby: reports.some((r) => r.standby), database: reports[0]!.database, policyHash: policy.hash, subjects, summary };
 }
 
 /** verify of one source schema and its masked schema (`whole`: the policy it was cut from, whose consent routes may cross into it) */
-async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOptions, whole: Policy = policy): Promise<VerifyReport> {
+async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOptions, whole: WholePolicy | null = null): Promise<VerifyReport> {
   const registry = opts.registry ?? builtinRegistry;
   const admin = await connect(databaseUrl);
   let facts: VerifyFacts;
@@ -92,11 +100,10 @@ async function verifySection(databaseUrl: string, policy: Policy, opts: VerifyOp
   let standby = false;
   try {
     const snapshot = await snapshotFor(admin, policy);
-    const wholeSnapshot = whole === policy ? snapshot : await snapshotFor(admin, whole);
     standby = (await queryRows<{ r: boolean }>(admin, sql`SELECT pg_catalog.pg_is_in_recovery() AS r`))[0]!.r;
     facts = await readOnly(
       admin,
-      () => gatherFacts(admin, policy, registry, snapshot, { policy: whole, snapshot: wholeSnapshot }).catch((cause: unknown) => {
+      () => gatherFacts(admin, policy, registry, snapshot, whole).catch((cause: unknown) => {
         throw databaseError(cause, 'cannot read what verify needs as admin', 'connect as a superuser or the role that ran pgmask migrate');
       }),
       { snapshot: true },
