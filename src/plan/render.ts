@@ -1,6 +1,6 @@
 import { ident, literal, sql, join, dollarQuoted, sqlExpression, trustedSqlText, typeName, type Sql } from '../sql/index.ts';
 import type { CreateMaskedView, Expr, PlanNode, RowOrder, SubjectRoute } from './nodes.ts';
-import { withKey, constant, columnReference, cast, transformCall } from './expression.ts';
+import { withKey, constant, columnReference, expressionNodes, mapExpression } from './expression.ts';
 import type { MigrationPlan } from './planner.ts';
 import { OWNER_ROLE } from './nodes.ts';
 import { renderCitusNode } from './citus-render.ts';
@@ -228,7 +228,7 @@ ${join(node.roles.map((r) => sql`REVOKE USAGE ON LANGUAGE plv8 FROM ${ident(r)};
  * with it unordered (an ORDER BY would stop Citus from repartitioning the INSERT … SELECT).
  */
 export function maskedSelect(node: CreateMaskedView, opts: { ordered: boolean; subjectOnce: boolean }): Sql {
-  const once = opts.subjectOnce ? subjectOnce(node) : { columns: node.columns.map((c) => c.expression), joins: [] };
+  const once = subjectOnce(node, opts.subjectOnce);
   const cols = node.columns.map((c, i) => sql`  ${once.columns[i]!} AS ${ident(c.name)}`);
   return sql`SELECT
 ${join(cols, ',\n')}
@@ -255,12 +255,12 @@ const KEYED_CALLS: ReadonlySet<string> = new Set(['shift_date_days', 'pseudonymi
  * subject repeats across rows. A unique subject read by one column stays inline, where a
  * nested loop per row would cost more than it saves.
  */
-function subjectOnce(node: CreateMaskedView): { columns: Sql[]; joins: Sql[] } {
+function subjectOnce(node: CreateMaskedView, enabled: boolean): { columns: Sql[]; joins: Sql[] } {
   const subject = node.subject;
   const inline = { columns: node.columns.map((c) => c.expression), joins: [] as Sql[] };
-  if (subject === null) return inline;
+  if (!enabled || subject === null) return inline;
   const perSubject = (n: Expr): boolean =>
-    n.kind === 'TransformCall' && KEYED_CALLS.has(n.fn) && readsOnly(n, subject) && leaves(n).some((l) => l.kind === 'ColumnReference');
+    n.kind === 'TransformCall' && KEYED_CALLS.has(n.fn) && readsOnly(n, subject) && expressionNodes(n).some((l) => l.kind === 'ColumnReference');
   const calls = new Map<string, { call: Expr; uses: number }>();
   const collect = (n: Expr): void => {
     if (perSubject(n)) {
@@ -279,33 +279,17 @@ function subjectOnce(node: CreateMaskedView): { columns: Sql[]; joins: Sql[] } {
     joins.push(sql`LEFT JOIN LATERAL (SELECT ${renderExpression(call)} AS v GROUP BY ()) AS ${ident(alias)} ON true`);
   }
   if (aliases.size === 0) return inline;
-  // outermost first: a hoisted call is replaced whole, never rebuilt from its children
+  // a hoisted call holds no other (collect stops at the outermost), so mapping children first leaves its text as collected
   const replace = (n: Expr): Expr => {
     const alias = n.kind === 'TransformCall' ? aliases.get(renderExpression(n).text) : undefined;
-    if (alias !== undefined) return columnReference(alias, 'v');
-    switch (n.kind) {
-      case 'Cast':
-        return cast(replace(n.expression), n.type, n.short);
-      case 'TransformCall':
-        return transformCall(n.fn, ...n.args.map(replace));
-      case 'SqlTemplate':
-        return { ...n, args: n.args.map(replace) };
-      default:
-        return n;
-    }
+    return alias === undefined ? n : columnReference(alias, 'v');
   };
-  return { columns: node.columns.map((c) => renderExpression(replace(c.masked))), joins };
+  return { columns: node.columns.map((c) => renderExpression(mapExpression(c.masked, replace))), joins };
 }
 
 /** made of the source row's `column`, keys and constants only (nothing bound inside the expression) */
 function readsOnly(n: Expr, column: string): boolean {
-  return leaves(n).every((l) => l.kind !== 'ColumnReference' || (l.table === 'src' && l.column === column));
-}
-
-function leaves(n: Expr): Expr[] {
-  if (n.kind === 'Cast') return leaves(n.expression);
-  if (n.kind === 'TransformCall' || n.kind === 'SqlTemplate') return n.args.flatMap(leaves);
-  return [n];
+  return expressionNodes(n).every((l) => l.kind !== 'ColumnReference' || (l.table === 'src' && l.column === column));
 }
 
 /**
