@@ -32,14 +32,13 @@ function viewName(t: PolicyTable): string {
  */
 export function refreshSequence(policy: Policy, snapshot: CatalogSnapshot): { order: PolicyTable[]; cycle: PolicyTable[] } {
   const materialized = policy.tables.filter((t) => t.materialize);
-  const keyOf = (schema: string, name: string) => routeKey(schema, name);
-  const byKey = new Map(materialized.map((t) => [keyOf(t.sourceSchema, t.name), t]));
+  const byKey = new Map(materialized.map((t) => [routeKey(t.sourceSchema, t.name), t]));
   const routes = planSubjectRoutes(policy, snapshot).routes;
   const parents = new Map<PolicyTable, Set<PolicyTable>>();
   for (const t of materialized) {
     const deps = new Set<PolicyTable>();
     const add = (schema: string, name: string) => {
-      const parent = byKey.get(keyOf(schema, name));
+      const parent = byKey.get(routeKey(schema, name));
       if (parent && parent !== t) deps.add(parent);
     };
     for (const fk of findTable(snapshot, t.sourceSchema, t.name)?.foreignKeys ?? []) add(fk.refSchema, fk.refTable);
@@ -49,7 +48,7 @@ export function refreshSequence(policy: Policy, snapshot: CatalogSnapshot): { or
         walk(r.routes);
       }
     };
-    walk(routes.get(keyOf(t.sourceSchema, t.name)) ?? []);
+    walk(routes.get(routeKey(t.sourceSchema, t.name)) ?? []);
     parents.set(t, deps);
   }
   const order: PolicyTable[] = [];
