@@ -52,7 +52,8 @@ export interface MaskingStatus {
   readonly schemas: readonly MaskedSchemaStatus[];
 }
 
-interface AppliedRow {
+/** The newest pgmask.applied_policies row of a masked schema: the policy that made its views. */
+export interface AppliedRow {
   readonly hash: string;
   readonly at: string;
   readonly epoch: number;
@@ -66,6 +67,28 @@ interface RefreshRow {
   readonly ms: number;
 }
 
+async function tableExists(client: pg.ClientBase, name: string): Promise<boolean> {
+  return (await query(client, sql`SELECT to_regclass(${param(name)}) IS NOT NULL AS ok`)).rows[0].ok as boolean;
+}
+
+/** The newest applied_policies row of each of these masked schemas (none before pgmask's schema exists). */
+export async function readAppliedPolicies(client: pg.ClientBase, masked: readonly string[]): Promise<Map<string, AppliedRow>> {
+  const applied = new Map<string, AppliedRow>();
+  if (!(await tableExists(client, 'pgmask.applied_policies'))) return applied;
+  // source_schema arrived with migration 0007; a database still before it has none
+  const hasSource = (
+    await query(client, sql`SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = 'pgmask.applied_policies'::regclass AND attname = 'source_schema' AND NOT attisdropped) AS ok`)
+  ).rows[0].ok as boolean;
+  const rows = await query(
+    client,
+    sql`SELECT DISTINCT ON (masked_schema) masked_schema, policy_hash, applied_at::text AS at, extract(epoch FROM applied_at)::float8 AS epoch,
+          ${hasSource ? sql`source_schema` : sql`NULL::text`} AS source_schema
+        FROM pgmask.applied_policies WHERE masked_schema = ANY(${param([...masked])}::text[]) ORDER BY masked_schema, id DESC`,
+  );
+  for (const r of rows.rows) applied.set(r.masked_schema, { hash: r.policy_hash, at: r.at, epoch: Number(r.epoch), source: r.source_schema });
+  return applied;
+}
+
 /**
  * `pgmask status`: for each masked schema of the policy, the policy last applied to it,
  * what kind each masked relation is, and when materialized ones were refreshed. A masked
@@ -73,22 +96,8 @@ interface RefreshRow {
  * may have migrated it since.
  */
 export async function maskingStatus(client: pg.ClientBase, policy: Policy, snapshot: CatalogSnapshot): Promise<MaskingStatus> {
-  const hasTable = async (name: string) => (await query(client, sql`SELECT to_regclass(${param(name)}) IS NOT NULL AS ok`)).rows[0].ok as boolean;
   const masked = policy.schemas.map((s) => s.masked);
-  const applied = new Map<string, AppliedRow>();
-  if (await hasTable('pgmask.applied_policies')) {
-    // source_schema arrived with migration 0007; a database still before it has none
-    const hasSource = (
-      await query(client, sql`SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = 'pgmask.applied_policies'::regclass AND attname = 'source_schema' AND NOT attisdropped) AS ok`)
-    ).rows[0].ok as boolean;
-    const rows = await query(
-      client,
-      sql`SELECT DISTINCT ON (masked_schema) masked_schema, policy_hash, applied_at::text AS at, extract(epoch FROM applied_at)::float8 AS epoch,
-            ${hasSource ? sql`source_schema` : sql`NULL::text`} AS source_schema
-          FROM pgmask.applied_policies WHERE masked_schema = ANY(${param(masked)}::text[]) ORDER BY masked_schema, id DESC`,
-    );
-    for (const r of rows.rows) applied.set(r.masked_schema, { hash: r.policy_hash, at: r.at, epoch: Number(r.epoch), source: r.source_schema });
-  }
+  const applied = await readAppliedPolicies(client, masked);
   const lang = (
     await query(
       client,
@@ -97,7 +106,7 @@ export async function maskingStatus(client: pg.ClientBase, policy: Policy, snaps
     )
   ).rows[0]?.lanname as string | undefined;
   const refreshes = new Map<string, RefreshRow>();
-  if (await hasTable('pgmask.refreshes')) {
+  if (await tableExists(client, 'pgmask.refreshes')) {
     const rows = await query(
       client,
       sql`SELECT DISTINCT ON (view_schema, view_name) view_schema, view_name, refreshed_at::text AS at, extract(epoch FROM refreshed_at)::float8 AS epoch, row_count, duration_ms
